@@ -1,0 +1,50 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppDeps, AppEnv } from './env';
+import { ApiError, errorResponse } from './errors';
+import { adminAuth } from './middleware/admin-auth';
+import { requestId } from './middleware/request-id';
+import { adminTenantRoutes } from './routes/admin-tenants';
+import { generationRoutes } from './routes/generation';
+import { healthRoutes } from './routes/health';
+import { imageRoutes } from './routes/images';
+
+export const defaultDeps: AppDeps = { now: () => Date.now() };
+
+/** Builds the whole app: tests and production get the same middleware, routes and error handling. */
+export function createApp(deps: Partial<AppDeps> = {}) {
+  const resolved: AppDeps = { ...defaultDeps, ...deps };
+  const app = new Hono<AppEnv>();
+
+  app.use('*', requestId());
+  app.use('*', async function injectDeps(c, next) {
+    c.set('deps', resolved);
+    await next();
+  });
+  app.use('/admin/*', adminAuth());
+
+  app.route('/', healthRoutes);
+  app.route('/', generationRoutes);
+  app.route('/', imageRoutes);
+  app.route('/', adminTenantRoutes);
+
+  app.notFound((c) => errorResponse(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), c.var.requestId ?? 'unknown'));
+
+  app.onError(function onError(err, c) {
+    const id = c.var.requestId ?? 'unknown';
+    if (err instanceof ApiError) {
+      c.var.log && (c.var.log.error = err.code);
+      return errorResponse(err, id);
+    }
+    if (err instanceof HTTPException) {
+      // Hono's own (e.g. a malformed request it rejected): keep its status, use our envelope
+      const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
+      return errorResponse(new ApiError(code, err.message || 'bad request'), id);
+    }
+    // A bug: log it with the stack, answer without one.
+    console.error(JSON.stringify({ level: 'error', request_id: id, message: err.message, stack: err.stack }));
+    return errorResponse(new ApiError('internal', 'internal error; quote the request id when reporting it'), id);
+  });
+
+  return app;
+}

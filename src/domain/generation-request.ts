@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { ApiError } from '../errors';
+import { DEFAULT_MODEL, REQUEST_DEFAULTS, type ModelSpec, type Range } from './models';
+
+export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const MAX_PROMPT_CHARS = 10_000;
+export const MAX_SEED = 4_294_967_295;
+
+/**
+ * A generation with every default written out: the fields that shape the pixels. Both generation
+ * routes produce this, so one image has one cache key and one price whichever route asked for it.
+ */
+export interface GenerationRequest {
+  model: string;
+  prompt: string;
+  negative_prompt: string;
+  width: number;
+  height: number;
+  steps: number;
+  cfg: number;
+  /** null when the client sent none; the gateway then draws one (see drawSeed). */
+  seed: number | null;
+  output_format: OutputFormat;
+}
+
+/** A request whose seed is settled, as sent to an origin. */
+export type SeededRequest = GenerationRequest & { seed: number };
+
+/**
+ * The Qubrid body (CONTRACT §3). Strict: an unknown field is a 400 naming it, because a misspelt
+ * `step` silently falling back to a default would spend money on the wrong image.
+ */
+export const QubridBodySchema = z.strictObject({
+  model: z.string().min(1).max(200).optional(),
+  positive_prompt: z.string().optional(),
+  prompt: z.string().optional(),
+  negative_prompt: z.string().max(MAX_PROMPT_CHARS).optional(),
+  width: z.int().optional(),
+  height: z.int().optional(),
+  steps: z.int().optional(),
+  cfg: z.number().optional(),
+  seed: z.int().min(0).max(MAX_SEED).optional(),
+  output_format: z.enum(OUTPUT_FORMATS).optional(),
+});
+export type QubridBody = z.infer<typeof QubridBodySchema>;
+
+/** The first zod issue as our 400, with `param` naming the field (the unknown one, for a strict object). */
+export function zodToApiError(error: z.ZodError, prefix = ''): ApiError {
+  const issue = error.issues[0];
+  if (!issue) return new ApiError('invalid_request', 'invalid request body');
+  if (issue.code === 'unrecognized_keys') {
+    const field = issue.keys[0] ?? '';
+    const param = [...issue.path.map(String), field].join('.');
+    return new ApiError('invalid_request', `unknown field '${prefix}${param}'`, { param: prefix + param });
+  }
+  const param = issue.path.map(String).join('.');
+  if (!param) return new ApiError('invalid_request', `request body: ${issue.message}`);
+  return new ApiError('invalid_request', `'${prefix}${param}': ${issue.message}`, { param: prefix + param });
+}
+
+/** Checks `value` against a model's range (and step), naming the field when it is out. */
+export function checkRange(param: string, value: number, range: Range & { multipleOf?: number }): void {
+  if (value < range.min || value > range.max) {
+    throw new ApiError('invalid_request', `'${param}' must be between ${range.min} and ${range.max}, got ${value}`, { param });
+  }
+  if (range.multipleOf && value % range.multipleOf !== 0) {
+    throw new ApiError('invalid_request', `'${param}' must be a multiple of ${range.multipleOf}, got ${value}`, { param });
+  }
+}
+
+export function checkPrompt(param: string, prompt: string | undefined): string {
+  if (prompt === undefined) throw new ApiError('invalid_request', `'${param}' is required`, { param });
+  if (prompt.length < 1 || prompt.length > MAX_PROMPT_CHARS) {
+    throw new ApiError('invalid_request', `'${param}' must be 1 to ${MAX_PROMPT_CHARS} characters`, { param });
+  }
+  return prompt;
+}
+
+/** Applies defaults and a model's limits to fields already of the right types. */
+export function checkAgainstModel(
+  fields: Omit<GenerationRequest, 'width' | 'height' | 'steps' | 'cfg'> &
+    Partial<Pick<GenerationRequest, 'width' | 'height' | 'steps' | 'cfg'>>,
+  spec: ModelSpec,
+  names: { width?: string; height?: string } = {},
+): GenerationRequest {
+  const width = fields.width ?? REQUEST_DEFAULTS.width;
+  const height = fields.height ?? REQUEST_DEFAULTS.height;
+  const steps = fields.steps ?? REQUEST_DEFAULTS.steps;
+  const cfg = fields.cfg ?? REQUEST_DEFAULTS.cfg;
+  checkRange(names.width ?? 'width', width, spec.width);
+  checkRange(names.height ?? 'height', height, spec.height);
+  checkRange('steps', steps, spec.steps);
+  checkRange('cfg', cfg, spec.cfg);
+  return { ...fields, width, height, steps, cfg };
+}
+
+/** Turns a parsed Qubrid body into a GenerationRequest, once the model's spec is known. */
+export function fromQubridBody(body: QubridBody, spec: ModelSpec): GenerationRequest {
+  if (body.prompt !== undefined && body.positive_prompt !== undefined) {
+    throw new ApiError('invalid_request', "send 'positive_prompt' or its alias 'prompt', not both", { param: 'prompt' });
+  }
+  const prompt = checkPrompt(body.positive_prompt !== undefined ? 'positive_prompt' : body.prompt !== undefined ? 'prompt' : 'positive_prompt', body.positive_prompt ?? body.prompt);
+  return checkAgainstModel(
+    {
+      model: spec.model,
+      prompt,
+      negative_prompt: body.negative_prompt ?? REQUEST_DEFAULTS.negative_prompt,
+      width: body.width,
+      height: body.height,
+      steps: body.steps,
+      cfg: body.cfg,
+      seed: body.seed ?? null,
+      output_format: body.output_format ?? REQUEST_DEFAULTS.output_format,
+    },
+    spec,
+  );
+}
+
+export function requestedModel(body: { model?: string }): string {
+  return body.model ?? DEFAULT_MODEL;
+}
+
+/**
+ * A seed for a request that sent none: 1–4294967294, never 0 or 2^32−1, which some origins read
+ * as "pick a random one" (and then the image could not be reproduced from the reported seed).
+ */
+export function drawSeed(): number {
+  const [n = 0] = crypto.getRandomValues(new Uint32Array(1));
+  return 1 + (n % (MAX_SEED - 1));
+}

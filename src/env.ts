@@ -1,0 +1,45 @@
+import type { ApiKeyRecord, TenantRecord } from './storage/tenants';
+
+/** The Worker's bindings, as declared in wrangler.toml (plus secrets from `.dev.vars` / `wrangler secret put`). */
+export interface Env {
+  DB: D1Database;
+  IMAGES: R2Bucket;
+  RATE_LIMITER: DurableObjectNamespace<import('./durable-objects/rate-limiter').RateLimiter>;
+  COALESCER: DurableObjectNamespace<import('./durable-objects/coalescer').Coalescer>;
+  /** JSON array of origins (CONTRACT §7). */
+  ORIGINS?: string;
+  /** Bearer token for /admin/*; when unset every admin route answers 503. */
+  ADMIN_TOKEN?: string;
+  /** Origin credentials are named by each origin's `api_key_secret`; QUBRID_API_KEY is the usual one. */
+  QUBRID_API_KEY?: string;
+  /** `open` lets generations through when the rate limiter cannot be reached; default `closed` (503). */
+  RATE_LIMIT_FAILURE_MODE?: string;
+  [secret: string]: unknown;
+}
+
+/** What the authenticated caller is, once tenant auth has run. */
+export interface Caller {
+  tenant: TenantRecord;
+  key: ApiKeyRecord;
+}
+
+export interface AppVariables {
+  requestId: string;
+  caller: Caller;
+  /** Filled in by handlers for the one structured log line per request. */
+  log: Record<string, unknown>;
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };
+
+/** Dependencies that tests replace: the clock, above all. */
+export interface AppDeps {
+  /** Milliseconds since the epoch. */
+  now: () => number;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    deps: AppDeps;
+  }
+}

@@ -1,0 +1,53 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv, Caller } from '../env';
+import { hashKey, looksLikeTenantKey } from '../domain/keys';
+import { ApiError } from '../errors';
+import { findCallerByKeyHash } from '../storage/tenants';
+import { bearerToken } from './admin-auth';
+
+/**
+ * Keys are looked up by hash on every request, so each isolate remembers a lookup briefly.
+ * CONTRACT §2 lets a revocation take up to 5 s to reach every isolate; admin changes made
+ * through this isolate clear it at once (forgetCallers).
+ */
+const CALLER_CACHE_MS = 2_000;
+const callers = new Map<string, { caller: Caller | null; at: number }>();
+
+export function forgetCallers(): void {
+  callers.clear();
+}
+
+/** Tenant auth: `Authorization: Bearer <key>` or `x-api-key: <key>`; 401 unknown/revoked/expired, 403 disabled. */
+export function tenantAuth(): MiddlewareHandler<AppEnv> {
+  return async function tenantAuthMiddleware(c, next) {
+    const key = bearerToken(c.req.header('authorization')) ?? c.req.header('x-api-key')?.trim() ?? null;
+    if (!key) throw new ApiError('unauthorized', 'missing API key: send Authorization: Bearer <key> or x-api-key');
+    if (!looksLikeTenantKey(key)) throw new ApiError('unauthorized', 'invalid API key');
+    const now = c.var.deps.now();
+    const hash = await hashKey(key);
+    let entry = callers.get(hash);
+    if (!entry || now - entry.at >= CALLER_CACHE_MS || now < entry.at) {
+      entry = { caller: await findCallerByKeyHash(c.env.DB, hash), at: now };
+      if (callers.size > 10_000) callers.clear();
+      callers.set(hash, entry);
+    }
+    const caller = entry.caller;
+    if (!caller) throw new ApiError('unauthorized', 'invalid API key');
+    if (caller.key.revokedAt) throw new ApiError('unauthorized', 'this API key has been revoked');
+    if (caller.key.expiresAt && Date.parse(caller.key.expiresAt) <= now) {
+      throw new ApiError('unauthorized', 'this API key has expired');
+    }
+    if (caller.key.disabled) throw new ApiError('forbidden', `key '${caller.key.name}' is disabled`);
+    if (caller.tenant.disabled) throw new ApiError('forbidden', `tenant '${caller.tenant.name}' is disabled`);
+    c.set('caller', caller);
+    await next();
+  };
+}
+
+/** 403 unless the tenant may use `model` (`allowed_models` null = every model). */
+export function assertModelAllowed(caller: Caller, model: string): void {
+  const allowed = caller.tenant.allowedModels;
+  if (allowed && !allowed.includes(model)) {
+    throw new ApiError('forbidden', `tenant '${caller.tenant.name}' may not use model '${model}'`, { param: 'model' });
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/** Kinds the gateway speaks; each has an adapter in this folder. */
+export const ORIGIN_KINDS = ['qubrid', 'openai', 'a1111', 'cog', 'local'] as const;
+export type OriginKind = (typeof ORIGIN_KINDS)[number];
+
+const OriginSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64'),
+    kind: z.enum(ORIGIN_KINDS),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    api_key_secret: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    models: z.array(z.string().min(1)).min(1).default(['*']),
+    timeout_ms: z.int().min(1).max(900_000).default(120_000),
+    breaker_failures: z.int().min(1).max(1_000).default(5),
+    breaker_cooldown_ms: z.int().min(1).max(3_600_000).default(30_000),
+    max_image_bytes: z.int().min(1).max(100 * 1024 * 1024).default(25 * 1024 * 1024),
+  })
+  .refine((o) => o.kind === 'local' || o.url !== undefined, { message: 'url is required for this kind', path: ['url'] });
+
+export type OriginConfig = z.infer<typeof OriginSchema>;
+
+const OriginsSchema = z
+  .array(OriginSchema)
+  .min(1)
+  .refine((list) => new Set(list.map((o) => o.name)).size === list.length, { message: 'origin names must be unique' });
+
+export type ParsedOrigins = { ok: true; origins: OriginConfig[] } | { ok: false; message: string };
+
+/** ORIGINS is checked once per isolate and value (STYLE §12), not on every request. */
+const parsed = new Map<string, ParsedOrigins>();
+
+export function parseOrigins(text: string | undefined): ParsedOrigins {
+  const key = text ?? '';
+  const known = parsed.get(key);
+  if (known) return known;
+  const result = parseOnce(text);
+  if (parsed.size > 32) parsed.clear();
+  parsed.set(key, result);
+  return result;
+}
+
+function parseOnce(text: string | undefined): ParsedOrigins {
+  if (!text) return { ok: false, message: 'ORIGINS is not set' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'ORIGINS is not valid JSON' };
+  }
+  const result = OriginsSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? `ORIGINS[${issue.path.join('].')}` : 'ORIGINS';
+    return { ok: false, message: `${where}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, origins: result.data };
+}
+
+/** The origins that serve `model`, in the order configured (`"*"` serves any model). */
+export function originsFor(origins: OriginConfig[], model: string): OriginConfig[] {
+  return origins.filter((o) => o.models.includes('*') || o.models.includes(model));
+}

@@ -1,0 +1,46 @@
+import type { SeededRequest } from '../domain/generation-request';
+import type { ImageType } from '../domain/image-format';
+import type { OriginConfig } from './config';
+
+/** What one attempt at one origin needs. */
+export interface OriginCall {
+  request: SeededRequest;
+  requestId: string;
+  /** The origin's own credential (named by `api_key_secret`), never the tenant's key. */
+  secret: string | undefined;
+  /** Aborts when the origin's timeout (or the request's deadline) passes. */
+  signal: AbortSignal;
+}
+
+export interface OriginImage {
+  ok: true;
+  bytes: Uint8Array;
+  contentType: ImageType;
+}
+
+/**
+ * Why an attempt failed. `client_error` is the origin refusing the request (its 4xx): the
+ * client's fault, never retried elsewhere and never counted against the origin's health.
+ */
+export type OriginFailureKind = 'timeout' | 'unreachable' | 'server_error' | 'not_image' | 'too_large' | 'client_error';
+
+export interface OriginFailure {
+  ok: false;
+  failure: OriginFailureKind;
+  /** Safe to show the client: trimmed, and never containing a secret. */
+  message: string;
+  status?: number;
+}
+
+export type OriginOutcome = OriginImage | OriginFailure;
+
+/**
+ * One origin kind (CONTRACT §7): how to ask it for an image and how to read the image out of its
+ * answer. Adding a kind is adding a file that exports one of these, and a line in ./index.ts.
+ */
+export interface OriginAdapter {
+  kind: string;
+  /** Whether an origin of this kind needs `url` in its config. */
+  requiresUrl: boolean;
+  generate(origin: OriginConfig, call: OriginCall): Promise<OriginOutcome>;
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { parseUsd } from '../domain/money';
+
+/** A USD amount as a decimal string ("25.10"), exact to the nano-USD; never a binary float. */
+export const UsdString = z
+  .string()
+  .refine((s) => parseUsd(s) !== undefined, 'a non-negative decimal string of USD with at most 9 decimals, e.g. "25.10"');
+
+export const BudgetPeriod = z.enum(['none', 'day', 'week', 'month']);
+const PositiveInt = z.int().min(1).max(1_000_000);
+
+/** ISO 8601 UTC time, e.g. 2026-12-31T23:59:59Z. */
+export const IsoTime = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), 'an ISO 8601 time such as 2026-12-31T23:59:59Z');
+
+const limitFields = {
+  budget_usd: UsdString.nullable().optional(),
+  budget_period: BudgetPeriod.optional(),
+  rate_limit_rpm: PositiveInt.nullable().optional(),
+  max_concurrent: PositiveInt.nullable().optional(),
+};
+
+const tenantFields = {
+  name: z.string().trim().min(1).max(200),
+  ...limitFields,
+  cache_scope: z.enum(['private', 'shared']).optional(),
+  cache_ttl_days: z.int().min(1).max(3650).optional(),
+  allowed_models: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
+  disabled: z.boolean().optional(),
+};
+
+export const TenantCreateSchema = z.strictObject(tenantFields);
+export const TenantPatchSchema = z.strictObject({ ...tenantFields, name: tenantFields.name.optional() });
+
+const keyFields = {
+  name: z.string().trim().min(1).max(200),
+  ...limitFields,
+  expires_at: IsoTime.nullable().optional(),
+};
+export const KeyCreateSchema = z.strictObject(keyFields);
+export const KeyPatchSchema = z.strictObject({ ...keyFields, name: keyFields.name.optional(), disabled: z.boolean().optional() });
+
+export type TenantInput = z.infer<typeof TenantPatchSchema>;
+export type KeyInput = z.infer<typeof KeyPatchSchema>;

@@ -1,0 +1,69 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../env';
+import { base64FromBytes } from '../domain/image-format';
+import { formatUsd } from '../domain/money';
+import type { GeneratedImage, GenerationResult } from '../services/generate';
+
+/** The headers every generation answer carries (CONTRACT §3). Cache-Status follows RFC 9211. */
+export function generationHeaders(result: GenerationResult, first: GeneratedImage): Record<string, string> {
+  return {
+    ...result.headers,
+    'Cache-Status': first.cacheStatus,
+    'Imagegate-Cost-USD': formatUsd(result.costNano),
+    'Imagegate-Origin': first.origin,
+    'Imagegate-Seed': String(first.request.seed),
+  };
+}
+
+export function formatOf(image: GeneratedImage): 'png' | 'jpeg' | 'webp' {
+  return image.contentType === 'image/jpeg' ? 'jpeg' : image.contentType === 'image/webp' ? 'webp' : 'png';
+}
+
+export function imageUrl(c: Context<AppEnv>, image: GeneratedImage): string {
+  return new URL(`/v1/images/${image.id}`, c.req.url).href;
+}
+
+/** `cache` as the JSON answers say it: a no-cache or no-store request is a `miss`. */
+export function cacheWord(image: GeneratedImage): string {
+  return image.cache;
+}
+
+/** The Qubrid-compatible answer: the image bytes, or with `Accept: application/json` a JSON description. */
+export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Response {
+  const image = result.images[0];
+  if (!image) throw new Error('a generation without an image');
+  const headers = generationHeaders(result, image);
+  if (wantsJson(c.req.header('accept'))) {
+    return c.json(
+      {
+        id: image.id,
+        created: Math.floor(c.var.deps.now() / 1000),
+        model: image.request.model,
+        seed: image.request.seed,
+        width: image.request.width,
+        height: image.request.height,
+        output_format: formatOf(image),
+        cost_usd: formatUsd(image.costNano),
+        cache: cacheWord(image),
+        image_base64: base64FromBytes(image.bytes),
+        url: imageUrl(c, image),
+      },
+      200,
+      headers,
+    );
+  }
+  return new Response(image.bytes, { status: 200, headers: { ...headers, 'Content-Type': image.contentType } });
+}
+
+/** True when the client prefers JSON to an image (`Accept: application/json`). */
+export function wantsJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept
+    .toLowerCase()
+    .split(',')
+    .some((part) => {
+      const [type, ...params] = part.split(';').map((s) => s.trim());
+      const q = params.find((p) => p.startsWith('q='));
+      return type === 'application/json' && (!q || Number(q.slice(2)) > 0);
+    });
+}

@@ -1,0 +1,37 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../env';
+import { fromQubridBody, QubridBodySchema, requestedModel, zodToApiError } from '../domain/generation-request';
+import { ApiError } from '../errors';
+import { readJsonObject } from '../middleware/json-body';
+import { assertModelAllowed, tenantAuth } from '../middleware/tenant-auth';
+import { cacheDirectives, generate } from '../services/generate';
+import { getModelSpec } from '../storage/models';
+import { qubridAnswer } from './generation-response';
+
+/** `POST /image/generation`: Qubrid's own body and semantics (CONTRACT §3). */
+export const generationRoutes = new Hono<AppEnv>();
+
+generationRoutes.post('/image/generation', tenantAuth(), async function qubridGeneration(c) {
+  const raw = await readJsonObject(c);
+  const parsed = QubridBodySchema.safeParse(raw);
+  if (!parsed.success) throw zodToApiError(parsed.error);
+  const model = requestedModel(parsed.data);
+  const spec = await getModelSpec(c.env.DB, model, c.var.deps.now());
+  if (!spec) throw new ApiError('invalid_request', `unknown model '${model}'`, { param: 'model' });
+  assertModelAllowed(c.var.caller, model);
+  const request = fromQubridBody(parsed.data, spec);
+  const result = await generate(
+    {
+      env: c.env,
+      deps: c.var.deps,
+      requestId: c.var.requestId,
+      caller: c.var.caller,
+      spec,
+      directives: cacheDirectives(c.req.header('cache-control')),
+      waitUntil: (p) => c.executionCtx.waitUntil(p),
+      log: c.var.log,
+    },
+    [request],
+  );
+  return qubridAnswer(c, result);
+});

@@ -1,0 +1,214 @@
+import { nanoFromDb, type Nano } from '../domain/money';
+
+export type BudgetPeriod = 'none' | 'day' | 'week' | 'month';
+export type CacheScope = 'private' | 'shared';
+
+/** Budget and limits shared by tenants and keys. */
+export interface Limits {
+  budgetNano: Nano | null;
+  budgetPeriod: BudgetPeriod;
+  rateLimitRpm: number | null;
+  maxConcurrent: number | null;
+}
+
+export interface TenantRecord extends Limits {
+  id: string;
+  name: string;
+  cacheScope: CacheScope;
+  cacheTtlDays: number;
+  allowedModels: string[] | null;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiKeyRecord extends Limits {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  expiresAt: string | null;
+  disabled: boolean;
+  revokedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface LimitsRow {
+  budget_nano: number | null;
+  budget_period: BudgetPeriod;
+  rate_limit_rpm: number | null;
+  max_concurrent: number | null;
+}
+export interface TenantRow extends LimitsRow {
+  id: string;
+  name: string;
+  cache_scope: CacheScope;
+  cache_ttl_days: number;
+  allowed_models: string | null;
+  disabled: number;
+  created_at: string;
+  updated_at: string;
+}
+export interface ApiKeyRow extends LimitsRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  expires_at: string | null;
+  disabled: number;
+  revoked_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const TENANT_COLUMNS =
+  'id, name, budget_nano, budget_period, rate_limit_rpm, max_concurrent, cache_scope, cache_ttl_days, allowed_models, disabled, created_at, updated_at';
+const KEY_COLUMNS =
+  'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, created_at, updated_at';
+
+function limitsFromRow(row: LimitsRow): Limits {
+  return {
+    budgetNano: nanoFromDb(row.budget_nano),
+    budgetPeriod: row.budget_period,
+    rateLimitRpm: row.rate_limit_rpm,
+    maxConcurrent: row.max_concurrent,
+  };
+}
+
+export function tenantFromRow(row: TenantRow): TenantRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    ...limitsFromRow(row),
+    cacheScope: row.cache_scope,
+    cacheTtlDays: row.cache_ttl_days,
+    allowedModels: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
+    disabled: row.disabled !== 0,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    prefix: row.prefix,
+    ...limitsFromRow(row),
+    expiresAt: row.expires_at,
+    disabled: row.disabled !== 0,
+    revokedAt: row.revoked_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Column values as D1 binds them; undefined means "leave as it is" in an update. */
+export type ColumnValues = Record<string, string | number | null | undefined>;
+
+export async function insertTenant(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<TenantRecord> {
+  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...columns, created_at: now, updated_at: now });
+  return tenantFromRow(row);
+}
+
+export async function getTenant(db: D1Database, id: string): Promise<TenantRecord | null> {
+  const row = await db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = ?`).bind(id).first<TenantRow>();
+  return row ? tenantFromRow(row) : null;
+}
+
+export async function listTenants(db: D1Database): Promise<TenantRecord[]> {
+  const { results } = await db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants ORDER BY created_at, id`).all<TenantRow>();
+  return results.map(tenantFromRow);
+}
+
+export async function updateTenant(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<TenantRecord | null> {
+  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, columns, now);
+  return row ? tenantFromRow(row) : null;
+}
+
+export async function insertKey(
+  db: D1Database,
+  id: string,
+  tenantId: string,
+  keyHash: string,
+  prefix: string,
+  columns: ColumnValues,
+  now: string,
+): Promise<ApiKeyRecord> {
+  const row = await insertRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, {
+    id,
+    tenant_id: tenantId,
+    key_hash: keyHash,
+    prefix,
+    ...columns,
+    created_at: now,
+    updated_at: now,
+  });
+  return keyFromRow(row);
+}
+
+export async function getKey(db: D1Database, id: string): Promise<ApiKeyRecord | null> {
+  const row = await db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(id).first<ApiKeyRow>();
+  return row ? keyFromRow(row) : null;
+}
+
+export async function listKeys(db: D1Database, tenantId: string): Promise<ApiKeyRecord[]> {
+  const { results } = await db
+    .prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`)
+    .bind(tenantId)
+    .all<ApiKeyRow>();
+  return results.map(keyFromRow);
+}
+
+export async function updateKey(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, columns, now);
+  return row ? keyFromRow(row) : null;
+}
+
+/** Tenant auth's one query: the key by its hash, with its tenant, in one round trip. */
+export async function findCallerByKeyHash(
+  db: D1Database,
+  keyHash: string,
+): Promise<{ key: ApiKeyRecord; tenant: TenantRecord } | null> {
+  const keyCols = KEY_COLUMNS.split(', ').map((c) => `k.${c} AS k_${c}`);
+  const tenantCols = TENANT_COLUMNS.split(', ').map((c) => `t.${c} AS t_${c}`);
+  const row = await db
+    .prepare(
+      `SELECT ${[...keyCols, ...tenantCols].join(', ')} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?`,
+    )
+    .bind(keyHash)
+    .first<Record<string, unknown>>();
+  if (!row) return null;
+  const pick = (prefix: string) =>
+    Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  return { key: keyFromRow(pick('k_') as unknown as ApiKeyRow), tenant: tenantFromRow(pick('t_') as unknown as TenantRow) };
+}
+
+async function insertRow<Row>(db: D1Database, table: string, returning: string, values: ColumnValues): Promise<Row> {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+  const sql = `INSERT INTO ${table} (${entries.map(([k]) => k).join(', ')}) VALUES (${entries.map(() => '?').join(', ')}) RETURNING ${returning}`;
+  const row = await db
+    .prepare(sql)
+    .bind(...entries.map(([, v]) => v ?? null))
+    .first<Row>();
+  if (!row) throw new Error(`insert into ${table} returned no row`);
+  return row;
+}
+
+async function updateRow<Row>(
+  db: D1Database,
+  table: string,
+  returning: string,
+  id: string,
+  values: ColumnValues,
+  now: string,
+): Promise<Row | null> {
+  const entries = Object.entries({ ...values, updated_at: now }).filter(([, v]) => v !== undefined);
+  const sql = `UPDATE ${table} SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING ${returning}`;
+  return db
+    .prepare(sql)
+    .bind(...entries.map(([, v]) => v ?? null), id)
+    .first<Row>();
+}

@@ -1,0 +1,17 @@
+import type { D1Migration } from 'cloudflare:test';
+import type { Env as AppBindings } from '../src/env';
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends AppBindings {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Port of the loopback origin server started in global-setup.ts. */
+    originPort: number;
+  }
+}
