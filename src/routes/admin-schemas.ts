@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { parseUsd } from '../domain/money';
 
+/** D1 stores nano-USD as INTEGER and hands it back as a JS number, so an amount must stay a safe integer. */
+const MAX_STORED_NANO = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** A USD amount as a decimal string ("25.10"), exact to the nano-USD; never a binary float. */
-export const UsdString = z
-  .string()
-  .refine((s) => parseUsd(s) !== undefined, 'a non-negative decimal string of USD with at most 9 decimals, e.g. "25.10"');
+export const UsdString = z.string().refine((s) => {
+  const nano = parseUsd(s);
+  return nano !== undefined && nano <= MAX_STORED_NANO;
+}, 'a non-negative decimal string of USD with at most 9 decimals and at most 9007199.254740991, e.g. "25.10"');
 
 export const BudgetPeriod = z.enum(['none', 'day', 'week', 'month']);
 const PositiveInt = z.int().min(1).max(1_000_000);

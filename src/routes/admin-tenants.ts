@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
-import { formatUsd, parseUsd } from '../domain/money';
+import { formatUsd, nanoToDb, parseUsd } from '../domain/money';
 import { zodToApiError } from '../domain/generation-request';
 import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
@@ -62,7 +62,7 @@ export function keyJson(k: ApiKeyRecord) {
 
 function limitColumns(input: TenantInput | KeyInput): ColumnValues {
   return {
-    budget_nano: input.budget_usd === undefined ? undefined : input.budget_usd === null ? null : Number(parseUsd(input.budget_usd)),
+    budget_nano: input.budget_usd === undefined ? undefined : input.budget_usd === null ? null : nanoToDb(parseUsd(input.budget_usd) ?? 0n),
     budget_period: input.budget_period,
     rate_limit_rpm: input.rate_limit_rpm,
     max_concurrent: input.max_concurrent,
