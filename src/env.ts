@@ -6,8 +6,12 @@ export interface Env {
   IMAGES: R2Bucket;
   RATE_LIMITER: DurableObjectNamespace<import('./durable-objects/rate-limiter').RateLimiter>;
   COALESCER: DurableObjectNamespace<import('./durable-objects/coalescer').Coalescer>;
+  /** Static assets (wrangler.toml [assets]): the docs viewer's files, copied from swagger-ui-dist. */
+  ASSETS?: Fetcher;
   /** JSON array of origins (CONTRACT §7). */
   ORIGINS?: string;
+  /** Time limit in ms for a generation's whole chain of origins (default 180000; src/origins/config.ts). */
+  ORIGIN_DEADLINE_MS?: string;
   /** Bearer token for /admin/*; when unset every admin route answers 503. */
   ADMIN_TOKEN?: string;
   /** Origin credentials are named by each origin's `api_key_secret`; QUBRID_API_KEY is the usual one. */

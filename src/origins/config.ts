@@ -51,7 +51,7 @@ function parseOnce(text: string | undefined): ParsedOrigins {
   const result = OriginsSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const where = issue?.path.length ? `ORIGINS[${issue.path.join('].')}` : 'ORIGINS';
+    const where = `ORIGINS${(issue?.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
     return { ok: false, message: `${where}: ${issue?.message ?? 'invalid'}` };
   }
   return { ok: true, origins: result.data };
@@ -60,4 +60,18 @@ function parseOnce(text: string | undefined): ParsedOrigins {
 /** The origins that serve `model`, in the order configured (`"*"` serves any model). */
 export function originsFor(origins: OriginConfig[], model: string): OriginConfig[] {
   return origins.filter((o) => o.models.includes('*') || o.models.includes(model));
+}
+
+/**
+ * How long one generation may spend on its whole chain of origins, however many it tries
+ * (`ORIGIN_DEADLINE_MS`). The default lets one origin use a full default `timeout_ms` (120 s) and
+ * still leaves a minute for a fallback; a value that is not a whole number of milliseconds from
+ * 1 ms to an hour is ignored in favour of the default.
+ */
+export const DEFAULT_ORIGIN_DEADLINE_MS = 180_000;
+
+export function originDeadlineMs(env: Record<string, unknown>): number {
+  const raw = env.ORIGIN_DEADLINE_MS;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  return Number.isSafeInteger(value) && value >= 1 && value <= 3_600_000 ? value : DEFAULT_ORIGIN_DEADLINE_MS;
 }

@@ -1,12 +1,15 @@
 import type { SeededRequest } from '../domain/generation-request';
 import type { ImageType } from '../domain/image-format';
-import { originsFor, type OriginConfig } from './config';
+import { checkBreaker, recordFailure, recordNeutral, recordSuccess } from './breaker';
+import { originDeadlineMs, originsFor, type OriginConfig } from './config';
 import { ADAPTERS } from './index';
-import type { OriginFailure, OriginFailureKind } from './types';
+import type { OriginFailure, OriginFailureKind, OriginOutcome } from './types';
 
+/** One origin's part in a generation, as the log line records it. */
 export interface Attempt {
   origin: string;
-  outcome: 'ok' | OriginFailureKind;
+  /** `breaker_open` and `unsupported`: passed over without being called. */
+  outcome: 'ok' | OriginFailureKind | 'breaker_open' | 'unsupported';
   status?: number;
   latencyMs: number;
 }
@@ -25,49 +28,102 @@ export type ForwardResult =
 export interface ForwardOptions {
   requestId: string;
   env: Record<string, unknown>;
+  /** The clock of the circuit breakers and of attempt latencies. */
   now: () => number;
+  /** The whole chain's time limit; ORIGIN_DEADLINE_MS (or its default) when absent. */
+  deadlineMs?: number;
 }
 
 /**
  * Tries each origin that serves the model, in order, until one answers an image (CONTRACT §7).
  * A connection error, 5xx, timeout or non-image answer moves on; an origin's 4xx is the client's
- * error and ends the chain.
+ * error and ends the chain. Origins whose breaker is open are passed over, and when that leaves
+ * nothing to try the request fails at once with a Retry-After.
  */
 export async function forward(origins: OriginConfig[], request: SeededRequest, options: ForwardOptions): Promise<ForwardResult> {
   const eligible = originsFor(origins, request.model);
   const attempts: Attempt[] = [];
-  let last: OriginFailure | null = null;
   if (eligible.length === 0) {
     return { ok: false, code: 'origin_error', message: `no origin serves model '${request.model}'`, attempts };
   }
+  const deadlineMs = options.deadlineMs ?? originDeadlineMs(options.env);
+  const deadline = AbortSignal.timeout(deadlineMs);
+  let last: OriginFailure | null = null;
+  let retryAt: number | null = null;
+  const unsupported: string[] = [];
+
   for (const origin of eligible) {
-    const started = options.now();
+    if (deadline.aborted) break;
     const adapter = ADAPTERS[origin.kind];
+    const reason = adapter.unsupported?.(request) ?? null;
+    if (reason) {
+      attempts.push({ origin: origin.name, outcome: 'unsupported', latencyMs: 0 });
+      unsupported.push(`origin '${origin.name}': ${reason}`);
+      continue;
+    }
+    const verdict = checkBreaker(origin, options.now());
+    if (!verdict.pass) {
+      attempts.push({ origin: origin.name, outcome: 'breaker_open', latencyMs: 0 });
+      retryAt = retryAt === null ? verdict.retryAt : Math.min(retryAt, verdict.retryAt);
+      continue;
+    }
+
+    const started = options.now();
+    const ownTimeout = AbortSignal.timeout(origin.timeout_ms);
     const secretValue = origin.api_key_secret ? options.env[origin.api_key_secret] : undefined;
-    const outcome = adapter
-      ? await adapter.generate(origin, {
-          request,
-          requestId: options.requestId,
-          secret: typeof secretValue === 'string' && secretValue ? secretValue : undefined,
-          signal: AbortSignal.timeout(origin.timeout_ms),
-        })
-      : ({ ok: false, failure: 'unreachable', message: `origin kind '${origin.kind}' is not available` } satisfies OriginFailure);
-    const latencyMs = options.now() - started;
+    let outcome: OriginOutcome;
+    try {
+      outcome = await adapter.generate(origin, {
+        request,
+        requestId: options.requestId,
+        secret: typeof secretValue === 'string' && secretValue ? secretValue : undefined,
+        signal: AbortSignal.any([ownTimeout, deadline]),
+      });
+    } catch {
+      // An adapter is meant to return its failures; one that throws is a broken origin, not a broken request.
+      outcome = { ok: false, failure: 'unreachable', message: `origin '${origin.name}' failed unexpectedly` };
+    }
+    const latencyMs = Math.max(0, options.now() - started);
+
     if (outcome.ok) {
+      recordSuccess(origin);
       attempts.push({ origin: origin.name, outcome: 'ok', latencyMs });
       return { ok: true, bytes: outcome.bytes, contentType: outcome.contentType, origin: origin.name, attempts };
     }
     attempts.push({ origin: origin.name, outcome: outcome.failure, ...(outcome.status ? { status: outcome.status } : {}), latencyMs });
     if (outcome.failure === 'client_error') {
+      recordNeutral(origin);
       return { ok: false, code: 'invalid_request', message: outcome.message, attempts };
+    }
+    if (outcome.failure === 'timeout' && deadline.aborted && !ownTimeout.aborted) {
+      // The chain ran out of time, not this origin: still within its own timeout, it has not failed.
+      recordNeutral(origin);
+      outcome = { ...outcome, message: `the ${deadlineMs} ms deadline for all origins passed while waiting for origin '${origin.name}'` };
+    } else {
+      recordFailure(origin, options.now());
     }
     last = outcome;
   }
-  const timedOut = last?.failure === 'timeout';
+
+  if (last === null && retryAt !== null) {
+    const seconds = Math.max(1, Math.ceil((retryAt - options.now()) / 1000));
+    return {
+      ok: false,
+      code: 'origin_error',
+      message: `every origin for model '${request.model}' is cooling down after repeated failures; retry in ${seconds} s`,
+      attempts,
+      retryAfterSeconds: seconds,
+    };
+  }
+  if (last === null) {
+    // Nothing was called: every origin would have had to change the request to serve it.
+    return { ok: false, code: 'invalid_request', message: `no origin can serve this request as asked: ${unsupported.join('; ')}`, attempts };
+  }
+  const tried = attempts.filter((a) => a.outcome !== 'unsupported' && a.outcome !== 'breaker_open').length;
   return {
     ok: false,
-    code: timedOut ? 'origin_timeout' : 'origin_error',
-    message: eligible.length > 1 ? `every origin failed; last: ${last?.message}` : (last?.message ?? 'origin failed'),
+    code: last.failure === 'timeout' ? 'origin_timeout' : 'origin_error',
+    message: tried > 1 ? `every origin failed; last: ${last.message}` : last.message,
     attempts,
   };
 }

@@ -1,6 +1,7 @@
 import { bytesFromBase64, sniffImageType } from '../domain/image-format';
 import type { OriginConfig } from './config';
-import type { OriginCall, OriginFailure, OriginFailureKind, OriginOutcome } from './types';
+import type { SeededRequest } from '../domain/generation-request';
+import type { OriginAdapter, OriginCall, OriginFailure, OriginFailureKind, OriginOutcome } from './types';
 
 /** Where an image is in a JSON answer: inline base64 (maybe a data URL) or a link to fetch. */
 export type ImageRef = { base64: string } | { url: string };
@@ -12,6 +13,26 @@ export interface HttpKind {
   body: (call: OriginCall) => unknown;
   /** The image in a JSON answer, or null when the answer holds none. */
   imageIn: (json: unknown) => ImageRef | null;
+  /** See OriginAdapter.unsupported. */
+  unsupported?: (request: SeededRequest) => string | null;
+}
+
+/** The adapter for an HTTP kind: everything but the data lives in this file. */
+export function httpAdapter(kind: HttpKind): OriginAdapter {
+  return {
+    kind: kind.kind,
+    requiresUrl: true,
+    ...(kind.unsupported ? { unsupported: kind.unsupported } : {}),
+    generate: (origin, call) => callHttpOrigin(kind, origin, call),
+  };
+}
+
+/**
+ * How many bytes of JSON may carry an image of `maxImage` bytes: base64 is 4/3 of the image,
+ * plus room for the rest of the answer (a data URL prefix, Cog's logs, A1111's `info`).
+ */
+export function jsonLimit(maxImage: number): number {
+  return Math.ceil(maxImage / 3) * 4 + 256 * 1024;
 }
 
 const MAX_ERROR_MESSAGE = 300;
@@ -47,12 +68,16 @@ async function readAnswer(kind: HttpKind, origin: OriginConfig, call: OriginCall
     }
     return fail('server_error', `origin '${origin.name}' answered ${response.status}`, response.status);
   }
-  const body = await readLimited(response, origin.max_image_bytes, call.signal, origin);
+  const contentType = response.headers.get('content-type') ?? '';
+  const isJson = contentType.includes('json');
+  const body = await readLimited(response, isJson ? jsonLimit(origin.max_image_bytes) : origin.max_image_bytes, call.signal, origin);
   if (!(body instanceof Uint8Array)) return body;
   const type = sniffImageType(body);
-  if (type) return { ok: true, bytes: body, contentType: type };
-  const contentType = response.headers.get('content-type') ?? '';
-  if (!contentType.includes('json')) return fail('not_image', `origin '${origin.name}' answered something that is not an image`);
+  if (type) {
+    if (body.length > origin.max_image_bytes) return tooLarge(origin);
+    return { ok: true, bytes: body, contentType: type };
+  }
+  if (!isJson) return fail('not_image', `origin '${origin.name}' answered something that is not an image`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(body));
@@ -69,9 +94,7 @@ export async function imageFromRef(ref: ImageRef, origin: OriginConfig, call: Or
   let bytes: Uint8Array | null;
   if ('base64' in ref) {
     bytes = bytesFromBase64(ref.base64);
-    if (bytes && bytes.length > origin.max_image_bytes) {
-      return fail('too_large', `origin '${origin.name}' answered an image over ${origin.max_image_bytes} bytes`);
-    }
+    if (bytes && bytes.length > origin.max_image_bytes) return tooLarge(origin);
   } else {
     if (ref.url.startsWith('data:')) return imageFromRef({ base64: ref.url }, origin, call);
     let response: Response;
@@ -90,6 +113,10 @@ export async function imageFromRef(ref: ImageRef, origin: OriginConfig, call: Or
   return { ok: true, bytes, contentType: type };
 }
 
+function tooLarge(origin: OriginConfig): OriginFailure {
+  return fail('too_large', `origin '${origin.name}' answered an image over the ${origin.max_image_bytes}-byte limit (max_image_bytes)`);
+}
+
 function networkFailure(err: unknown, signal: AbortSignal, origin: OriginConfig): OriginFailure {
   if (signal.aborted) return fail('timeout', `origin '${origin.name}' did not answer within ${origin.timeout_ms} ms`);
   const name = err instanceof Error ? err.name : 'error';
@@ -106,7 +133,7 @@ async function readLimited(
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > limit) {
     await response.body?.cancel().catch(() => undefined);
-    return fail('too_large', `origin '${origin.name}' answered an image over ${limit} bytes`);
+    return tooLarge(origin);
   }
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
@@ -119,7 +146,7 @@ async function readLimited(
       size += value.length;
       if (size > limit) {
         await reader.cancel().catch(() => undefined);
-        return fail('too_large', `origin '${origin.name}' answered an image over ${limit} bytes`);
+        return tooLarge(origin);
       }
       chunks.push(value);
     }

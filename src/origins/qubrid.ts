@@ -1,5 +1,4 @@
-import { callHttpOrigin, openAiStyleImage, type HttpKind } from './http';
-import type { OriginAdapter } from './types';
+import { httpAdapter, openAiStyleImage, type HttpKind } from './http';
 
 /** Qubrid's hosted endpoint: our Qubrid-compatible body, answered by image bytes or OpenAI-style JSON. */
 export const qubridKind: HttpKind = {
@@ -19,8 +18,5 @@ export const qubridKind: HttpKind = {
   imageIn: openAiStyleImage,
 };
 
-export const qubridAdapter: OriginAdapter = {
-  kind: 'qubrid',
-  requiresUrl: true,
-  generate: (origin, call) => callHttpOrigin(qubridKind, origin, call),
-};
+/** The client's own seed goes through unchanged: a Qubrid body means what it means at Qubrid. */
+export const qubridAdapter = httpAdapter(qubridKind);

@@ -42,5 +42,10 @@ export interface OriginAdapter {
   kind: string;
   /** Whether an origin of this kind needs `url` in its config. */
   requiresUrl: boolean;
+  /**
+   * Why this kind cannot serve `request` faithfully (e.g. a seed it would read as "random"), or
+   * null. Such an origin is passed over without being called, and without counting against it.
+   */
+  unsupported?(request: SeededRequest): string | null;
   generate(origin: OriginConfig, call: OriginCall): Promise<OriginOutcome>;
 }

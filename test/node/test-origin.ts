@@ -8,7 +8,8 @@
  *   GET  /img/{name}.png          an image, for answers that link to one
  *
  * Modes: png | jpeg | webp | b64 | url | a1111 | cog | cog-url | openai | 500 | 503 | 400 | hang |
- * garbage | json-garbage | slow-{ms} (then png) | big (a PNG over 1 MiB).
+ * garbage | json-garbage | slow-{ms} (then png) | big (a PNG over 1 MiB) | 400-echo (a long 422 that
+ * repeats the Authorization header it got).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -127,6 +128,8 @@ export async function startTestOrigin(): Promise<{ port: number; close: () => Pr
         return json(503, { error: 'overloaded' });
       case mode === '400':
         return json(400, { error: { message: 'prompt rejected by origin policy' } });
+      case mode === '400-echo': // an error text that repeats the credential it was sent, and runs long
+        return json(422, { detail: `credential ${headers.authorization ?? 'none'} may not ask this; ${'x'.repeat(1000)}` });
       case mode === 'garbage':
         return send(200, 'text/plain', 'this is not an image');
       case mode === 'json-garbage':

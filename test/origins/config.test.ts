@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ORIGIN_DEADLINE_MS, originDeadlineMs, originsFor, parseOrigins, type OriginConfig } from '../../src/origins/config';
+
+const q = { name: 'q', kind: 'qubrid', url: 'https://q.example/image/generation' };
+
+describe('parseOrigins', () => {
+  it('fills in the defaults of CONTRACT §7', () => {
+    const parsed = parseOrigins(JSON.stringify([q, { name: 'dev', kind: 'local' }]));
+    expect(parsed).toEqual({
+      ok: true,
+      origins: [
+        { ...q, models: ['*'], timeout_ms: 120_000, breaker_failures: 5, breaker_cooldown_ms: 30_000, max_image_bytes: 25 * 1024 * 1024 },
+        { name: 'dev', kind: 'local', models: ['*'], timeout_ms: 120_000, breaker_failures: 5, breaker_cooldown_ms: 30_000, max_image_bytes: 25 * 1024 * 1024 },
+      ],
+    });
+  });
+
+  it('accepts every kind', () => {
+    for (const kind of ['qubrid', 'openai', 'a1111', 'cog']) {
+      expect(parseOrigins(JSON.stringify([{ name: kind, kind, url: 'http://gpu.internal:7860' }])).ok, kind).toBe(true);
+    }
+  });
+
+  const bad: [string, string | undefined, RegExp][] = [
+    ['unset', undefined, /^ORIGINS is not set$/],
+    ['empty text', '', /^ORIGINS is not set$/],
+    ['not JSON', '[{"name":', /^ORIGINS is not valid JSON$/],
+    ['not an array', JSON.stringify(q), /^ORIGINS: /],
+    ['an empty list', '[]', /^ORIGINS: /],
+    ['no url for an HTTP kind', JSON.stringify([{ name: 'a', kind: 'a1111' }]), /^ORIGINS\[0\]\.url: url is required/],
+    ['a url that is not http(s)', JSON.stringify([{ ...q, url: 'ftp://q.example/' }]), /^ORIGINS\[0\]\.url: /],
+    ['an unknown kind', JSON.stringify([{ ...q, kind: 'comfy' }]), /^ORIGINS\[0\]\.kind: /],
+    ['an unknown field', JSON.stringify([{ ...q, api_key: 'x' }]), /^ORIGINS\[0\]: .*api_key/],
+    ['a bad name', JSON.stringify([{ ...q, name: 'has space' }]), /^ORIGINS\[0\]\.name: /],
+    ['duplicate names', JSON.stringify([q, q]), /origin names must be unique/],
+    ['a secret value where its name belongs', JSON.stringify([{ ...q, api_key_secret: 'sk-live-abc123' }]), /^ORIGINS\[0\]\.api_key_secret: an environment variable name$/],
+    ['a zero timeout', JSON.stringify([{ ...q, timeout_ms: 0 }]), /^ORIGINS\[0\]\.timeout_ms: /],
+    ['an empty models list', JSON.stringify([{ ...q, models: [] }]), /^ORIGINS\[0\]\.models: /],
+    ['a fractional breaker_failures', JSON.stringify([{ ...q, breaker_failures: 1.5 }]), /^ORIGINS\[0\]\.breaker_failures: /],
+  ];
+  for (const [label, text, message] of bad) {
+    it(`rejects ${label} with a clear message that repeats no value`, () => {
+      const parsed = parseOrigins(text);
+      expect(parsed.ok).toBe(false);
+      if (parsed.ok) return;
+      expect(parsed.message).toMatch(message);
+      expect(parsed.message).not.toContain('sk-live');
+    });
+  }
+});
+
+describe('originsFor', () => {
+  const list = [
+    { name: 'a', models: ['m/one'] },
+    { name: 'b', models: ['*'] },
+    { name: 'c', models: ['m/two', 'm/one'] },
+  ] as OriginConfig[];
+  it('keeps the configured order and treats "*" as any model', () => {
+    expect(originsFor(list, 'm/one').map((o) => o.name)).toEqual(['a', 'b', 'c']);
+    expect(originsFor(list, 'm/two').map((o) => o.name)).toEqual(['b', 'c']);
+    expect(originsFor(list, 'm/three').map((o) => o.name)).toEqual(['b']);
+    expect(originsFor(list.filter((o) => o.name !== 'b'), 'm/three')).toEqual([]);
+  });
+});
+
+describe('originDeadlineMs', () => {
+  it('reads ORIGIN_DEADLINE_MS, and falls back to the default for anything but 1 ms .. 1 h', () => {
+    expect(originDeadlineMs({})).toBe(DEFAULT_ORIGIN_DEADLINE_MS);
+    expect(originDeadlineMs({ ORIGIN_DEADLINE_MS: '2500' })).toBe(2_500);
+    expect(originDeadlineMs({ ORIGIN_DEADLINE_MS: 3_600_000 })).toBe(3_600_000);
+    for (const v of ['0', '-5', '1.5', 'soon', '', '3600001', 0, Number.NaN]) {
+      expect(originDeadlineMs({ ORIGIN_DEADLINE_MS: v }), String(v)).toBe(DEFAULT_ORIGIN_DEADLINE_MS);
+    }
+  });
+});
