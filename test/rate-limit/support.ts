@@ -1,0 +1,62 @@
+import { env } from 'cloudflare:test';
+import { expect } from 'vitest';
+import type { AdmitCall, AdmitResult, LimitScope } from '../../src/durable-objects/rate-limiter';
+import type { CallResult, TestEnv } from '../helpers/api';
+
+/** The tenant's RateLimiter object, as the gateway addresses it. */
+export function limiterOf(tenantId: string) {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(tenantId));
+}
+
+/** One admit straight to the object, with an explicit clock. */
+export async function admitAt(tenantId: string, requestId: string, now: number, scopes: LimitScope[], extra: Partial<AdmitCall> = {}): Promise<AdmitResult> {
+  return limiterOf(tenantId).admit({ requestId, now, leaseMs: 180_000, scopes, deferSlot: false, ...extra });
+}
+
+/** An environment whose RATE_LIMITER cannot be reached: every use of the binding throws. */
+export function envWithBrokenLimiter(base: TestEnv, extra: Record<string, unknown> = {}): TestEnv {
+  const broken = {
+    idFromName(): never {
+      throw new Error('Durable Object namespace unavailable');
+    },
+    get(): never {
+      throw new Error('Durable Object namespace unavailable');
+    },
+  };
+  return { ...base, RATE_LIMITER: broken, ...extra } as unknown as TestEnv;
+}
+
+/** Retry-After: whole seconds, at least 1 (CONTRACT §2, §5). */
+export function retryAfterOf(r: CallResult): number {
+  const value = r.headers.get('retry-after') ?? '';
+  expect(value).toMatch(/^[1-9][0-9]*$/);
+  return Number(value);
+}
+
+/** The `r` and `t` of a policy in the RateLimit field, e.g. `"rpm";r=4;t=60`. */
+export function rateLimitState(r: CallResult, policy: string): { r: number; t: number | null } {
+  const field = r.headers.get('ratelimit') ?? '';
+  const member = field.split(',').map((m) => m.trim()).find((m) => m.startsWith(`"${policy}";`));
+  expect(member, `RateLimit has no "${policy}" member: ${field}`).toBeDefined();
+  const params = new Map((member ?? '').split(';').slice(1).map((p) => p.split('=') as [string, string]));
+  expect(params.get('r')).toMatch(/^[0-9]+$/);
+  return { r: Number(params.get('r')), t: params.has('t') ? Number(params.get('t')) : null };
+}
+
+/** Rows of the usage ledger for a request id (a refusal must leave none). */
+export async function ledgerRows(requestId: string): Promise<number> {
+  const row = await env.DB.prepare('SELECT count(*) AS n FROM usage_ledger WHERE request_id = ?').bind(requestId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing property run can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
