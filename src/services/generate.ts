@@ -1,5 +1,5 @@
 import type { AppDeps, Caller, Env } from '../env';
-import { drawSeed, type GenerationRequest, type SeededRequest } from '../domain/generation-request';
+import { drawSeedRun, type GenerationRequest, type SeededRequest } from '../domain/generation-request';
 import type { ImageType } from '../domain/image-format';
 import { newId } from '../domain/keys';
 import type { ModelSpec } from '../domain/models';
@@ -18,8 +18,9 @@ import {
   type LedgerEntry,
   type ReservationItem,
 } from '../storage/budget-ledger';
-import { lookupCached, storeCached } from '../storage/image-cache';
+import { lookupCached, storeCached, type CachedImage } from '../storage/image-cache';
 import { putImage } from '../storage/images';
+import { finishFlight, followerError, joinFlight, leadFlight, waitFlight, type Flight } from './coalescing';
 import { admit } from './rate-limit';
 
 /** `Cache-Control` directives a client may send on a generation (CONTRACT §6). */
@@ -73,61 +74,63 @@ export interface GenerationResult {
  */
 export async function generate(g: GenerationContext, requests: GenerationRequest[]): Promise<GenerationResult> {
   const now = g.deps.now();
-  const admission = await admit({ env: g.env, caller: g.caller, requestId: g.requestId, now });
+  const mayHitCache = requests.some((r) => r.seed !== null) && !g.directives.noCache && !g.directives.noStore;
+  const admission = await admit({ env: g.env, caller: g.caller, requestId: g.requestId, now, mayHitCache });
   try {
-    const seeded = requests.map((r) => ({ request: { ...r, seed: r.seed ?? drawSeed() }, drawn: r.seed === null }));
+    // requests without a seed get consecutive ones from one draw (CONTRACT §3: seeds seed, seed+1, …)
+    const firstDrawn = drawSeedRun(requests.length);
+    const seeded = requests.map((r, i) => ({ request: { ...r, seed: r.seed ?? firstDrawn + i }, drawn: r.seed === null }));
     const generationIds = seeded.map((_, i) => (seeded.length === 1 ? g.requestId : `${g.requestId}.${i}`));
 
     // 1. cache: only a request with an explicit seed, and no Cache-Control that says otherwise, is looked up
+    const cacheable = seeded.map(({ drawn }) => !drawn && !g.directives.noCache && !g.directives.noStore);
     const hits = await Promise.all(
-      seeded.map(({ request, drawn }) =>
-        drawn || g.directives.noCache || g.directives.noStore ? null : lookupCached(g.env.IMAGES, g.caller.tenant, request, now),
-      ),
+      seeded.map(({ request }, i) => (cacheable[i] ? lookupCached(g.env.IMAGES, g.caller.tenant, request, now) : null)),
     );
 
-    // 2. budget: reserve what the misses cost, all or nothing
-    const items: (ReservationItem | null)[] = seeded.map(({ request }, i) =>
-      hits[i] ? null : { generationId: generationIds[i] ?? g.requestId, costNano: priceOf(g.spec, request) },
+    // 2. identical requests in flight merge (CONTRACT §6): a cacheable miss joins its key's Coalescer;
+    //    a follower reserves nothing now, it waits for the leader's image
+    const flights: (Flight | null)[] = await Promise.all(
+      seeded.map(async ({ request }, i) => {
+        if (!cacheable[i] || hits[i]) return null;
+        const flight = await joinFlight(g.env, g.caller.tenant, request, generationIds[i] ?? g.requestId);
+        if (flight?.role !== 'leader') return flight;
+        // a leader that just finished may have stored the entry between the lookup and the join
+        const late = await lookupCached(g.env.IMAGES, g.caller.tenant, request, now);
+        if (!late) return flight;
+        hits[i] = late;
+        await finishFlight(flight, { kind: 'ready' });
+        return null;
+      }),
     );
-    const toReserve = items.filter((x): x is ReservationItem => x !== null);
-    if (toReserve.length > 0) {
-      const reserved = await reserve(g.env.DB, g.caller, toReserve, now);
-      if (!reserved.ok) {
-        const total = toReserve.reduce((sum, item) => sum + item.costNano, 0n);
-        const who = reserved.scope === 'key' ? `key '${reserved.name}'` : `tenant '${reserved.name}'`;
-        throw new ApiError(
-          'budget_exceeded',
-          `${who} has ${formatUsd(reserved.remainingNano)} USD left ${reserved.period}; this request costs ${formatUsd(total)} USD`,
-        );
-      }
+
+    // 3. budget: reserve what the leaders' and uncached misses cost, all or nothing
+    const items: (ReservationItem | null)[] = seeded.map(({ request }, i) =>
+      hits[i] || flights[i]?.role === 'follower' ? null : reservationItem(g, request, generationIds[i] ?? g.requestId),
+    );
+    try {
+      // an in-flight slot is for a request that goes to an origin: hits and followers give theirs back (CONTRACT §5)
+      if (items.some((x) => x !== null)) await admission.holdSlot(g.deps.now());
+      else g.waitUntil(admission.release());
+      await reserveAll(g, items.filter((x): x is ReservationItem => x !== null), now);
+    } catch (err) {
+      // this request will not go to the origin: its followers must not wait for it, nor wait behind it
+      await Promise.all(flights.map((f) => finishFlight(f, { kind: 'handover' })));
+      throw err;
     }
 
-    // 3. origin (or cache) for each image
+    // 4. origin (or cache, or the leader's image) for each image
     const images = await Promise.all(
       seeded.map(async ({ request, drawn }, i) => {
         const generationId = generationIds[i] ?? g.requestId;
         const hit = hits[i];
         const item = items[i];
         const id = newId('img');
-        if (hit) {
-          const image: GeneratedImage = {
-            id,
-            request,
-            bytes: hit.bytes,
-            contentType: hit.contentType,
-            cache: 'hit',
-            cacheStatus: 'imagegate; hit',
-            costNano: 0n,
-            origin: 'cache',
-          };
-          await Promise.all([
-            keepImage(g, image, generationId),
-            recordFree(g.env.DB, g.caller, ledgerEntry(g, generationId, image, 'ok', now), now),
-          ]);
-          return image;
-        }
+        if (hit) return serveFree(g, id, request, hit, 'hit', generationId, now);
+        const flight = flights[i] ?? null;
+        if (flight?.role === 'follower') return follow(g, request, flight, generationId, id);
         if (!item) throw new Error('a miss without a reservation');
-        return produce(g, request, drawn, generationId, id, item);
+        return leadFlight(flight, () => produce(g, request, drawn, generationId, id, item));
       }),
     );
     const costNano = images.reduce((sum, img) => sum + img.costNano, 0n);
@@ -138,6 +141,81 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
   } finally {
     g.waitUntil(admission.release());
   }
+}
+
+/** An image served without an origin call (a cache hit, or a coalesced follower): cost 0, one ledger row. */
+async function serveFree(
+  g: GenerationContext,
+  id: string,
+  request: SeededRequest,
+  cached: CachedImage,
+  cache: 'hit' | 'coalesced',
+  generationId: string,
+  now: number,
+): Promise<GeneratedImage> {
+  const image: GeneratedImage = {
+    id,
+    request,
+    bytes: cached.bytes,
+    contentType: cached.contentType,
+    cache,
+    // RFC 9211: served from this cache; `detail` says it was another request's fresh answer
+    cacheStatus: cache === 'hit' ? 'imagegate; hit' : 'imagegate; hit; detail=coalesced',
+    costNano: 0n,
+    origin: 'cache',
+  };
+  await Promise.all([keepImage(g, image, generationId), recordFree(g.env.DB, g.caller, ledgerEntry(g, generationId, image, 'ok', now), now)]);
+  return image;
+}
+
+function reservationItem(g: GenerationContext, request: SeededRequest, generationId: string): ReservationItem {
+  return { generationId, costNano: priceOf(g.spec, request), request };
+}
+
+/** Reserves every item at once, or throws the 402 naming the budget that is short. */
+async function reserveAll(g: GenerationContext, items: ReservationItem[], now: number): Promise<void> {
+  if (items.length === 0) return;
+  const reserved = await reserve(g.env.DB, g.caller, items, now);
+  if (reserved.ok) return;
+  const total = items.reduce((sum, item) => sum + item.costNano, 0n);
+  const who = reserved.scope === 'key' ? `key '${reserved.name}'` : `tenant '${reserved.name}'`;
+  throw new ApiError(
+    'budget_exceeded',
+    `${who} has ${formatUsd(reserved.remainingNano)} USD left ${reserved.period}; this request costs ${formatUsd(total)} USD`,
+  );
+}
+
+/**
+ * A follower: waits for the identical request in flight and serves its stored image at no cost.
+ * When the leader gave up (or vanished), this request leads instead and reserves its own budget;
+ * when the origin failed the leader, it fails the same way, uncharged.
+ */
+async function follow(g: GenerationContext, request: SeededRequest, flight: Flight, generationId: string, id: string): Promise<GeneratedImage> {
+  const waited = await waitFlight(flight);
+  if (waited.outcome === 'failed') {
+    // the leader's origin failed: this generation ends without an image, uncharged, and the ledger says so
+    const error = followerError(waited);
+    const entry = ledgerEntry(g, generationId, { request, cache: 'coalesced', origin: null }, error.code, g.deps.now());
+    await recordFree(g.env.DB, g.caller, entry, g.deps.now());
+    throw error;
+  }
+  if (waited.outcome !== 'lead') {
+    const now = g.deps.now();
+    const cached = await lookupCached(g.env.IMAGES, g.caller.tenant, request, now);
+    if (cached) return serveFree(g, id, request, cached, 'coalesced', generationId, now);
+    if (waited.outcome === 'timeout') {
+      throw new ApiError('origin_timeout', 'an identical request at the origin did not finish in time; nothing was charged');
+    }
+  }
+  // leading now (or the leader's entry is not there): this request goes to the origin on its own budget
+  const item = reservationItem(g, request, generationId);
+  try {
+    await reserveAll(g, [item], g.deps.now());
+  } catch (err) {
+    await finishFlight(flight, { kind: 'handover' });
+    throw err;
+  }
+  return leadFlight(waited.outcome === 'lead' ? flight : null, () => produce(g, request, false, generationId, id, item));
 }
 
 /** A miss: call the origins, keep the image, charge for it; or give the reservation back. */
@@ -156,9 +234,11 @@ async function produce(
     : { ok: false, code: 'origin_error', message: 'the gateway has no valid origin configuration', attempts: [] };
   if (!origins.ok) console.error(JSON.stringify({ level: 'error', request_id: g.requestId, message: origins.message }));
   g.log.attempts = [...((g.log.attempts as unknown[] | undefined) ?? []), ...result.attempts];
-  const cache: CacheOutcome = drawn ? 'bypass' : 'miss';
+  // CONTRACT §3: a no-cache or no-store request is a `miss`; an unseeded one otherwise `bypass`
+  const cache: CacheOutcome = drawn && !g.directives.noCache && !g.directives.noStore ? 'bypass' : 'miss';
   if (!result.ok) {
-    const failed = ledgerEntry(g, generationId, { request, cache, origin: result.attempts.at(-1)?.origin ?? null }, result.code, started);
+    const called = result.attempts.filter((a) => a.outcome !== 'breaker_open' && a.outcome !== 'unsupported').at(-1);
+    const failed = ledgerEntry(g, generationId, { request, cache, origin: called?.origin ?? null }, result.code, started);
     await release(g.env.DB, g.caller, item, failed, g.deps.now());
     throw new ApiError(result.code, result.message, {
       ...(result.retryAfterSeconds ? { headers: { 'Retry-After': String(result.retryAfterSeconds) } } : {}),

@@ -1,27 +1,100 @@
+import { cacheKey, scopedCacheName, type CacheScopeRef } from '../domain/cache-key';
 import type { SeededRequest } from '../domain/generation-request';
-import type { ImageType } from '../domain/image-format';
+import { sniffImageType, type ImageType } from '../domain/image-format';
 import type { TenantRecord } from './tenants';
+
+/**
+ * The R2 cache of identical-seed results (CONTRACT §6).
+ *
+ *   cache/t/{tenantId}/{sha256}   a tenant's private entries (the default)
+ *   cache/shared/{sha256}         the pool of tenants set to `cache_scope: "shared"`
+ *
+ * The tenant is in the path, not only in a check, so a private entry cannot be reached from
+ * another tenant even by a bug in the caller. Expiry is judged here against the injected clock
+ * (an entry older than the reading tenant's `cache_ttl_days` is a miss); the R2 lifecycle rule in
+ * the README only reclaims the space of entries nobody can hit any more.
+ */
+export const CACHE_PREFIX = 'cache/';
+const DAY_MS = 86_400_000;
 
 export interface CachedImage {
   bytes: Uint8Array;
   contentType: ImageType;
+  /** The origin that made the image. */
   origin: string;
 }
 
-/** The R2 cache of identical-seed results (CONTRACT §6). */
-export async function lookupCached(
-  _bucket: R2Bucket,
-  _tenant: TenantRecord,
-  _request: SeededRequest,
-  _now: number,
-): Promise<CachedImage | null> {
-  return null;
+export interface CacheEntryRef {
+  /** SHA-256 of the canonical request. */
+  hash: string;
+  /** The entry's name within its scope; also the Coalescer's name (`idFromName`). */
+  name: string;
+  r2Key: string;
 }
 
+export function cacheScopeOf(tenant: TenantRecord): CacheScopeRef {
+  return tenant.cacheScope === 'shared' ? { scope: 'shared' } : { scope: 'private', tenantId: tenant.id };
+}
+
+export async function cacheEntryFor(tenant: TenantRecord, request: SeededRequest): Promise<CacheEntryRef> {
+  const hash = await cacheKey(request);
+  const name = scopedCacheName(cacheScopeOf(tenant), hash);
+  return { hash, name, r2Key: CACHE_PREFIX + name };
+}
+
+/** The entry for `request` in the tenant's scope, or null for a miss (absent, expired or not a whole image). */
+export async function lookupCached(
+  bucket: R2Bucket,
+  tenant: TenantRecord,
+  request: SeededRequest,
+  now: number,
+): Promise<CachedImage | null> {
+  const { r2Key } = await cacheEntryFor(tenant, request);
+  const object = await bucket.get(r2Key);
+  if (!object) return null;
+  const meta = object.customMetadata ?? {};
+  const created = Number(meta.created_ms);
+  if (!Number.isFinite(created) || now >= created + tenant.cacheTtlDays * DAY_MS) {
+    // read to the end rather than cancelled: a cancelled R2 body is logged as an error by the runtime
+    await object.arrayBuffer();
+    return null;
+  }
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  // Served bytes must still be the whole image that was stored (CONTRACT §8a): check it, don't trust it.
+  const contentType = sniffImageType(bytes);
+  if (!contentType || contentType !== object.httpMetadata?.contentType || String(bytes.length) !== meta.bytes) return null;
+  return { bytes, contentType, origin: meta.origin ?? 'unknown' };
+}
+
+/**
+ * Stores a verified image under the request's key in the tenant's scope; a later identical request
+ * (or a `no-cache` refresh) replaces it. Answers whether it stored anything: bytes that are not
+ * the image they claim to be never are.
+ */
 export async function storeCached(
-  _bucket: R2Bucket,
-  _tenant: TenantRecord,
-  _request: SeededRequest,
-  _image: CachedImage,
-  _now: number,
-): Promise<void> {}
+  bucket: R2Bucket,
+  tenant: TenantRecord,
+  request: SeededRequest,
+  image: CachedImage,
+  now: number,
+): Promise<boolean> {
+  if (sniffImageType(image.bytes) !== image.contentType) return false;
+  const { r2Key } = await cacheEntryFor(tenant, request);
+  // R2 checks the digest on arrival, so a body cut short on the way is refused, not stored.
+  const sha256 = await crypto.subtle.digest('SHA-256', image.bytes);
+  await bucket.put(r2Key, image.bytes, {
+    sha256,
+    httpMetadata: { contentType: image.contentType },
+    customMetadata: {
+      model: request.model,
+      seed: String(request.seed),
+      width: String(request.width),
+      height: String(request.height),
+      bytes: String(image.bytes.length),
+      created: new Date(now).toISOString(),
+      created_ms: String(now),
+      origin: image.origin,
+    },
+  });
+  return true;
+}

@@ -1,0 +1,47 @@
+import type { SeededRequest } from './generation-request';
+
+/**
+ * Bumped whenever the canonical form changes, so entries written under an old form are never read
+ * as if they answered a new one.
+ */
+const CANONICAL_VERSION = 'imagegate.cache.v1';
+
+/**
+ * The canonical form of everything that shapes the pixels (CONTRACT §6): a JSON array in a fixed
+ * order, built from a SeededRequest (whose defaults are already written out). Field order, left-out
+ * defaults and JSON spacing in the client's body therefore cannot change it; any difference in a
+ * pixel-shaping field does. Neither the route nor the tenant is part of it: the same image through
+ * either generation route is one entry, and the tenant scope lives in the storage path instead.
+ */
+export function canonicalRequest(request: SeededRequest): string {
+  return JSON.stringify([
+    CANONICAL_VERSION,
+    request.model,
+    request.prompt,
+    request.negative_prompt,
+    request.width,
+    request.height,
+    request.steps,
+    // JSON.stringify prints a number the shortest way that reads back the same (7.5, 7.50 and 75e-1 are one value)
+    request.cfg,
+    request.seed,
+    request.output_format,
+  ]);
+}
+
+/** SHA-256 of the canonical request, as 64 lowercase hex digits. */
+export async function cacheKey(request: SeededRequest): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalRequest(request)));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Where an entry lives: per tenant by default, or in the pool shared by tenants set to `shared`. */
+export type CacheScopeRef = { scope: 'private'; tenantId: string } | { scope: 'shared' };
+
+/**
+ * The entry's name within its scope: the R2 key below `cache/` and the Coalescer's name, so two
+ * requests merge exactly when they would read and write the same entry.
+ */
+export function scopedCacheName(scope: CacheScopeRef, hash: string): string {
+  return scope.scope === 'shared' ? `shared/${hash}` : `t/${scope.tenantId}/${hash}`;
+}
