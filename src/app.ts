@@ -4,10 +4,16 @@ import type { AppDeps, AppEnv } from './env';
 import { ApiError, errorResponse } from './errors';
 import { adminAuth } from './middleware/admin-auth';
 import { requestId } from './middleware/request-id';
+import { adminModelRoutes } from './routes/admin-models';
 import { adminTenantRoutes } from './routes/admin-tenants';
+import { adminUsageRoutes } from './routes/admin-usage';
+import { estimateRoutes } from './routes/estimate';
 import { generationRoutes } from './routes/generation';
 import { healthRoutes } from './routes/health';
 import { imageRoutes } from './routes/images';
+import { usageRoutes } from './routes/usage';
+import { openAIImageRoutes } from './routes/openai-images';
+import { docsRoutes } from './routes/docs';
 
 export const defaultDeps: AppDeps = { now: () => Date.now() };
 
@@ -24,9 +30,15 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.use('/admin/*', adminAuth());
 
   app.route('/', healthRoutes);
+  app.route('/', docsRoutes);
   app.route('/', generationRoutes);
+  app.route('/', openAIImageRoutes);
   app.route('/', imageRoutes);
   app.route('/', adminTenantRoutes);
+  app.route('/', estimateRoutes);
+  app.route('/', usageRoutes);
+  app.route('/', adminModelRoutes);
+  app.route('/', adminUsageRoutes);
 
   app.notFound((c) => errorResponse(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), c.var.requestId ?? 'unknown'));
 

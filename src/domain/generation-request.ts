@@ -9,6 +9,17 @@ export const MAX_PROMPT_CHARS = 10_000;
 export const MAX_SEED = 4_294_967_295;
 
 /**
+ * Prompt lengths count characters (Unicode code points), not UTF-16 units: a 10,000-character
+ * prompt of emoji or CJK is as long as one of ASCII letters to the person who wrote it.
+ */
+export function charCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+const withinPromptLimit = (s: string) => charCount(s) <= MAX_PROMPT_CHARS;
+
+/**
  * A generation with every default written out: the fields that shape the pixels. Both generation
  * routes produce this, so one image has one cache key and one price whichever route asked for it.
  */
@@ -36,7 +47,7 @@ export const QubridBodySchema = z.strictObject({
   model: z.string().min(1).max(200).optional(),
   positive_prompt: z.string().optional(),
   prompt: z.string().optional(),
-  negative_prompt: z.string().max(MAX_PROMPT_CHARS).optional(),
+  negative_prompt: z.string().refine(withinPromptLimit, `at most ${MAX_PROMPT_CHARS} characters`).optional(),
   width: z.int().optional(),
   height: z.int().optional(),
   steps: z.int().optional(),
@@ -72,7 +83,7 @@ export function checkRange(param: string, value: number, range: Range & { multip
 
 export function checkPrompt(param: string, prompt: string | undefined): string {
   if (prompt === undefined) throw new ApiError('invalid_request', `'${param}' is required`, { param });
-  if (prompt.length < 1 || prompt.length > MAX_PROMPT_CHARS) {
+  if (prompt.length < 1 || charCount(prompt) > MAX_PROMPT_CHARS) {
     throw new ApiError('invalid_request', `'${param}' must be 1 to ${MAX_PROMPT_CHARS} characters`, { param });
   }
   return prompt;
@@ -129,4 +140,12 @@ export function requestedModel(body: { model?: string }): string {
 export function drawSeed(): number {
   const [n = 0] = crypto.getRandomValues(new Uint32Array(1));
   return 1 + (n % (MAX_SEED - 1));
+}
+
+/**
+ * The first of `count` consecutive drawn seeds (n > 1 on the OpenAI route), chosen so the whole run
+ * stays within drawSeed's range.
+ */
+export function drawSeedRun(count: number): number {
+  return Math.min(drawSeed(), MAX_SEED - count);
 }

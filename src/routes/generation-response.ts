@@ -2,7 +2,48 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { base64FromBytes } from '../domain/image-format';
 import { formatUsd } from '../domain/money';
-import type { GeneratedImage, GenerationResult } from '../services/generate';
+import type { GenerationRequest } from '../domain/generation-request';
+import type { ModelSpec } from '../domain/models';
+import { cacheDirectives, generate, type GeneratedImage, type GenerationResult } from '../services/generate';
+import { requestHash, withIdempotency } from '../services/idempotency';
+
+/**
+ * Runs a route's generations through the pipeline, under the request's Idempotency-Key (CONTRACT
+ * §6): both generation routes call this, so they share one pipeline, one cache and one replay rule.
+ * `hashed` is the parsed request as the route sees it; equal parsed requests replay the same answer.
+ */
+export async function runGenerations(
+  c: Context<AppEnv>,
+  spec: ModelSpec,
+  requests: GenerationRequest[],
+  hashed: { route: string; parsed: unknown },
+  answer: (result: GenerationResult) => Response,
+): Promise<Response> {
+  const idempotency = {
+    env: c.env,
+    caller: c.var.caller,
+    header: c.req.header('idempotency-key'),
+    bodyHash: await requestHash(hashed.route, hashed.parsed),
+    requestId: c.var.requestId,
+    now: c.var.deps.now,
+  };
+  return withIdempotency(idempotency, async () => {
+    const result = await generate(
+      {
+        env: c.env,
+        deps: c.var.deps,
+        requestId: c.var.requestId,
+        caller: c.var.caller,
+        spec,
+        directives: cacheDirectives(c.req.header('cache-control')),
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
+        log: c.var.log,
+      },
+      requests,
+    );
+    return answer(result);
+  });
+}
 
 /** The headers every generation answer carries (CONTRACT §3). Cache-Status follows RFC 9211. */
 export function generationHeaders(result: GenerationResult, first: GeneratedImage): Record<string, string> {

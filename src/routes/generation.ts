@@ -4,9 +4,8 @@ import { fromQubridBody, QubridBodySchema, requestedModel, zodToApiError } from 
 import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
 import { assertModelAllowed, tenantAuth } from '../middleware/tenant-auth';
-import { cacheDirectives, generate } from '../services/generate';
 import { getModelSpec } from '../storage/models';
-import { qubridAnswer } from './generation-response';
+import { qubridAnswer, runGenerations } from './generation-response';
 
 /** `POST /image/generation`: Qubrid's own body and semantics (CONTRACT §3). */
 export const generationRoutes = new Hono<AppEnv>();
@@ -20,18 +19,5 @@ generationRoutes.post('/image/generation', tenantAuth(), async function qubridGe
   if (!spec) throw new ApiError('invalid_request', `unknown model '${model}'`, { param: 'model' });
   assertModelAllowed(c.var.caller, model);
   const request = fromQubridBody(parsed.data, spec);
-  const result = await generate(
-    {
-      env: c.env,
-      deps: c.var.deps,
-      requestId: c.var.requestId,
-      caller: c.var.caller,
-      spec,
-      directives: cacheDirectives(c.req.header('cache-control')),
-      waitUntil: (p) => c.executionCtx.waitUntil(p),
-      log: c.var.log,
-    },
-    [request],
-  );
-  return qubridAnswer(c, result);
+  return runGenerations(c, spec, [request], { route: 'image/generation', parsed: request }, (result) => qubridAnswer(c, result));
 });

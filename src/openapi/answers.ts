@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors';
+import { MAX_SEED, OUTPUT_FORMATS } from '../domain/generation-request';
+import { OpenAIImagesAnswerSchema } from '../routes/openai-images';
+import { answerSchema } from './registry';
+
+/**
+ * The JSON answers as schemas, for the document. test/openapi checks real answers against them
+ * (strictly, so a field added to an answer and not here fails a test) and their types against the
+ * functions that build the answers.
+ */
+
+const Usd = z.string().regex(/^\d+(\.\d{1,9})?$/).describe('USD as a decimal string, exact to the nano-USD, e.g. "0.001992295"');
+const Iso = z.string().describe('ISO 8601 UTC time');
+const Period = z.enum(['none', 'day', 'week', 'month']);
+const CacheWord = z.enum(['hit', 'miss', 'bypass', 'coalesced']);
+
+const errorCodes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+export const ErrorAnswer = answerSchema(
+  'Error',
+  z.strictObject({
+    error: z.strictObject({
+      code: z.enum(errorCodes),
+      type: z.string().describe("OpenAI-style error type, e.g. 'invalid_request_error'"),
+      message: z.string(),
+      param: z.string().nullable().describe('the offending field, when one is to blame'),
+      request_id: z.string(),
+    }),
+  }),
+);
+
+export const HealthAnswer = answerSchema('Health', z.strictObject({ ok: z.literal(true) }));
+
+export const QubridJsonAnswer = answerSchema(
+  'GenerationJson',
+  z.strictObject({
+    id: z.string(),
+    created: z.int(),
+    model: z.string(),
+    seed: z.int().min(0).max(MAX_SEED),
+    width: z.int(),
+    height: z.int(),
+    output_format: z.enum(OUTPUT_FORMATS),
+    cost_usd: Usd,
+    cache: CacheWord,
+    image_base64: z.string(),
+    url: z.string().describe('absolute link to GET /v1/images/{id}'),
+  }),
+);
+
+export const OpenAIImagesAnswer = answerSchema('ImagesResponse', OpenAIImagesAnswerSchema);
+
+export const EstimateAnswer = answerSchema(
+  'Estimate',
+  z.strictObject({
+    cost_usd: Usd,
+    megapixels: z.number(),
+    extra_steps: z.int(),
+    cacheable: z.boolean().describe('an explicit seed and no Cache-Control against it: a repeat can be a free hit'),
+    would_fit_budget: z.boolean(),
+  }),
+);
+
+const BudgetUsage = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  spent_usd: Usd,
+  reserved_usd: Usd,
+  budget_usd: Usd.nullable().describe('null = no budget'),
+  remaining_usd: Usd.nullable().describe('null = unlimited'),
+  period: Period,
+  period_resets_at: Iso.nullable().describe("null for period 'none'"),
+  requests: z.int(),
+  cache_hits: z.int(),
+});
+export const UsageAnswer = answerSchema('Usage', z.strictObject({ key: BudgetUsage, tenant: BudgetUsage }));
+
+const limits = {
+  budget_usd: Usd.nullable(),
+  budget_period: Period,
+  rate_limit_rpm: z.int().nullable(),
+  max_concurrent: z.int().nullable(),
+};
+
+export const TenantAnswer = answerSchema(
+  'Tenant',
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    ...limits,
+    cache_scope: z.enum(['private', 'shared']),
+    cache_ttl_days: z.int(),
+    allowed_models: z.array(z.string()).nullable().describe('null = every model'),
+    disabled: z.boolean(),
+    created_at: Iso,
+    updated_at: Iso,
+  }),
+);
+
+export const KeyAnswer = answerSchema(
+  'Key',
+  z.strictObject({
+    id: z.string(),
+    tenant_id: z.string(),
+    name: z.string(),
+    prefix: z.string().describe('the first characters of the key, to recognise it'),
+    ...limits,
+    expires_at: Iso.nullable(),
+    disabled: z.boolean(),
+    revoked: z.boolean(),
+    revoked_at: Iso.nullable(),
+    created_at: Iso,
+    updated_at: Iso,
+  }),
+);
+
+export const NewKeyAnswer = answerSchema(
+  'KeyWithSecret',
+  z.strictObject({ ...KeyAnswer.shape, key: z.string().describe('the plaintext key (igk_…): shown this once') }),
+);
+export const TenantWithKeysAnswer = answerSchema('TenantWithKeys', z.strictObject({ ...TenantAnswer.shape, keys: z.array(KeyAnswer) }));
+export const TenantListAnswer = answerSchema('TenantList', z.strictObject({ data: z.array(TenantAnswer) }));
+
+const Side = z.strictObject({ min: z.int(), max: z.int(), multiple_of: z.int() });
+const Range = z.strictObject({ min: z.number(), max: z.number() });
+export const ModelAnswer = answerSchema(
+  'Model',
+  z.strictObject({
+    model: z.string(),
+    price_per_megapixel_usd: Usd,
+    included_steps: z.int(),
+    price_per_extra_step_usd: Usd,
+    width: Side,
+    height: Side,
+    steps: Range,
+    cfg: Range,
+  }),
+);
+export const ModelListAnswer = answerSchema('ModelList', z.strictObject({ data: z.array(ModelAnswer) }));
+
+const UsageTotals = { requests: z.int(), cache_hits: z.int(), failed: z.int(), cost_usd: Usd };
+export const UsageReportAnswer = answerSchema(
+  'UsageReport',
+  z.strictObject({
+    rows: z.array(z.strictObject({ group: z.string().describe('the day, key id, model or tenant id'), ...UsageTotals })),
+    total: z.strictObject(UsageTotals),
+  }),
+);
+
+/** Image bytes, whichever format was asked for. */
+export const IMAGE_CONTENT = {
+  'image/png': { type: 'string', contentMediaType: 'image/png' },
+  'image/jpeg': { type: 'string', contentMediaType: 'image/jpeg' },
+  'image/webp': { type: 'string', contentMediaType: 'image/webp' },
+};
