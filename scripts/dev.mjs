@@ -206,7 +206,7 @@ function banner({ adminToken, demo, originsFrom }) {
   say(`    -d '${body}' \\`);
   say('    -D - -o astronaut.png');
   say();
-  say(`Smoke test: node ../shared/smoke.mjs --url ${BASE} --admin-token ${adminToken}`);
+  say(`API reference: ${BASE}/docs`);
   say('Ctrl-C stops the gateway.');
   say('────────────────────────────────────────────────────────────────────────');
 }
