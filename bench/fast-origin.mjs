@@ -1,0 +1,158 @@
+/**
+ * The benchmark's loopback origin: a small Node HTTP server that answers every generation POST
+ * with one fixed, real ~133 KB PNG (noisy pixels, so deflate cannot shrink it), with zero delay.
+ *
+ * It serves "lanes", so the soak can make one origin misbehave while another stays healthy:
+ *   POST /o/{lane}[/…]   a generation on that lane (any other POST uses the lane "default")
+ *   POST /__mode         {"lane": "p", "mode": "500"}: how that lane answers from now on
+ *   GET  /__stats        {"lane": {"mode", "calls"}}
+ *   GET  /__png          the PNG itself
+ *
+ * Modes: png (default) | slow-{ms} (then the PNG) | 500 | hang (never answers) | garbage (200,
+ * image/png, random bytes that are no image) | json-garbage (200, JSON whose base64 is no image) |
+ * mix (each call one of png, 500, hang, garbage at random).
+ *
+ * Run on its own: `node bench/fast-origin.mjs [--port 9000]`. Forked by bench/run.mjs, it reports
+ * its port over IPC. It listens on 127.0.0.1 only.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { deflateSync } from 'node:zlib';
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A valid RGB PNG of `size`×`size` deterministic noise (xorshift32), about size²×3 bytes. */
+export function noisePng(size = 210, seed = 0x1234567) {
+  const stride = size * 3 + 1;
+  const raw = Buffer.alloc(stride * size);
+  let x = seed >>> 0 || 1;
+  for (let y = 0; y < size; y++) {
+    raw[y * stride] = 0; // filter: none
+    for (let i = 1; i < stride; i++) {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      raw[y * stride + i] = x & 0xff;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw, { level: 6 })),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+export const PNG = noisePng();
+const JSON_GARBAGE = Buffer.from(JSON.stringify({ data: [{ b64_json: Buffer.from('this is not an image').toString('base64') }] }));
+const ERROR_500 = Buffer.from(JSON.stringify({ error: { message: 'bench origin: scheduled failure' } }));
+
+/** Starts the origin; resolves with its port and a close(). */
+export function startFastOrigin(port = 0) {
+  const lanes = new Map(); // lane → { mode, calls }
+  const hanging = new Set();
+  const lane = (name) => {
+    let l = lanes.get(name);
+    if (!l) lanes.set(name, (l = { mode: 'png', calls: 0 }));
+    return l;
+  };
+  const send = (res, status, type, body) => {
+    res.writeHead(status, { 'content-type': type, 'content-length': body.length });
+    res.end(body);
+  };
+  const answer = (res, mode) => {
+    if (mode === 'mix') mode = ['png', '500', 'hang', 'garbage'][Math.floor(Math.random() * 4)];
+    if (mode === 'png') return send(res, 200, 'image/png', PNG);
+    if (mode === '500') return send(res, 500, 'application/json', ERROR_500);
+    if (mode === 'garbage') return send(res, 200, 'image/png', randomBytes(4096));
+    if (mode === 'json-garbage') return send(res, 200, 'application/json', JSON_GARBAGE);
+    if (mode === 'hang') {
+      hanging.add(res);
+      res.on('close', () => hanging.delete(res));
+      return undefined;
+    }
+    const slow = /^slow-(\d+)$/.exec(mode);
+    if (slow) return void setTimeout(() => send(res, 200, 'image/png', PNG), Number(slow[1]));
+    return send(res, 500, 'text/plain', Buffer.from(`unknown mode ${mode}`));
+  };
+
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'POST' && path === '/__mode') {
+        let body;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return send(res, 400, 'text/plain', Buffer.from('bad JSON'));
+        }
+        for (const [name, mode] of Object.entries(body.lanes ?? { [body.lane ?? 'default']: body.mode })) lane(name).mode = String(mode);
+        return send(res, 200, 'application/json', Buffer.from('{"ok":true}'));
+      }
+      if (req.method === 'GET' && path === '/__stats') {
+        return send(res, 200, 'application/json', Buffer.from(JSON.stringify(Object.fromEntries(lanes))));
+      }
+      if (req.method === 'GET' && path === '/__png') return send(res, 200, 'image/png', PNG);
+      if (req.method !== 'POST') return send(res, 405, 'text/plain', Buffer.from('POST only'));
+      const m = /^\/o\/([A-Za-z0-9_-]+)/.exec(path);
+      const l = lane(m ? m[1] : 'default');
+      l.calls++;
+      return answer(res, l.mode);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      resolve({
+        port: server.address().port,
+        close: () =>
+          new Promise((done) => {
+            for (const res of hanging) res.destroy();
+            server.closeAllConnections?.();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+// Run as a program (forked by bench/run.mjs, or by hand).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const i = process.argv.indexOf('--port');
+  const origin = await startFastOrigin(i > 0 ? Number(process.argv[i + 1]) : 0);
+  if (process.send) {
+    process.send({ port: origin.port, pngBytes: PNG.length });
+    process.on('disconnect', () => origin.close().then(() => process.exit(0)));
+  } else {
+    console.log(`bench origin on http://127.0.0.1:${origin.port} (PNG ${PNG.length} bytes)`);
+  }
+  process.on('SIGTERM', () => origin.close().then(() => process.exit(0)));
+}

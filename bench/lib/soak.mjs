@@ -1,0 +1,218 @@
+/**
+ * `npm run bench -- --soak [--seconds 120]`: a mixed load (misses, hits, bypasses, estimates, usage,
+ * both generation routes, idempotent retries, invalid bodies) from several tenants and keys, some
+ * with budgets that run out and some with rpm / max_concurrent limits, while two origins misbehave
+ * on a schedule (500s, hangs past a 500 ms timeout, garbage bytes, JSON without an image). Then the
+ * checks in soak-checks.mjs; exits non-zero on any violation.
+ */
+import { runChecks } from './soak-checks.mjs';
+import { startStack } from './stack.mjs';
+import { MODEL, client, genBody, isImage, onExit, scratch, startOrigin, writeJson } from './setup.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const CLIENT_TIMEOUT_MS = 20_000;
+
+/** Tenants and keys; budgets in USD (one 1024×1024, 30-step image costs 0.001992295). */
+const PLAN = [
+  { tenant: { name: 'soak-rich', budget_usd: '1000', budget_period: 'month' }, keys: [{ name: 'rich-a' }, { name: 'rich-rpm', rate_limit_rpm: 120 }, { name: 'rich-conc', max_concurrent: 2 }] },
+  { tenant: { name: 'soak-tight', budget_usd: '0.05', budget_period: 'none' }, keys: [{ name: 'tight-key-budget', budget_usd: '0.02', budget_period: 'none' }, { name: 'tight-tenant-budget' }, { name: 'tight-zero', budget_usd: '0', budget_period: 'none' }] },
+  { tenant: { name: 'soak-limited', rate_limit_rpm: 90, max_concurrent: 3 }, keys: [{ name: 'limited-a' }, { name: 'limited-b', rate_limit_rpm: 20, max_concurrent: 1 }] },
+  { tenant: { name: 'soak-shared-1', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared1-a', budget_usd: '0.1', budget_period: 'month' }] },
+  { tenant: { name: 'soak-shared-2', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared2-a' }] },
+];
+
+const PRIMARY = ['png', '500', 'png', 'hang', 'garbage', 'png', 'mix', 'json-garbage', 'hang', 'png', '500', 'png'];
+const BACKUP = ['png', 'png', '500', 'hang', 'png', 'garbage', 'png', '500', 'hang', 'mix', 'png', 'png'];
+
+export async function runSoak({ seconds, outFile }) {
+  const s = scratch();
+  let origin;
+  let stack;
+  const started = Date.now();
+  const stopAll = async () => {
+    await stack?.dispose().catch(() => undefined);
+    origin?.stop();
+    s.cleanup();
+  };
+  const forget = onExit(() => {
+    origin?.stop();
+    s.cleanup();
+  });
+  try {
+    origin = await startOrigin();
+    const origins = [
+      { name: 'primary', kind: 'qubrid', url: `${origin.url}/o/primary`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
+      { name: 'backup', kind: 'qubrid', url: `${origin.url}/o/backup`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
+    ];
+    const logFile = outFile.replace(/\.json$/, '') + '-worker.log';
+    stack = await startStack({ dir: s.dir, origins, logFile });
+    const gw = client(stack.gatewayUrl);
+    const keys = [];
+    const tenants = [];
+    for (const p of PLAN) {
+      const t = await gw.tenant(p.tenant);
+      tenants.push({ ...t, plan: p.tenant });
+      for (const k of p.keys) keys.push({ ...(await gw.key(t.id, k)), tenantName: t.name, plan: k });
+    }
+    const routes = {};
+    for (const [name, method, path] of [
+      ['estimate', 'POST', '/v1/estimate'],
+      ['openai', 'POST', '/v1/images/generations'],
+      ['usage', 'GET', '/v1/usage'],
+      ['admin_usage', 'GET', '/admin/usage'],
+    ]) {
+      const r = await gw.call(method, path, name === 'admin_usage' ? { admin: true } : { key: keys[0].key, json: method === 'POST' ? {} : undefined });
+      routes[name] = !(r.status === 404 && r.body?.error?.code === 'not_found' && /no route/.test(r.body.error.message));
+    }
+
+    const deadline = Date.now() + seconds * 1000;
+    const phaseMs = Math.min(10_000, Math.max(2_000, Math.round((seconds * 1000) / PRIMARY.length)));
+    const schedule = [];
+    const faults = (async () => {
+      for (let i = 0; Date.now() < deadline; i++) {
+        const modes = { primary: PRIMARY[i % PRIMARY.length], backup: BACKUP[i % BACKUP.length] };
+        await origin.setModes(modes).catch(() => undefined);
+        schedule.push({ at_s: Math.round((Date.now() - started) / 100) / 10, ...modes });
+        await sleep(Math.min(phaseMs, Math.max(0, deadline - Date.now())));
+      }
+    })();
+
+    const results = [];
+    let seed = 100_000;
+    const record = (r) => results.push(r);
+    const one = () => request(stack.gatewayUrl, pick(keys), routes, () => seed++, record);
+    const workers = Array.from({ length: 12 }, async () => {
+      while (Date.now() < deadline) await one();
+    });
+    await Promise.all(workers);
+    await faults;
+    await origin.setModes({ primary: 'png', backup: 'png' });
+    const originStats = await origin.stats();
+
+    const report = await runChecks({ stack, gw, tenants, keys, results, routes, logFile });
+    report.seconds = seconds;
+    report.requests = results.length;
+    report.schedule = schedule;
+    report.origin_calls = originStats;
+    report.worker_log = { lines: stack.stdio.lines, error_lines: stack.stdio.errors, error_samples: stack.stdio.samples, runtime_errors: stack.stdio.runtime, runtime_samples: stack.stdio.runtimeSamples };
+    report.total_seconds = Math.round((Date.now() - started) / 100) / 10;
+    writeJson(outFile, report);
+    console.log(`soak: ${report.total_seconds} s in all; details in ${outFile}, the Worker's log in ${logFile}`);
+    return report;
+  } finally {
+    forget();
+    await stopAll();
+  }
+}
+
+function pick(list) {
+  return list[Math.floor(Math.random() * list.length)];
+}
+
+const POOL_PROMPT = 'soak shared pool';
+
+/** One client action; records what came back. Never throws. */
+async function request(base, key, routes, nextSeed, record) {
+  const roll = Math.random();
+  const t0 = Date.now();
+  const auth = { authorization: `Bearer ${key.key}` };
+  const rec = { key: key.name, tenant: key.tenantName };
+  let action = 'request';
+  const as = (name) => {
+    action = name;
+    return { ...rec, action: name };
+  };
+  try {
+    if (roll < 0.35) return record({ ...as('miss'), ...(await qubrid(base, auth, genBody(`soak ${key.tenantName}`, nextSeed()))) });
+    if (roll < 0.6) return record({ ...as('pool'), ...(await qubrid(base, auth, genBody(POOL_PROMPT, 1 + Math.floor(Math.random() * 6)))) });
+    if (roll < 0.65) return record({ ...as('bypass'), ...(await qubrid(base, auth, genBody(`soak ${key.tenantName}`, undefined))) });
+    if (roll < 0.69) return record({ ...as('no-cache'), ...(await qubrid(base, auth, genBody(POOL_PROMPT, 1), { 'cache-control': 'no-cache' })) });
+    if (roll < 0.71) return record({ ...as('no-store'), ...(await qubrid(base, auth, genBody(POOL_PROMPT, 2), { 'cache-control': 'no-store' })) });
+    if (roll < 0.74) {
+      const body = genBody(`soak idem ${key.tenantName}`, nextSeed(), { steps: 40 });
+      const idem = { 'idempotency-key': `soak-${Math.random().toString(36).slice(2)}` };
+      record({ ...as('idempotent'), ...(await qubrid(base, auth, body, idem)) });
+      return record({ ...as('idempotent-retry'), ...(await qubrid(base, auth, body, idem)) });
+    }
+    if (roll < 0.78) return record({ ...as('invalid'), ...(await qubrid(base, auth, genBody('soak invalid', 5, { steps: 1000 }))) });
+    if (roll < 0.86 && routes.estimate) return record({ ...as('estimate'), ...(await plainJson(base, 'POST', '/v1/estimate', auth, genBody(POOL_PROMPT, 3))) });
+    if (roll < 0.9 && routes.usage) return record({ ...as('usage'), ...(await plainJson(base, 'GET', '/v1/usage', auth)) });
+    if (routes.openai) {
+      const n = Math.random() < 0.5 ? 1 : 2;
+      const body = { model: MODEL, prompt: Math.random() < 0.5 ? POOL_PROMPT : `soak openai ${key.tenantName}`, n, size: '1024x1024', seed: Math.random() < 0.5 ? 1 + Math.floor(Math.random() * 6) : nextSeed() };
+      return record({ ...as(`openai n=${n}`), ...(await openai(base, auth, body)) });
+    }
+    return record({ ...as('miss'), ...(await qubrid(base, auth, genBody(`soak ${key.tenantName}`, nextSeed()))) });
+  } catch (err) {
+    const error = err.name === 'TimeoutError' ? 'client timeout' : `${err.message ?? err}${err.cause ? ` (${err.cause.code ?? err.cause.message ?? err.cause})` : ''}`;
+    return record({ ...rec, action, status: 0, error, ms: Date.now() - t0 });
+  }
+}
+
+function common(res, t0) {
+  return {
+    status: res.status,
+    cost: res.headers.get('imagegate-cost-usd'),
+    cacheStatus: res.headers.get('cache-status'),
+    replayed: res.headers.get('idempotent-replayed') === 'true',
+    retryAfter: res.headers.get('retry-after'),
+    requestId: res.headers.get('x-request-id'),
+    ms: Date.now() - t0,
+  };
+}
+
+async function qubrid(base, auth, body, headers = {}) {
+  const t0 = Date.now();
+  const res = await fetch(`${base}/image/generation`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+  });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const out = common(res, t0);
+  const type = res.headers.get('content-type') ?? '';
+  if (res.status === 200) out.image = type.startsWith('image/') && isImage(bytes);
+  else out.code = errorCode(bytes);
+  return out;
+}
+
+async function openai(base, auth, body) {
+  const t0 = Date.now();
+  const res = await fetch(`${base}/v1/images/generations`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+  });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const out = common(res, t0);
+  if (res.status === 200) {
+    const json = JSON.parse(new TextDecoder().decode(bytes));
+    out.image = Array.isArray(json.data) && json.data.length === body.n && json.data.every((d) => typeof d.b64_json === 'string' && isImage(Buffer.from(d.b64_json.slice(0, 64), 'base64')));
+    out.dataCache = json.data?.map((d) => d.cache);
+  } else out.code = errorCode(bytes);
+  return out;
+}
+
+async function plainJson(base, method, path, auth, body) {
+  const t0 = Date.now();
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+  });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const out = common(res, t0);
+  if (res.status !== 200) out.code = errorCode(bytes);
+  return out;
+}
+
+function errorCode(bytes) {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))?.error?.code ?? 'no error code';
+  } catch {
+    return 'not JSON';
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The `wrangler dev` figure, on its own line: the same miss run against `wrangler dev` (its
+ * development layer sits between client and Worker), so users can compare it with the figures
+ * measured under Miniflare. Short and bounded; wrangler gets its own free ports and state dir.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { load } from './load.mjs';
+import { ADMIN_TOKEN, QUIET_WRANGLER, ROOT, client, genBody, onExit } from './setup.mjs';
+
+const WRANGLER_BIN = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a short miss load against `wrangler dev`; resolves with the load result, or { error }. */
+export async function wranglerDevMiss({ dir, origins, connections, seconds, maxRequests, runId }) {
+  const state = path.join(dir, 'wrangler-dev-state');
+  mkdirSync(state, { recursive: true });
+  const envFile = path.join(dir, 'wrangler-dev.env');
+  // --env-file makes wrangler ignore the project's .dev.vars (which may hold a user's own values)
+  writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nORIGINS='${JSON.stringify(origins)}'\n`);
+  const env = { ...process.env, ...QUIET_WRANGLER, CI: '1', NO_COLOR: '1' };
+  const migrate = spawnSync(WRANGLER_BIN, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (migrate.status !== 0) return { error: `d1 migrations apply failed: ${(migrate.stderr || migrate.stdout).slice(-400)}` };
+
+  const [port, inspector] = [await freePort(), await freePort()];
+  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', state];
+  args.push('--env-file', envFile, '--show-interactive-dev-session=false', '--log-level', 'warn');
+  // its own process group, so stopping it also stops the workerd it starts
+  const child = spawn(WRANGLER_BIN, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk) => {
+    output = (output + chunk.toString('utf8')).slice(-2000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const forget = onExit(() => stop());
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 40_000;
+    for (;;) {
+      if (child.exitCode !== null) return { error: `wrangler dev exited: ${output.slice(-400)}` };
+      if (Date.now() > deadline) return { error: 'wrangler dev was not ready within 40 s' };
+      const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(300);
+    }
+    const gw = client(base);
+    const tenant = await gw.tenant({ name: 'bench-wrangler-dev', budget_usd: '1000000', budget_period: 'month' });
+    const key = await gw.key(tenant.id, { name: 'bench', budget_usd: '1000000', budget_period: 'month' });
+    let seed = 1;
+    const result = await load({
+      url: `${base}/image/generation`,
+      headers: { authorization: `Bearer ${key.key}` },
+      nextBody: () => JSON.stringify(genBody(`bench wrangler-dev ${runId}`, seed++)),
+      connections,
+      seconds,
+      maxRequests,
+    });
+    return { ...result, connections };
+  } catch (err) {
+    return { error: String(err?.message ?? err) };
+  } finally {
+    forget();
+    stop();
+    const exited = new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null && child.signalCode === null) {
+      await Promise.race([exited, sleep(5_000)]);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
