@@ -1,71 +1,23 @@
-import type { AppDeps, Caller, Env } from '../env';
 import { drawSeedRun, type GenerationRequest, type SeededRequest } from '../domain/generation-request';
-import type { ImageType } from '../domain/image-format';
 import { newId } from '../domain/keys';
-import type { ModelSpec } from '../domain/models';
-import { formatUsd, type Nano } from '../domain/money';
+import { formatUsd } from '../domain/money';
 import { priceOf } from '../domain/pricing';
 import { ApiError } from '../errors';
-import { parseOrigins } from '../origins/config';
-import { forward, type ForwardResult } from '../origins/forward';
-import {
-  budgetRemaining,
-  recordFree,
-  release,
-  reserve,
-  settle,
-  type CacheOutcome,
-  type LedgerEntry,
-  type ReservationItem,
-} from '../storage/budget-ledger';
-import { lookupCached, storeCached, type CachedImage } from '../storage/image-cache';
-import { putImage } from '../storage/images';
+import { budgetRemaining, recordFree, reserve, type ReservationItem } from '../storage/budget-ledger';
+import { lookupCached } from '../storage/image-cache';
 import { finishFlight, followerError, joinFlight, leadFlight, waitFlight, type Flight } from './coalescing';
+import {
+  chargeAll,
+  ledgerEntry,
+  produce,
+  serveFree,
+  type GenerationContext,
+  type GenerationResult,
+  type Outcome,
+} from './image-outcome';
 import { admit } from './rate-limit';
 
-/** `Cache-Control` directives a client may send on a generation (CONTRACT §6). */
-export interface CacheDirectives {
-  noCache: boolean;
-  noStore: boolean;
-}
-
-export function cacheDirectives(header: string | undefined): CacheDirectives {
-  const parts = (header ?? '').toLowerCase().split(',').map((p) => p.trim());
-  return { noCache: parts.includes('no-cache'), noStore: parts.includes('no-store') };
-}
-
-export interface GenerationContext {
-  env: Env;
-  deps: AppDeps;
-  requestId: string;
-  caller: Caller;
-  spec: ModelSpec;
-  directives: CacheDirectives;
-  waitUntil: (promise: Promise<unknown>) => void;
-  /** Fields for the request's log line. */
-  log: Record<string, unknown>;
-}
-
-export interface GeneratedImage {
-  /** The image's id: `GET /v1/images/{id}` serves it to this tenant. */
-  id: string;
-  request: SeededRequest;
-  bytes: Uint8Array;
-  contentType: ImageType;
-  cache: CacheOutcome;
-  /** RFC 9211 Cache-Status member for this image. */
-  cacheStatus: string;
-  costNano: Nano;
-  /** The origin's name, or `cache`. */
-  origin: string;
-}
-
-export interface GenerationResult {
-  images: GeneratedImage[];
-  costNano: Nano;
-  /** Headers every generation answer carries besides the per-image ones. */
-  headers: Record<string, string>;
-}
+export { cacheDirectives, type CacheDirectives, type GeneratedImage, type GenerationContext, type GenerationResult } from './image-outcome';
 
 /**
  * Runs one or more generations for one HTTP request, in the contract's order: rate limit → cache
@@ -119,9 +71,9 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
       throw err;
     }
 
-    // 4. origin (or cache, or the leader's image) for each image
-    const images = await Promise.all(
-      seeded.map(async ({ request, drawn }, i) => {
+    // 4. origin (or cache, or the leader's image) for each image; charges wait until every image is in hand
+    const outcomes = await Promise.allSettled(
+      seeded.map(async ({ request, drawn }, i): Promise<Outcome> => {
         const generationId = generationIds[i] ?? g.requestId;
         const hit = hits[i];
         const item = items[i];
@@ -133,6 +85,7 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
         return leadFlight(flight, () => produce(g, request, drawn, generationId, id, item));
       }),
     );
+    const images = await chargeAll(g, outcomes);
     const costNano = images.reduce((sum, img) => sum + img.costNano, 0n);
     const headers: Record<string, string> = { ...admission.headers };
     const remaining = await budgetRemaining(g.env.DB, g.caller, g.deps.now());
@@ -141,31 +94,6 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
   } finally {
     g.waitUntil(admission.release());
   }
-}
-
-/** An image served without an origin call (a cache hit, or a coalesced follower): cost 0, one ledger row. */
-async function serveFree(
-  g: GenerationContext,
-  id: string,
-  request: SeededRequest,
-  cached: CachedImage,
-  cache: 'hit' | 'coalesced',
-  generationId: string,
-  now: number,
-): Promise<GeneratedImage> {
-  const image: GeneratedImage = {
-    id,
-    request,
-    bytes: cached.bytes,
-    contentType: cached.contentType,
-    cache,
-    // RFC 9211: served from this cache; `detail` says it was another request's fresh answer
-    cacheStatus: cache === 'hit' ? 'imagegate; hit' : 'imagegate; hit; detail=coalesced',
-    costNano: 0n,
-    origin: 'cache',
-  };
-  await Promise.all([keepImage(g, image, generationId), recordFree(g.env.DB, g.caller, ledgerEntry(g, generationId, image, 'ok', now), now)]);
-  return image;
 }
 
 function reservationItem(g: GenerationContext, request: SeededRequest, generationId: string): ReservationItem {
@@ -190,7 +118,7 @@ async function reserveAll(g: GenerationContext, items: ReservationItem[], now: n
  * When the leader gave up (or vanished), this request leads instead and reserves its own budget;
  * when the origin failed the leader, it fails the same way, uncharged.
  */
-async function follow(g: GenerationContext, request: SeededRequest, flight: Flight, generationId: string, id: string): Promise<GeneratedImage> {
+async function follow(g: GenerationContext, request: SeededRequest, flight: Flight, generationId: string, id: string): Promise<Outcome> {
   const waited = await waitFlight(flight);
   if (waited.outcome === 'failed') {
     // the leader's origin failed: this generation ends without an image, uncharged, and the ledger says so
@@ -218,84 +146,3 @@ async function follow(g: GenerationContext, request: SeededRequest, flight: Flig
   return leadFlight(waited.outcome === 'lead' ? flight : null, () => produce(g, request, false, generationId, id, item));
 }
 
-/** A miss: call the origins, keep the image, charge for it; or give the reservation back. */
-async function produce(
-  g: GenerationContext,
-  request: SeededRequest,
-  drawn: boolean,
-  generationId: string,
-  id: string,
-  item: ReservationItem,
-): Promise<GeneratedImage> {
-  const started = g.deps.now();
-  const origins = parseOrigins(g.env.ORIGINS);
-  const result: ForwardResult = origins.ok
-    ? await forward(origins.origins, request, { requestId: generationId, env: g.env, now: g.deps.now })
-    : { ok: false, code: 'origin_error', message: 'the gateway has no valid origin configuration', attempts: [] };
-  if (!origins.ok) console.error(JSON.stringify({ level: 'error', request_id: g.requestId, message: origins.message }));
-  g.log.attempts = [...((g.log.attempts as unknown[] | undefined) ?? []), ...result.attempts];
-  // CONTRACT §3: a no-cache or no-store request is a `miss`; an unseeded one otherwise `bypass`
-  const cache: CacheOutcome = drawn && !g.directives.noCache && !g.directives.noStore ? 'bypass' : 'miss';
-  if (!result.ok) {
-    const called = result.attempts.filter((a) => a.outcome !== 'breaker_open' && a.outcome !== 'unsupported').at(-1);
-    const failed = ledgerEntry(g, generationId, { request, cache, origin: called?.origin ?? null }, result.code, started);
-    await release(g.env.DB, g.caller, item, failed, g.deps.now());
-    throw new ApiError(result.code, result.message, {
-      ...(result.retryAfterSeconds ? { headers: { 'Retry-After': String(result.retryAfterSeconds) } } : {}),
-    });
-  }
-  const { noCache, noStore } = g.directives;
-  const image: GeneratedImage = {
-    id,
-    request,
-    bytes: result.bytes,
-    contentType: result.contentType,
-    cache,
-    cacheStatus: noStore
-      ? 'imagegate; fwd=request'
-      : noCache
-        ? 'imagegate; fwd=request; stored'
-        : drawn
-          ? 'imagegate; fwd=bypass; stored'
-          : 'imagegate; fwd=miss; stored',
-    costNano: item.costNano,
-    origin: result.origin,
-  };
-  await Promise.all([
-    noStore
-      ? Promise.resolve()
-      : storeCached(g.env.IMAGES, g.caller.tenant, request, { bytes: result.bytes, contentType: result.contentType, origin: result.origin }, g.deps.now()),
-    keepImage(g, image, generationId),
-    settle(g.env.DB, g.caller, item, ledgerEntry(g, generationId, image, 'ok', started), g.deps.now()),
-  ]);
-  return image;
-}
-
-function keepImage(g: GenerationContext, image: GeneratedImage, generationId: string): Promise<void> {
-  return putImage(g.env.IMAGES, g.caller.tenant.id, image.id, image.bytes, image.contentType, {
-    requestId: generationId,
-    model: image.request.model,
-    seed: image.request.seed,
-    width: image.request.width,
-    height: image.request.height,
-    origin: image.origin,
-  });
-}
-
-function ledgerEntry(
-  g: GenerationContext,
-  generationId: string,
-  image: Pick<GeneratedImage, 'request' | 'cache' | 'origin'> | { request: SeededRequest; cache: CacheOutcome; origin: string | null },
-  status: string,
-  started: number,
-): LedgerEntry {
-  return {
-    generationId,
-    requestId: g.requestId,
-    request: image.request,
-    cache: image.cache,
-    origin: image.origin,
-    status,
-    latencyMs: Math.max(0, g.deps.now() - started),
-  };
-}

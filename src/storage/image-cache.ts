@@ -24,6 +24,9 @@ export interface CachedImage {
   origin: string;
 }
 
+/** A cache hit: the image, and the R2 object that holds it. */
+export type CacheHit = CachedImage & { r2Key: string };
+
 export interface CacheEntryRef {
   /** SHA-256 of the canonical request. */
   hash: string;
@@ -48,7 +51,7 @@ export async function lookupCached(
   tenant: TenantRecord,
   request: SeededRequest,
   now: number,
-): Promise<CachedImage | null> {
+): Promise<CacheHit | null> {
   const { r2Key } = await cacheEntryFor(tenant, request);
   const object = await bucket.get(r2Key);
   if (!object) return null;
@@ -63,7 +66,7 @@ export async function lookupCached(
   // Served bytes must still be the whole image that was stored (CONTRACT §8a): check it, don't trust it.
   const contentType = sniffImageType(bytes);
   if (!contentType || contentType !== object.httpMetadata?.contentType || String(bytes.length) !== meta.bytes) return null;
-  return { bytes, contentType, origin: meta.origin ?? 'unknown' };
+  return { bytes, contentType, origin: meta.origin ?? 'unknown', r2Key };
 }
 
 /**
