@@ -8,7 +8,7 @@ import { getImage } from '../storage/images';
 export const imageRoutes = new Hono<AppEnv>();
 
 imageRoutes.get('/v1/images/:id', tenantAuth(), async function getOwnImage(c) {
-  const object = await getImage(c.env.IMAGES, c.var.caller.tenant.id, c.req.param('id'));
+  const object = await getImage(c.env.DB, c.env.IMAGES, c.var.caller.tenant.id, c.req.param('id'));
   if (!object) throw new ApiError('not_found', 'no such image');
   return new Response(object.body, {
     headers: {

@@ -8,7 +8,7 @@ import { parseOrigins } from '../origins/config';
 import { forward, type ForwardResult } from '../origins/forward';
 import { recordFree, release, settle, type CacheOutcome, type LedgerEntry, type ReservationItem } from '../storage/budget-ledger';
 import { cacheEntryFor, storeCached, type CacheHit } from '../storage/image-cache';
-import { putImage, putImageRef } from '../storage/images';
+import { putImageCopy } from '../storage/images';
 
 /*
  * One image's way through the pipeline once its budget is reserved: from an origin (produce) or
@@ -81,10 +81,8 @@ export async function serveFree(
     costNano: 0n,
     origin: 'cache',
   };
-  await Promise.all([
-    keepImage(g, image, generationId, cached.r2Key),
-    recordFree(g.env.DB, g.caller, ledgerEntry(g, generationId, image, 'ok', now), now),
-  ]);
+  const entry = { ...ledgerEntry(g, generationId, image, 'ok', now), image: { id, r2Key: cached.r2Key } };
+  await recordFree(g.env.DB, g.caller, entry, now);
   return { image };
 }
 
@@ -134,23 +132,23 @@ export async function produce(
     costNano: item.costNano,
     origin: result.origin,
   };
+  let r2Key: string;
   try {
-    // the bytes are written once: into the cache, with the tenant's image a reference to them
+    // the bytes are written once: into the cache, or (no-store) as the tenant's own copy
     if (noStore) {
-      await keepImage(g, image, generationId, null);
+      r2Key = await putImageCopy(g.env.IMAGES, g.caller.tenant.id, id, result.bytes, result.contentType, imageMeta(image, generationId));
     } else {
-      const entry = await cacheEntryFor(g.caller.tenant, request);
       const cached = { bytes: result.bytes, contentType: result.contentType, origin: result.origin };
-      await Promise.all([
+      [r2Key] = await Promise.all([
+        cacheEntryFor(g.caller.tenant, request).then((e) => e.r2Key),
         storeCached(g.env.IMAGES, g.caller.tenant, request, cached, g.deps.now()),
-        keepImage(g, image, generationId, entry.r2Key),
       ]);
     }
   } catch (err) {
     await release(g.env.DB, g.caller, item, ledgerEntry(g, generationId, image, 'internal', started), g.deps.now());
     throw err;
   }
-  return { image, charge: { item, entry: ledgerEntry(g, generationId, image, 'ok', started) } };
+  return { image, charge: { item, entry: { ...ledgerEntry(g, generationId, image, 'ok', started), image: { id, r2Key } } } };
 }
 
 /**
@@ -174,7 +172,7 @@ export async function chargeAll(g: GenerationContext, outcomes: PromiseSettledRe
   if (failure) {
     const status = failure.reason instanceof ApiError ? failure.reason.code : 'internal';
     await Promise.all(
-      done.map((o) => (o.charge ? release(g.env.DB, g.caller, o.charge.item, { ...o.charge.entry, status }, now) : undefined)),
+      done.map((o) => (o.charge ? release(g.env.DB, g.caller, o.charge.item, { ...o.charge.entry, status, image: undefined }, now) : undefined)),
     );
     throw failure.reason;
   }
@@ -182,9 +180,8 @@ export async function chargeAll(g: GenerationContext, outcomes: PromiseSettledRe
   return done.map((o) => o.image);
 }
 
-/** Keeps the image under its tenant's id: a reference to its cache entry when it has one, else the bytes. */
-function keepImage(g: GenerationContext, image: GeneratedImage, generationId: string, cacheObjectKey: string | null): Promise<void> {
-  const meta = {
+function imageMeta(image: GeneratedImage, generationId: string) {
+  return {
     requestId: generationId,
     model: image.request.model,
     seed: image.request.seed,
@@ -192,9 +189,6 @@ function keepImage(g: GenerationContext, image: GeneratedImage, generationId: st
     height: image.request.height,
     origin: image.origin,
   };
-  return cacheObjectKey
-    ? putImageRef(g.env.IMAGES, g.caller.tenant.id, image.id, cacheObjectKey, image.contentType, meta)
-    : putImage(g.env.IMAGES, g.caller.tenant.id, image.id, image.bytes, image.contentType, meta);
 }
 
 export function ledgerEntry(

@@ -15,6 +15,8 @@ export interface LedgerEntry {
   /** 'ok' or the error code the generation ended with. */
   status: string;
   latencyMs: number;
+  /** The image this generation answered with, and the R2 object holding its bytes (GET /v1/images/{id}). */
+  image?: { id: string; r2Key: string };
 }
 
 export interface ReservationItem {
@@ -35,7 +37,7 @@ export type ReserveResult =
  */
 export const RESERVATION_TTL_MS = 15 * 60_000;
 
-interface StateRow {
+export interface StateRow {
   name: string;
   budget_nano: number | null;
   budget_period: BudgetPeriod;
@@ -43,7 +45,7 @@ interface StateRow {
   spent_nano: number;
   reserved_nano: number;
 }
-const STATE_COLUMNS = 'name, budget_nano, budget_period, period_key, spent_nano, reserved_nano';
+export const STATE_COLUMNS = 'name, budget_nano, budget_period, period_key, spent_nano, reserved_nano';
 
 export function stateFromRow(row: StateRow): BudgetState {
   return {
@@ -144,7 +146,7 @@ export async function reserve(db: D1Database, caller: Caller, items: Reservation
 
 /** 'key' or 'tenant' when the error is one of the budget triggers, else null. */
 function budgetScope(err: unknown): 'key' | 'tenant' | null {
-  const text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
+  const text = err instanceof Error ? `${err.message} ${String(err.cause ?? '')}` : String(err);
   const match = /budget_exceeded:(key|tenant)/.exec(text);
   return match ? (match[1] as 'key' | 'tenant') : null;
 }
@@ -174,6 +176,28 @@ function requestIdOf(generationId: string): string {
 
 export const LEDGER_COLUMNS =
   'generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, cache, origin, status, latency_ms, created_at';
+/** The ledger row's pointer to the image (migrations/0003), written after LEDGER_COLUMNS. */
+const IMAGE_COLUMNS = 'image_id, image_key';
+
+/**
+ * The entry's part of a ledger row, in LEDGER_COLUMNS order from `model` to `created_at` then
+ * IMAGE_COLUMNS, less `cost_nano` (between `steps` and `cache`), which each INSERT writes itself.
+ */
+function entryValues(entry: LedgerEntry, now: number): (string | number | null)[] {
+  return [
+    entry.request.model,
+    entry.request.width,
+    entry.request.height,
+    entry.request.steps,
+    entry.cache,
+    entry.origin,
+    entry.status,
+    Math.max(0, Math.round(entry.latencyMs)),
+    new Date(now).toISOString(),
+    entry.image?.id ?? null,
+    entry.image?.r2Key ?? null,
+  ];
+}
 
 /**
  * Ends a reservation: moves its cost to spent (settle) or just gives it back (release), writes its
@@ -201,23 +225,11 @@ async function finish(
   };
   const ledger = db
     .prepare(
-      `INSERT INTO usage_ledger (${LEDGER_COLUMNS})
-       SELECT generation_id, ?2, tenant_id, key_id, ?3, ?4, ?5, ?6, ${charge ? 'cost_nano' : '0'}, ?7, ?8, ?9, ?10, ?11
+      `INSERT INTO usage_ledger (${LEDGER_COLUMNS}, ${IMAGE_COLUMNS})
+       SELECT generation_id, ?2, tenant_id, key_id, ?3, ?4, ?5, ?6, ${charge ? 'cost_nano' : '0'}, ?7, ?8, ?9, ?10, ?11, ?12, ?13
        FROM reservations WHERE generation_id = ?1`,
     )
-    .bind(
-      item.generationId,
-      entry.requestId,
-      entry.request.model,
-      entry.request.width,
-      entry.request.height,
-      entry.request.steps,
-      entry.cache,
-      entry.origin,
-      entry.status,
-      Math.max(0, Math.round(entry.latencyMs)),
-      new Date(now).toISOString(),
-    );
+    .bind(item.generationId, entry.requestId, ...entryValues(entry, now));
   const drop = db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(item.generationId);
   const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, drop]);
   remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
@@ -236,22 +248,12 @@ export async function release(db: D1Database, caller: Caller, item: ReservationI
 /** A ledger row for a generation that cost nothing (a cache hit or a coalesced follower). */
 export async function recordFree(db: D1Database, caller: Caller, entry: LedgerEntry, now: number): Promise<void> {
   const insert = db
-    .prepare(`INSERT INTO usage_ledger (${LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`)
-    .bind(
-      entry.generationId,
-      entry.requestId,
-      caller.tenant.id,
-      caller.key.id,
-      entry.request.model,
-      entry.request.width,
-      entry.request.height,
-      entry.request.steps,
-      entry.cache,
-      entry.origin,
-      entry.status,
-      Math.max(0, Math.round(entry.latencyMs)),
-      new Date(now).toISOString(),
-    );
+    .prepare(`INSERT INTO usage_ledger (${LEDGER_COLUMNS}, ${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`)
+    .bind(entry.generationId, entry.requestId, caller.tenant.id, caller.key.id, ...entryValues(entry, now));
+  if (!hasBudget(caller)) {
+    await insert.run();
+    return;
+  }
   // the states ride along in the same round trip, for the Budget-Remaining header
   const results = await db.batch<StateRow>([insert, ...selectStates(db, caller)]);
   remember(caller, now, results[1]?.results[0], results[2]?.results[0]);
@@ -259,6 +261,7 @@ export async function recordFree(db: D1Database, caller: Caller, entry: LedgerEn
 
 /** The smaller of what the key and its tenant have left, or null when neither has a budget. */
 export async function budgetRemaining(db: D1Database, caller: Caller, now: number): Promise<Nano | null> {
+  if (!hasBudget(caller)) return null;
   let snap = snapshots.get(caller);
   if (!snap?.key || !snap.tenant || now - snap.at >= SNAPSHOT_MS || now < snap.at) {
     const [k, t] = await db.batch<StateRow>(selectStates(db, caller));
@@ -268,4 +271,9 @@ export async function budgetRemaining(db: D1Database, caller: Caller, now: numbe
   const key = snap?.key ? remainingOf(snap.key, now) : null;
   const tenant = snap?.tenant ? remainingOf(snap.tenant, now) : null;
   return smallerRemaining(key, tenant);
+}
+
+/** Whether the key or its tenant has a budget at all; without one there is nothing to report. */
+function hasBudget(caller: Caller): boolean {
+  return caller.key.budgetNano !== null || caller.tenant.budgetNano !== null;
 }

@@ -2,14 +2,12 @@ import type { ImageType } from '../domain/image-format';
 import { CACHE_PREFIX } from './image-cache';
 
 /**
- * Every generated image is kept in R2 under its tenant with an id (CONTRACT §3):
- * `images/{tenant}/{id}`. The tenant is part of the key, so an id alone never reaches another
- * tenant's image.
- *
- * An image that is also in the cache is not written twice: its `images/…` object is an empty
- * reference to the cache entry (metadata `ref`), so a miss writes the bytes once and a hit writes
- * none. Only an image kept out of the cache (`Cache-Control: no-store`) is copied here in full.
- * A referenced image lives as long as its cache entry (the R2 lifecycle rule in the README).
+ * Every generated image is kept in R2 and found by its id, for its tenant only (CONTRACT §3).
+ * The usage ledger row of the generation names the image's id and the R2 object holding its
+ * bytes, with the tenant beside them, so an id never reaches another tenant's image. A cached
+ * image's bytes are its cache entry (written once on a miss, not at all on a hit); an image kept
+ * out of the cache (`Cache-Control: no-store`) is copied to `images/{tenant}/{id}`. An image
+ * lives as long as the object holding it (see the R2 lifecycle rule in the README).
  */
 export interface StoredImageMeta {
   requestId: string;
@@ -20,55 +18,43 @@ export interface StoredImageMeta {
   origin: string;
 }
 
-function imageKey(tenantId: string, id: string): string {
+export function imageCopyKey(tenantId: string, id: string): string {
   return `images/${tenantId}/${id}`;
 }
 
-function metadata(meta: StoredImageMeta): Record<string, string> {
-  return {
-    request_id: meta.requestId,
-    model: meta.model,
-    seed: String(meta.seed),
-    width: String(meta.width),
-    height: String(meta.height),
-    origin: meta.origin,
-  };
-}
-
-/** Keeps the image's bytes under its tenant. */
-export async function putImage(
+/** Copies an image that is not in the cache under its tenant; answers the object's key. */
+export async function putImageCopy(
   bucket: R2Bucket,
   tenantId: string,
   id: string,
   bytes: Uint8Array,
   contentType: ImageType,
   meta: StoredImageMeta,
-): Promise<void> {
-  await bucket.put(imageKey(tenantId, id), bytes, { httpMetadata: { contentType }, customMetadata: metadata(meta) });
-}
-
-/** Keeps the image under its tenant as a reference to the cache entry that holds its bytes. */
-export async function putImageRef(
-  bucket: R2Bucket,
-  tenantId: string,
-  id: string,
-  cacheObjectKey: string,
-  contentType: ImageType,
-  meta: StoredImageMeta,
-): Promise<void> {
-  await bucket.put(imageKey(tenantId, id), new Uint8Array(0), {
+): Promise<string> {
+  const key = imageCopyKey(tenantId, id);
+  await bucket.put(key, bytes, {
     httpMetadata: { contentType },
-    customMetadata: { ...metadata(meta), ref: cacheObjectKey },
+    customMetadata: {
+      request_id: meta.requestId,
+      model: meta.model,
+      seed: String(meta.seed),
+      width: String(meta.width),
+      height: String(meta.height),
+      origin: meta.origin,
+    },
   });
+  return key;
 }
 
-/** The tenant's image `id`, following a reference to the cache; null when there is none. */
-export async function getImage(bucket: R2Bucket, tenantId: string, id: string): Promise<R2ObjectBody | null> {
+/** The tenant's image `id`, or null when it has none by that id (or its bytes are gone). */
+export async function getImage(db: D1Database, bucket: R2Bucket, tenantId: string, id: string): Promise<R2ObjectBody | null> {
   if (!/^img_[0-9A-Za-z]{10,64}$/.test(id)) return null;
-  const object = await bucket.get(imageKey(tenantId, id));
-  const ref = object?.customMetadata?.ref;
-  if (!object || ref === undefined) return object;
-  await object.arrayBuffer();
-  // only this gateway writes references, and only to cache entries
-  return ref.startsWith(CACHE_PREFIX) ? bucket.get(ref) : null;
+  const row = await db
+    .prepare("SELECT image_key FROM usage_ledger WHERE image_id = ? AND tenant_id = ? AND status = 'ok' LIMIT 1")
+    .bind(id, tenantId)
+    .first<{ image_key: string | null }>();
+  const key = row?.image_key;
+  // only this gateway writes these keys; check the place all the same
+  if (!key || !(key.startsWith(CACHE_PREFIX) || key.startsWith(imageCopyKey(tenantId, '')))) return null;
+  return bucket.get(key);
 }

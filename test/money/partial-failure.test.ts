@@ -46,27 +46,38 @@ describe('a request of several images where one fails', () => {
 });
 
 describe('where a generated image is kept', () => {
-  it('keeps a cached image once: the tenant\'s image is a reference to the cache entry', async () => {
+  async function imageRow(id: string) {
+    return env.DB.prepare('SELECT tenant_id, image_key, cache FROM usage_ledger WHERE image_id = ?')
+      .bind(id)
+      .all<{ tenant_id: string; image_key: string; cache: string }>();
+  }
+
+  it('writes a cached image once: its id leads through the ledger to the cache entry, and a hit writes nothing', async () => {
     const { key, tenantId } = await newTenantKey();
     const scenario = unique('image-ref');
-    const r = await call('POST', '/image/generation', {
-      key,
-      json: { positive_prompt: `ref ${scenario}`, width: 256, height: 256, seed: 5 },
-      headers: { accept: 'application/json' },
-      env: envWith([testOrigin(scenario, 'png')]),
-    });
+    const e = envWith([testOrigin(scenario, 'png')]);
+    const body = { positive_prompt: `ref ${scenario}`, width: 256, height: 256, seed: 5 };
+    const r = await call('POST', '/image/generation', { key, json: body, headers: { accept: 'application/json' }, env: e });
     expect(r.status, r.text()).toBe(200);
     const { id, url, image_base64 } = r.json();
-    const object = await env.IMAGES.head(`images/${tenantId}/${id}`);
-    expect(object?.size).toBe(0);
-    expect(object?.customMetadata?.ref).toMatch(new RegExp(`^cache/t/${tenantId}/[0-9a-f]{64}$`));
+    const { results } = await imageRow(id);
+    expect(results).toEqual([{ tenant_id: tenantId, image_key: expect.stringMatching(new RegExp(`^cache/t/${tenantId}/[0-9a-f]{64}$`)), cache: 'miss' }]);
+    expect((await env.IMAGES.list({ prefix: `images/${tenantId}/` })).objects).toHaveLength(0);
     const served = await call('GET', new URL(url).pathname, { key });
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toBe('image/png');
     expect(btoa(String.fromCharCode(...served.bytes))).toBe(image_base64);
+
+    const hit = await call('POST', '/image/generation', { key, json: body, headers: { accept: 'application/json' }, env: e });
+    expect(hit.json().cache).toBe('hit');
+    expect(hit.json().id).not.toBe(id);
+    const hitRow = (await imageRow(hit.json().id)).results[0];
+    expect(hitRow?.image_key).toBe(results[0]?.image_key);
+    expect((await call('GET', new URL(hit.json().url).pathname, { key })).bytes).toEqual(served.bytes);
+    expect((await env.IMAGES.list({ prefix: `images/${tenantId}/` })).objects).toHaveLength(0);
   });
 
-  it('copies a no-store image in full, since the cache does not hold it', async () => {
+  it('copies a no-store image under its tenant, since the cache does not hold it', async () => {
     const { key, tenantId } = await newTenantKey();
     const scenario = unique('image-copy');
     const r = await call('POST', '/image/generation', {
@@ -77,10 +88,23 @@ describe('where a generated image is kept', () => {
     });
     expect(r.status, r.text()).toBe(200);
     const { id, url } = r.json();
-    const object = await env.IMAGES.head(`images/${tenantId}/${id}`);
-    expect(object?.size).toBeGreaterThan(0);
-    expect(object?.customMetadata?.ref).toBeUndefined();
+    expect((await imageRow(id)).results[0]?.image_key).toBe(`images/${tenantId}/${id}`);
+    expect((await env.IMAGES.head(`images/${tenantId}/${id}`))?.size).toBeGreaterThan(0);
     expect((await env.IMAGES.list({ prefix: `cache/t/${tenantId}/` })).objects).toHaveLength(0);
     expect((await call('GET', new URL(url).pathname, { key })).status).toBe(200);
+  });
+
+  it('never serves an image of a request that failed as a whole', async () => {
+    const { key, keyId } = await newTenantKey();
+    const scenario = unique('n-failed-image');
+    await scriptOrigin(scenario, ['png', '500']);
+    const r = await call('POST', '/v1/images/generations', {
+      key,
+      json: { prompt: `failed ${scenario}`, n: 2, size: '256x256', seed: 30 },
+      env: envWith([testOrigin(scenario, 'png')]),
+    });
+    expect(r.status).toBe(502);
+    const rows = await ledger('key_id', keyId);
+    expect(rows.map((row) => row.image_id)).toEqual([null, null]);
   });
 });

@@ -1,6 +1,5 @@
 import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
-import { DEFAULT_MODEL } from '../helpers/api';
 
 /** 1024×1024 at 30 steps with the seed price row (CONTRACT §4). */
 export const IMAGE_NANO = 1_992_295n;
@@ -14,20 +13,21 @@ export interface Row {
   reserved_nano: number;
 }
 
-export async function keyRow(keyId: string): Promise<Row> {
-  const row = await env.DB.prepare('SELECT budget_nano, budget_period, period_key, spent_nano, reserved_nano FROM api_keys WHERE id = ?')
-    .bind(keyId)
+/** A key's or tenant's budget columns, read straight from D1. */
+async function budgetRow(table: 'api_keys' | 'tenants', id: string): Promise<Row> {
+  const row = await env.DB.prepare(`SELECT budget_nano, budget_period, period_key, spent_nano, reserved_nano FROM ${table} WHERE id = ?`)
+    .bind(id)
     .first<Row>();
-  if (!row) throw new Error(`no key ${keyId}`);
+  if (!row) throw new Error(`no ${table === 'api_keys' ? 'key' : 'tenant'} ${id}`);
   return row;
 }
 
-export async function tenantRow(tenantId: string): Promise<Row> {
-  const row = await env.DB.prepare('SELECT budget_nano, budget_period, period_key, spent_nano, reserved_nano FROM tenants WHERE id = ?')
-    .bind(tenantId)
-    .first<Row>();
-  if (!row) throw new Error(`no tenant ${tenantId}`);
-  return row;
+export function keyRow(keyId: string): Promise<Row> {
+  return budgetRow('api_keys', keyId);
+}
+
+export function tenantRow(tenantId: string): Promise<Row> {
+  return budgetRow('tenants', tenantId);
 }
 
 export interface LedgerRow {
@@ -45,6 +45,8 @@ export interface LedgerRow {
   status: string;
   latency_ms: number;
   created_at: string;
+  image_id: string | null;
+  image_key: string | null;
 }
 
 export async function ledger(column: 'key_id' | 'tenant_id', id: string): Promise<LedgerRow[]> {
@@ -79,5 +81,3 @@ export async function expectBooksBalanced(keyIds: string[], tenantId: string): P
   expect(BigInt(t.spent_nano)).toBe(keysSpent);
   if (t.budget_nano !== null) expect(t.spent_nano).toBeLessThanOrEqual(t.budget_nano);
 }
-
-export { DEFAULT_MODEL };
