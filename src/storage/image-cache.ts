@@ -39,8 +39,19 @@ export function cacheScopeOf(tenant: TenantRecord): CacheScopeRef {
   return tenant.cacheScope === 'shared' ? { scope: 'shared' } : { scope: 'private', tenantId: tenant.id };
 }
 
+/**
+ * The pipeline asks for one request's entry several times (lookup, coalescing, store), always with
+ * the same request object: its hash is computed once and remembered for as long as the object lives.
+ */
+const hashes = new WeakMap<SeededRequest, Promise<string>>();
+
 export async function cacheEntryFor(tenant: TenantRecord, request: SeededRequest): Promise<CacheEntryRef> {
-  const hash = await cacheKey(request);
+  let hashing = hashes.get(request);
+  if (!hashing) {
+    hashing = cacheKey(request);
+    hashes.set(request, hashing);
+  }
+  const hash = await hashing;
   const name = scopedCacheName(cacheScopeOf(tenant), hash);
   return { hash, name, r2Key: CACHE_PREFIX + name };
 }
