@@ -15,7 +15,7 @@ import { usageRoutes } from './routes/usage';
 import { openAIImageRoutes } from './routes/openai-images';
 import { docsRoutes } from './routes/docs';
 
-export const defaultDeps: AppDeps = { now: () => Date.now() };
+const defaultDeps: AppDeps = { now: () => Date.now() };
 
 /** Builds the whole app: tests and production get the same middleware, routes and error handling. */
 export function createApp(deps: Partial<AppDeps> = {}) {
@@ -45,11 +45,11 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.onError(function onError(err, c) {
     const id = c.var.requestId ?? 'unknown';
     if (err instanceof ApiError) {
-      c.var.log && (c.var.log.error = err.code);
+      if (c.var.log) c.var.log.error = err.code;
       return errorResponse(err, id);
     }
     if (err instanceof HTTPException) {
-      // Hono's own (e.g. a malformed request it rejected): keep its status, use our envelope
+      // Hono's own (e.g. a malformed request it rejected): the nearest code of ours, in our envelope
       const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
       return errorResponse(new ApiError(code, err.message || 'bad request'), id);
     }

@@ -72,7 +72,7 @@ export function zodToApiError(error: z.ZodError, prefix = ''): ApiError {
 }
 
 /** Checks `value` against a model's range (and step), naming the field when it is out. */
-export function checkRange(param: string, value: number, range: Range & { multipleOf?: number }): void {
+function checkRange(param: string, value: number, range: Range & { multipleOf?: number }): void {
   if (value < range.min || value > range.max) {
     throw new ApiError('invalid_request', `'${param}' must be between ${range.min} and ${range.max}, got ${value}`, { param });
   }
@@ -81,7 +81,7 @@ export function checkRange(param: string, value: number, range: Range & { multip
   }
 }
 
-export function checkPrompt(param: string, prompt: string | undefined): string {
+function checkPrompt(param: string, prompt: string | undefined): string {
   if (prompt === undefined) throw new ApiError('invalid_request', `'${param}' is required`, { param });
   if (prompt.length < 1 || charCount(prompt) > MAX_PROMPT_CHARS) {
     throw new ApiError('invalid_request', `'${param}' must be 1 to ${MAX_PROMPT_CHARS} characters`, { param });
@@ -137,7 +137,7 @@ export function requestedModel(body: { model?: string }): string {
  * A seed for a request that sent none: 1–4294967294, never 0 or 2^32−1, which some origins read
  * as "pick a random one" (and then the image could not be reproduced from the reported seed).
  */
-export function drawSeed(): number {
+function drawSeed(): number {
   const [n = 0] = crypto.getRandomValues(new Uint32Array(1));
   return 1 + (n % (MAX_SEED - 1));
 }

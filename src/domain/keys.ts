@@ -1,7 +1,7 @@
 /** Tenant keys (CONTRACT §2): `igk_` + base62 characters from the platform CSPRNG, stored only as a SHA-256 hash. */
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-export const KEY_PREFIX = 'igk_';
+const KEY_PREFIX = 'igk_';
 const KEY_RANDOM_CHARS = 40;
 /** What admins see of a key: enough to tell keys apart, far too little to guess one. */
 const DISPLAY_PREFIX_LENGTH = KEY_PREFIX.length + 8;
@@ -42,20 +42,17 @@ export function looksLikeTenantKey(text: string): boolean {
   return /^igk_[0-9A-Za-z]{32,128}$/.test(text);
 }
 
-/** Constant-time comparison of two secrets (as Hono's bearer-auth does), via their SHA-256 digests. */
+/**
+ * Constant-time comparison of two secrets (as Hono's bearer-auth does): their SHA-256 digests are
+ * always the same length, so workerd's `timingSafeEqual` reveals neither content nor length.
+ */
 export async function timingSafeEqual(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
   const [da, db] = await Promise.all([
     crypto.subtle.digest('SHA-256', enc.encode(a)),
     crypto.subtle.digest('SHA-256', enc.encode(b)),
   ]);
-  const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (x: ArrayBuffer, y: ArrayBuffer) => boolean };
-  if (subtle.timingSafeEqual) return subtle.timingSafeEqual(da, db) && a.length === b.length;
-  const x = new Uint8Array(da);
-  const y = new Uint8Array(db);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0 && a.length === b.length;
+  return crypto.subtle.timingSafeEqual(da, db);
 }
 
 export function newId(prefix: string): string {

@@ -4,7 +4,7 @@
  */
 export type Nano = bigint;
 
-export const NANO_PER_USD = 1_000_000_000n;
+const NANO_PER_USD = 1_000_000_000n;
 
 /** At most 9 decimals (nano-USD) and at most 12 integer digits: 999,999,999,999 USD is plenty. */
 const USD_PATTERN = /^(\d{1,12})(?:\.(\d{1,9}))?$/;

@@ -1,3 +1,5 @@
+import { concatBytes } from './bytes';
+
 /** A minimal PNG encoder (8-bit truecolour, no alpha), for the bundled local origin. */
 
 const CRC_TABLE = (() => {
@@ -57,11 +59,5 @@ export async function encodePng(width: number, height: number, rgb: Uint8Array):
     chunk('IDAT', await deflate(raw)),
     chunk('IEND', new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -11,8 +11,7 @@ const PIXELS_PER_MEGAPIXEL = 1_000_000n;
 export function priceOf(spec: ModelSpec, request: Pick<GenerationRequest, 'width' | 'height' | 'steps'>): Nano {
   const pixels = BigInt(request.width) * BigInt(request.height);
   const pixelPart = (pixels * spec.pricePerMegapixel + PIXELS_PER_MEGAPIXEL - 1n) / PIXELS_PER_MEGAPIXEL;
-  const extraSteps = BigInt(Math.max(0, request.steps - spec.includedSteps));
-  return pixelPart + extraSteps * spec.pricePerExtraStep;
+  return pixelPart + BigInt(extraSteps(spec, request.steps)) * spec.pricePerExtraStep;
 }
 
 export function extraSteps(spec: ModelSpec, steps: number): number {

@@ -1,8 +1,9 @@
 import type { Context } from 'hono';
+import { readCapped } from '../domain/bytes';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Reads a JSON object body: 415 unless `application/json`, 413 past 64 KiB (counted as it streams,
@@ -34,28 +35,10 @@ function tooLarge(): ApiError {
 
 async function readLimitedText(request: Request, limit: number): Promise<string> {
   if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const bytes = await readCapped(request.body, limit);
+  if (!bytes) throw tooLarge();
   try {
-    return decoder.decode(all);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new ApiError('invalid_request', 'the body is not valid UTF-8');
   }

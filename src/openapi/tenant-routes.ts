@@ -15,7 +15,7 @@ import { describeRoute, requestSchema, type HeaderDoc, type RouteDoc } from './r
 const usdHeader = { type: 'string', pattern: '^\\d+(\\.\\d{1,9})?$' };
 
 /** What every generation answer carries (CONTRACT §3). */
-export const GENERATION_HEADERS: Record<string, HeaderDoc> = {
+const GENERATION_HEADERS: Record<string, HeaderDoc> = {
   'X-Request-Id': { description: 'unique per request; also in the logs and the usage ledger', schema: { type: 'string' } },
   'Cache-Status': {
     description:

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Kinds the gateway speaks; each has an adapter in this folder. */
-export const ORIGIN_KINDS = ['qubrid', 'openai', 'a1111', 'cog', 'local'] as const;
+const ORIGIN_KINDS = ['qubrid', 'openai', 'a1111', 'cog', 'local'] as const;
 export type OriginKind = (typeof ORIGIN_KINDS)[number];
 
 const OriginSchema = z

@@ -1,3 +1,4 @@
+import { readCapped } from '../domain/bytes';
 import { bytesFromBase64, sniffImageType } from '../domain/image-format';
 import type { OriginConfig } from './config';
 import type { SeededRequest } from '../domain/generation-request';
@@ -31,7 +32,7 @@ export function httpAdapter(kind: HttpKind): OriginAdapter {
  * How many bytes of JSON may carry an image of `maxImage` bytes: base64 is 4/3 of the image,
  * plus room for the rest of the answer (a data URL prefix, Cog's logs, A1111's `info`).
  */
-export function jsonLimit(maxImage: number): number {
+function jsonLimit(maxImage: number): number {
   return Math.ceil(maxImage / 3) * 4 + 256 * 1024;
 }
 
@@ -42,7 +43,7 @@ export function fail(failure: OriginFailureKind, message: string, status?: numbe
 }
 
 /** POSTs the kind's body to the origin and reads an image out of whatever it answers. */
-export async function callHttpOrigin(kind: HttpKind, origin: OriginConfig, call: OriginCall): Promise<OriginOutcome> {
+async function callHttpOrigin(kind: HttpKind, origin: OriginConfig, call: OriginCall): Promise<OriginOutcome> {
   const url = (origin.url ?? '').replace(/\/+$/, '') + kind.path(origin);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -90,7 +91,7 @@ async function readAnswer(kind: HttpKind, origin: OriginConfig, call: OriginCall
 }
 
 /** Follows an ImageRef to verified image bytes. */
-export async function imageFromRef(ref: ImageRef, origin: OriginConfig, call: OriginCall): Promise<OriginOutcome> {
+async function imageFromRef(ref: ImageRef, origin: OriginConfig, call: OriginCall): Promise<OriginOutcome> {
   let bytes: Uint8Array | null;
   if ('base64' in ref) {
     bytes = bytesFromBase64(ref.base64);
@@ -136,31 +137,13 @@ async function readLimited(
     return tooLarge(origin);
   }
   if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let bytes: Uint8Array | null;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > limit) {
-        await reader.cancel().catch(() => undefined);
-        return tooLarge(origin);
-      }
-      chunks.push(value);
-    }
+    bytes = await readCapped(response.body, limit);
   } catch (err) {
     return networkFailure(err, signal, origin);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return bytes ?? tooLarge(origin);
 }
 
 async function readText(response: Response, signal: AbortSignal, origin: OriginConfig): Promise<string> {
@@ -169,7 +152,7 @@ async function readText(response: Response, signal: AbortSignal, origin: OriginC
 }
 
 /** An origin's error text, cut short and with the origin's own credential blotted out. */
-export function originMessage(text: string, secret: string | undefined): string {
+function originMessage(text: string, secret: string | undefined): string {
   let message = text.trim();
   try {
     const json = JSON.parse(message) as { error?: unknown; message?: unknown; detail?: unknown };

@@ -40,7 +40,7 @@ function paletteFor(request: SeededRequest): number[] {
 }
 
 /** A diagonal two-colour gradient crossed by soft rings: easy to tell apart at a glance, cheap to compress. */
-export async function renderLocalImage(request: SeededRequest): Promise<Uint8Array> {
+async function renderLocalImage(request: SeededRequest): Promise<Uint8Array> {
   const { width, height } = request;
   const p = paletteFor(request);
   const colour = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff] as const;

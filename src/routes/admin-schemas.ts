@@ -14,7 +14,19 @@ export const BudgetPeriod = z.enum(['none', 'day', 'week', 'month']);
 const PositiveInt = z.int().min(1).max(1_000_000);
 
 /** ISO 8601 UTC time, e.g. 2026-12-31T23:59:59Z. */
-export const IsoTime = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), 'an ISO 8601 time such as 2026-12-31T23:59:59Z');
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** A real calendar time: Date.parse alone would roll 2026-02-30 over to March and accept 24:00. */
+function isIsoTime(text: string): boolean {
+  const m = ISO_TIME.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)));
+  if (year === undefined || month === undefined || day === undefined || hour === undefined || minute === undefined) return false;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offH <= 23 && offM <= 59;
+}
+
+const IsoTime = z.string().refine(isIsoTime, 'an ISO 8601 time such as 2026-12-31T23:59:59Z');
 
 const limitFields = {
   budget_usd: UsdString.nullable().optional(),

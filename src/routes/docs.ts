@@ -16,11 +16,11 @@ import { TENANT_ROUTES } from '../openapi/tenant-routes';
 export const docsRoutes = new Hono<AppEnv>();
 
 /** Where the viewer's files live, in the assets directory and in URLs. */
-export const VIEWER_PATH = '/docs/swagger-ui';
+const VIEWER_PATH = '/docs/swagger-ui';
 /** scripts/docs-assets.mjs copies these (Swagger UI's licence travels with it). */
 export const VIEWER_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png', 'LICENSE', 'NOTICE'] as const;
 
-export const DOCS_ROUTES: RouteDoc[] = [
+const DOCS_ROUTES: RouteDoc[] = [
   describeRoute({
     method: 'get',
     path: '/openapi.json',
@@ -64,7 +64,7 @@ export const DOCS_ROUTES: RouteDoc[] = [
 let document: Record<string, unknown> | undefined;
 
 /** Every route the Worker serves, described; built once per isolate. */
-export function openApiDocument(): Record<string, unknown> {
+function openApiDocument(): Record<string, unknown> {
   document ??= buildDocument([...TENANT_ROUTES, ...ADMIN_ROUTES, ...DOCS_ROUTES], { version });
   return document;
 }

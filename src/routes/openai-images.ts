@@ -20,7 +20,7 @@ import type { GenerationResult } from '../services/generate';
 import { getModelSpec } from '../storage/models';
 import { cacheWord, generationHeaders, imageUrl, runGenerations } from './generation-response';
 
-export const MAX_IMAGES_PER_REQUEST = 4;
+const MAX_IMAGES_PER_REQUEST = 4;
 
 // characters as a person counts them (code points), as the Qubrid route counts them
 const withinPromptLimit = (s: string) => charCount(s) <= MAX_PROMPT_CHARS;
@@ -75,7 +75,7 @@ function parseSize(size: string | null | undefined): { width?: number; height?: 
 }
 
 /** The n generations one body asks for: seeds seed, seed+1, … (or all drawn by the pipeline, consecutively). */
-export function openAIRequests(body: OpenAIImagesBody, base: GenerationRequest): GenerationRequest[] {
+function openAIRequests(body: OpenAIImagesBody, base: GenerationRequest): GenerationRequest[] {
   const n = body.n ?? 1;
   const seed = body.seed ?? null;
   if (seed !== null && seed + n - 1 > MAX_SEED) {

@@ -59,7 +59,7 @@ export async function requestHash(route: string, parsed: unknown): Promise<strin
 }
 
 /** The key itself: an sf-string (`"abc"`, as the draft writes it) or the bare text; 1–255 printable ASCII. */
-export function parseIdempotencyKey(header: string): string {
+function parseIdempotencyKey(header: string): string {
   let key = header.trim();
   if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1).replace(/\\(["\\])/g, '$1');
   if (key.length < 1 || key.length > MAX_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(key)) {

@@ -1,5 +1,5 @@
 import type { Caller, Env } from '../env';
-import type { AdmitResult, LimitScope, RateLimiter, Refusal, RpmState, SlotState } from '../durable-objects/rate-limiter';
+import type { AdmitResult, LeaseResult, LimitScope, RateLimiter, Refusal, RpmState, SlotState } from '../durable-objects/rate-limiter';
 import { ApiError } from '../errors';
 import { originDeadlineMs } from '../origins/config';
 
@@ -70,7 +70,7 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
     async holdSlot(now: number) {
       if (!needsSlot) return;
       needsSlot = false;
-      let lease;
+      let lease: LeaseResult;
       try {
         lease = await limiter.lease({ requestId, now, leaseMs, scopes, admittedAt });
       } catch (err) {
@@ -137,7 +137,7 @@ function refusalError(caller: Caller, refusal: Refusal, rpm: RpmState[], slots: 
  * and it keeps the policy name `"rpm"` stable whichever scope it comes from. The in-flight limit is
  * a second policy, `"concurrency"`, in the draft's `concurrent-requests` quota unit.
  */
-export function rateLimitFields(rpm: RpmState[], slots: SlotState[]): Record<string, string> {
+function rateLimitFields(rpm: RpmState[], slots: SlotState[]): Record<string, string> {
   const policies: string[] = [];
   const states: string[] = [];
   const tightRpm = tightest(rpm, (s) => s.remaining);

@@ -40,7 +40,7 @@ interface LimitsRow {
   rate_limit_rpm: number | null;
   max_concurrent: number | null;
 }
-export interface TenantRow extends LimitsRow {
+interface TenantRow extends LimitsRow {
   id: string;
   name: string;
   cache_scope: CacheScope;
@@ -50,7 +50,7 @@ export interface TenantRow extends LimitsRow {
   created_at: string;
   updated_at: string;
 }
-export interface ApiKeyRow extends LimitsRow {
+interface ApiKeyRow extends LimitsRow {
   id: string;
   tenant_id: string;
   name: string;
@@ -76,7 +76,7 @@ function limitsFromRow(row: LimitsRow): Limits {
   };
 }
 
-export function tenantFromRow(row: TenantRow): TenantRecord {
+function tenantFromRow(row: TenantRow): TenantRecord {
   return {
     id: row.id,
     name: row.name,
@@ -90,7 +90,7 @@ export function tenantFromRow(row: TenantRow): TenantRecord {
   };
 }
 
-export function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
+function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -167,23 +167,21 @@ export async function updateKey(db: D1Database, id: string, columns: ColumnValue
   return row ? keyFromRow(row) : null;
 }
 
-/** Tenant auth's one query: the key by its hash, with its tenant, in one round trip. */
+/**
+ * Tenant auth's lookup: the key by its hash, and its tenant, in one round trip (one D1 batch, so
+ * both reads see the same state).
+ */
 export async function findCallerByKeyHash(
   db: D1Database,
   keyHash: string,
 ): Promise<{ key: ApiKeyRecord; tenant: TenantRecord } | null> {
-  const keyCols = KEY_COLUMNS.split(', ').map((c) => `k.${c} AS k_${c}`);
-  const tenantCols = TENANT_COLUMNS.split(', ').map((c) => `t.${c} AS t_${c}`);
-  const row = await db
-    .prepare(
-      `SELECT ${[...keyCols, ...tenantCols].join(', ')} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?`,
-    )
-    .bind(keyHash)
-    .first<Record<string, unknown>>();
-  if (!row) return null;
-  const pick = (prefix: string) =>
-    Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-  return { key: keyFromRow(pick('k_') as unknown as ApiKeyRow), tenant: tenantFromRow(pick('t_') as unknown as TenantRow) };
+  const [keys, tenants] = await db.batch<ApiKeyRow | TenantRow>([
+    db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).bind(keyHash),
+    db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = (SELECT tenant_id FROM api_keys WHERE key_hash = ?)`).bind(keyHash),
+  ]);
+  const key = keys?.results[0] as ApiKeyRow | undefined;
+  const tenant = tenants?.results[0] as TenantRow | undefined;
+  return key && tenant ? { key: keyFromRow(key), tenant: tenantFromRow(tenant) } : null;
 }
 
 async function insertRow<Row>(db: D1Database, table: string, returning: string, values: ColumnValues): Promise<Row> {

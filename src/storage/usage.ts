@@ -1,7 +1,7 @@
 import type { Caller } from '../env';
 import { periodStart, type BudgetState } from '../domain/budget-period';
 import { nanoFromDb, type Nano } from '../domain/money';
-import { stateFromRow } from './budget-ledger';
+import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-ledger';
 
 /** Reading the usage ledger and the budget rows (CONTRACT §3 `GET /v1/usage`, §8 `GET /admin/usage`). */
 
@@ -17,21 +17,15 @@ export interface BudgetUsage {
   counts: UsageCounts;
 }
 
-interface StateRowWithId {
+interface StateRowWithId extends StateRow {
   id: string;
-  name: string;
-  budget_nano: number | null;
-  budget_period: BudgetState['budgetPeriod'];
-  period_key: string | null;
-  spent_nano: number;
-  reserved_nano: number;
 }
 interface CountRow {
   requests: number;
   cache_hits: number | null;
 }
 
-const STATE_SQL = 'SELECT id, name, budget_nano, budget_period, period_key, spent_nano, reserved_nano FROM';
+const STATE_SQL = `SELECT id, ${STATE_COLUMNS} FROM`;
 const COUNT_SQL = "SELECT COUNT(*) AS requests, SUM(cache IN ('hit', 'coalesced') AND status = 'ok') AS cache_hits FROM usage_ledger";
 
 /**

@@ -177,6 +177,7 @@ describe('keys', () => {
       { disabled: true },
       { disabled: false },
       { expires_at: '2030-05-06T07:08:09.123Z' },
+      { expires_at: '2028-02-29T23:59:59.000Z' },
       { expires_at: null },
       { budget_usd: '0.01', budget_period: 'month' },
       { rate_limit_rpm: 10, max_concurrent: 1 },
@@ -193,6 +194,11 @@ describe('keys', () => {
     for (const [body, param] of [
       [{ expires_at: 'tomorrow' }, 'expires_at'],
       [{ expires_at: 1767225600 }, 'expires_at'],
+      // times that Date.parse would roll over instead of refusing
+      [{ expires_at: '2026-02-30T00:00:00Z' }, 'expires_at'],
+      [{ expires_at: '2026-04-31T12:00:00Z' }, 'expires_at'],
+      [{ expires_at: '2026-01-01T24:00:00Z' }, 'expires_at'],
+      [{ expires_at: '2026-13-01T00:00:00Z' }, 'expires_at'],
       [{ disabled: 1 }, 'disabled'],
       [{ budget_usd: 1 }, 'budget_usd'],
       [{ tenant_id: t.id }, 'tenant_id'],

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors';
-import { call, envWith, genBody, originCalls, testOrigin, unique, type CallResult, type TenantKey, type TestEnv } from '../helpers/api';
+import { call, envWith, originCalls, testOrigin, unique, type CallResult, type TenantKey, type TestEnv } from '../helpers/api';
 
 /**
  * Asserts the one error envelope of CONTRACT §2: exactly {code, type, message, param, request_id},
@@ -81,8 +81,6 @@ export async function expectAccepted(t: TenantKey, body: unknown): Promise<Recor
   expect(calls).toHaveLength(1);
   return calls[0]?.body as Record<string, unknown>;
 }
-
-export { genBody };
 
 /** Width and height from a PNG's IHDR chunk (bytes 16–23). */
 export function pngSize(bytes: Uint8Array): { width: number; height: number } {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, newTenantKey, type TenantKey } from '../helpers/api';
-import { expectAccepted, expectRefused, genBody } from './support';
+import { DEFAULT_MODEL, genBody, newTenantKey, type TenantKey } from '../helpers/api';
+import { expectAccepted, expectRefused } from './support';
 
 /**
  * Every limit of CONTRACT §3 at its edges, on both sides. Refusals go through a tenant that must

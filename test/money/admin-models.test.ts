@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
+import { call, DEFAULT_MODEL, envWith, newTenantKey, testOrigin, unique } from '../helpers/api';
 import { expectBooksBalanced, keyRow } from './support';
 
 const SEED_ROW = {

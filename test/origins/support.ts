@@ -1,7 +1,8 @@
-import { env } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors';
 import { call, genBody, type CallOptions, type CallResult, type TenantKey } from '../helpers/api';
+
+export { expectNothingCharged } from '../foundation/support';
 
 /** The error envelope of CONTRACT §2 with this status and code; returns its message. */
 export function expectError(r: CallResult, status: number, code: ErrorCode): string {
@@ -12,14 +13,6 @@ export function expectError(r: CallResult, status: number, code: ErrorCode): str
   expect(body.error.type).toBe(ERROR_CODES[code].type);
   expect(body.error.request_id).toBe(r.headers.get('x-request-id'));
   return body.error.message;
-}
-
-/** Nothing spent and nothing left reserved, on the key or its tenant, read straight from D1. */
-export async function expectNothingCharged(t: TenantKey): Promise<void> {
-  const q = (table: string, id: string) =>
-    env.DB.prepare(`SELECT spent_nano, reserved_nano FROM ${table} WHERE id = ?`).bind(id).first<{ spent_nano: number; reserved_nano: number }>();
-  const [key, tenant] = await Promise.all([q('api_keys', t.keyId), q('tenants', t.tenantId)]);
-  expect({ key, tenant }).toEqual({ key: { spent_nano: 0, reserved_nano: 0 }, tenant: { spent_nano: 0, reserved_nano: 0 } });
 }
 
 export interface LoggedAttempt {
