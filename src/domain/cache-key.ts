@@ -39,9 +39,24 @@ export async function cacheKey(request: SeededRequest): Promise<string> {
 export type CacheScopeRef = { scope: 'private'; tenantId: string } | { scope: 'shared' };
 
 /**
- * The entry's name within its scope: the R2 key below `cache/` and the Coalescer's name, so two
- * requests merge exactly when they would read and write the same entry.
+ * The entry's name within its scope: the R2 key below `cache/`. Within the scope's Coalescer shard
+ * (`coalescerShardName`) the hash names the flight, so two requests merge exactly when they would
+ * read and write the same entry.
  */
 export function scopedCacheName(scope: CacheScopeRef, hash: string): string {
-  return scope.scope === 'shared' ? `shared/${hash}` : `t/${scope.tenantId}/${hash}`;
+  return `${scopeName(scope)}/${hash}`;
+}
+
+/**
+ * The Coalescer object (`idFromName`) that holds the flights of `hash`: one of 16 per scope, by the
+ * hash's first hex digit. Per scope, so a private tenant's flights never share an object with
+ * another tenant's; sharded, so a scope's misses reuse a few warm objects rather than creating one
+ * per distinct request, and a busy scope is not one object's queue.
+ */
+export function coalescerShardName(scope: CacheScopeRef, hash: string): string {
+  return `${scopeName(scope)}#${hash.slice(0, 1)}`;
+}
+
+function scopeName(scope: CacheScopeRef): string {
+  return scope.scope === 'shared' ? 'shared' : `t/${scope.tenantId}`;
 }

@@ -1,8 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 
-/** What `join` tells a caller: go to the origin yourself, or wait for the one who does. */
-export type JoinResult = { role: 'leader'; leaseUntil: number } | { role: 'follower' };
+/**
+ * What `join` tells a caller: go to the origin yourself, wait for the one who does, or read the
+ * cache because the flight just stored its image.
+ */
+export type JoinResult = { role: 'leader'; leaseUntil: number } | { role: 'follower' } | { role: 'ready' };
 
 /** What a follower's `wait` ends with. */
 export type WaitResult =
@@ -24,6 +27,14 @@ export type LeaderOutcome =
   | { kind: 'handover' }
   | { kind: 'failed'; code: string; message: string };
 
+export interface JoinOptions {
+  /**
+   * The caller was answered `ready`, read the cache and found no entry (expired, or not a whole
+   * image): it must not be told `ready` again, but lead or follow as usual.
+   */
+  cacheMissedAfterReady?: boolean;
+}
+
 interface Waiter {
   promise: Promise<WaitResult>;
   resolve: (result: WaitResult) => void;
@@ -35,60 +46,90 @@ const MIN_LEASE_MS = 1_000;
 const MAX_LEASE_MS = 15 * 60_000;
 /** A settled waiter whose caller never came back for its result is forgotten after this long. */
 const FORGET_AFTER_MS = 10 * 60_000;
+/**
+ * How long a flight that stored its image is remembered: a caller whose cache lookup came just
+ * before the store, and whose join just after it, is sent to the cache instead of the origin.
+ */
+const RECENT_READY_MS = 30_000;
+/** Forgotten waiters and old `ready` marks are swept at most this often (not on every call). */
+const SWEEP_EVERY_MS = 5_000;
 
-interface LeadRow extends Record<string, SqlStorageValue> {
+interface FlightRow extends Record<string, SqlStorageValue> {
+  flight_key: string;
   request_id: string;
   lease_until: number;
   lease_ms: number;
 }
 
 /**
- * Merges identical cacheable requests that are at the origin at the same time (CONTRACT §6). One
- * object per scoped cache key (`idFromName`): the first caller leads and goes to the origin, the
- * others wait for its outcome and then read the stored entry. AI gateways that skip this pay the
- * origin once per simultaneous duplicate.
+ * Merges identical cacheable requests that are at the origin at the same time (CONTRACT §6).
+ * Long-lived and multi-flight: one object per shard of a cache scope (`coalescerShardName`, 16 per
+ * private tenant or for the shared pool), holding every flight of that shard keyed by the entry's
+ * hash. A tenant's misses thus reuse a few warm objects instead of creating (and placing) a new
+ * object with its own storage per distinct request. For each flight the first caller leads and
+ * goes to the origin; the others wait for its outcome and then read the stored entry. AI gateways
+ * that skip this pay the origin once per simultaneous duplicate.
  *
- * The leader holds a lease (in SQLite, so it survives a restart of this object); an alarm at the
- * lease's end hands leadership to the next waiter when the leader's Worker died without reporting.
- * Waiters live in memory: their RPC calls keep the object alive, and if it restarts anyway their
- * calls fail and the callers fall back to going to the origin themselves.
+ * Leases live in SQLite (one row per flight, so they survive a restart of this object); one alarm,
+ * at the earliest lease of any flight, hands a flight to its next waiter when the leader's Worker
+ * died without reporting. Waiters live in memory: their RPC calls keep the object alive, and if it
+ * restarts anyway their calls fail and the callers fall back to going to the origin themselves.
  */
 export class Coalescer extends DurableObject<Env> {
-  private readonly waiters = new Map<string, Waiter>();
+  /** Per flight key, the followers in queue order (a Map keeps insertion order). */
+  private readonly waiters = new Map<string, Map<string, Waiter>>();
+  /** Per flight key, when it last finished `ready`. */
+  private readonly recentReady = new Map<string, number>();
+  private lastSweep = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(
-        `CREATE TABLE IF NOT EXISTS lead (
-           slot INTEGER PRIMARY KEY CHECK (slot = 1),
+        `CREATE TABLE IF NOT EXISTS flight (
+           flight_key TEXT PRIMARY KEY,
            request_id TEXT NOT NULL,
            lease_until INTEGER NOT NULL,
            lease_ms INTEGER NOT NULL
          )`,
       );
+      // the single-flight table of the objects once addressed per request; nothing reads it any more
+      ctx.storage.sql.exec('DROP TABLE IF EXISTS lead');
     });
   }
 
-  /** Leads when nobody holds a live lease; otherwise queues the caller as a follower (then call `wait`). */
-  async join(requestId: string, leaseMs: number): Promise<JoinResult> {
+  /**
+   * Leads when nobody holds a live lease on the flight; queues the caller as a follower (then call
+   * `wait`) when someone does; answers `ready` when the flight stored its image moments ago.
+   */
+  async join(flightKey: string, requestId: string, leaseMs: number, options: JoinOptions = {}): Promise<JoinResult> {
     const now = Date.now();
-    this.forgetStale(now);
-    const lead = this.lead();
-    if (!lead || lead.request_id === requestId || lead.lease_until <= now) {
-      return { role: 'leader', leaseUntil: await this.setLead(requestId, clampLease(leaseMs), now) };
+    this.sweep(now);
+    const lead = this.lead(flightKey);
+    const mine = lead?.request_id === requestId;
+    if (options.cacheMissedAfterReady) {
+      // the entry is not where `ready` said it would be: nobody else should be sent to read it either
+      this.recentReady.delete(flightKey);
+    } else if (!mine) {
+      const readyAt = this.recentReady.get(flightKey);
+      if (readyAt !== undefined && now - readyAt < RECENT_READY_MS) return { role: 'ready' };
     }
-    if (!this.waiters.has(requestId)) {
-      let resolve: (result: WaitResult) => void = () => {};
-      const promise = new Promise<WaitResult>((r) => (resolve = r));
-      this.waiters.set(requestId, { promise, resolve, settled: false, joinedAt: now });
+    if (lead && !mine && lead.lease_until > now) {
+      let queue = this.waiters.get(flightKey);
+      if (!queue) this.waiters.set(flightKey, (queue = new Map()));
+      if (!queue.has(requestId)) {
+        let resolve: (result: WaitResult) => void = () => {};
+        const promise = new Promise<WaitResult>((r) => (resolve = r));
+        queue.set(requestId, { promise, resolve, settled: false, joinedAt: now });
+      }
+      return { role: 'follower' };
     }
-    return { role: 'follower' };
+    return { role: 'leader', leaseUntil: await this.setLead(flightKey, requestId, clampLease(leaseMs), now) };
   }
 
   /** A follower's bounded wait for the leader's outcome (or for leadership). */
-  async wait(requestId: string, maxWaitMs: number): Promise<WaitResult> {
-    const waiter = this.waiters.get(requestId);
+  async wait(flightKey: string, requestId: string, maxWaitMs: number): Promise<WaitResult> {
+    const waiter = this.waiters.get(flightKey)?.get(requestId);
     if (!waiter) return { outcome: 'unknown' };
     let timer: ReturnType<typeof setTimeout> | null = null;
     const timeout = new Promise<WaitResult>((r) => {
@@ -102,7 +143,7 @@ export class Coalescer extends DurableObject<Env> {
       return await Promise.race([waiter.promise, timeout]);
     } finally {
       if (timer !== null) clearTimeout(timer);
-      this.waiters.delete(requestId);
+      this.dropWaiter(flightKey, requestId);
     }
   }
 
@@ -110,87 +151,124 @@ export class Coalescer extends DurableObject<Env> {
    * The leader's report. Only the current leader can fail or hand over (a follower's handover just
    * takes it out of the queue); anyone's stored image frees the waiters.
    */
-  async finish(requestId: string, outcome: LeaderOutcome): Promise<void> {
-    const lead = this.lead();
+  async finish(flightKey: string, requestId: string, outcome: LeaderOutcome): Promise<void> {
+    const lead = this.lead(flightKey);
     const isLeader = lead?.request_id === requestId;
     if (outcome.kind === 'ready') {
-      this.settleAll({ outcome: 'ready' });
-      if (isLeader) await this.clearLead();
+      this.recentReady.set(flightKey, Date.now());
+      this.settleAll(flightKey, { outcome: 'ready' });
+      if (isLeader) await this.clearLead(flightKey);
       return;
     }
     if (!isLeader || !lead) {
       // A follower that leaves before its turn (its request failed elsewhere) must not be made leader later.
-      const waiter = this.waiters.get(requestId);
+      const waiter = this.waiters.get(flightKey)?.get(requestId);
       if (outcome.kind === 'handover' && waiter) {
         waiter.settled = true;
         waiter.resolve({ outcome: 'timeout' });
-        this.waiters.delete(requestId);
+        this.dropWaiter(flightKey, requestId);
       }
       return;
     }
     if (outcome.kind === 'failed') {
-      this.settleAll({ outcome: 'failed', code: outcome.code, message: outcome.message });
-      await this.clearLead();
+      this.settleAll(flightKey, { outcome: 'failed', code: outcome.code, message: outcome.message });
+      await this.clearLead(flightKey);
       return;
     }
-    await this.promoteNext(lead.lease_ms);
+    await this.promoteNext(flightKey, lead.lease_ms);
   }
 
-  /** The lease ran out without a report: the leader is presumed dead, so the next waiter leads. */
+  /**
+   * The earliest lease ran out: every flight whose leader is presumed dead goes to its next waiter
+   * (the others are left alone); then the alarm is set for the earliest lease still held.
+   */
   override async alarm(): Promise<void> {
-    const lead = this.lead();
-    if (!lead) return;
-    if (lead.lease_until > Date.now()) {
-      await this.ctx.storage.setAlarm(lead.lease_until);
-      return;
-    }
-    await this.promoteNext(lead.lease_ms);
+    const now = Date.now();
+    const expired = this.ctx.storage.sql
+      .exec<FlightRow>('SELECT flight_key, request_id, lease_until, lease_ms FROM flight WHERE lease_until <= ?', now)
+      .toArray();
+    for (const lead of expired) await this.promoteNext(lead.flight_key, lead.lease_ms, false);
+    const next = this.earliestLease();
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
   }
 
-  private lead(): LeadRow | null {
-    return this.ctx.storage.sql.exec<LeadRow>('SELECT request_id, lease_until, lease_ms FROM lead WHERE slot = 1').toArray()[0] ?? null;
+  private lead(flightKey: string): FlightRow | null {
+    return (
+      this.ctx.storage.sql
+        .exec<FlightRow>('SELECT flight_key, request_id, lease_until, lease_ms FROM flight WHERE flight_key = ?', flightKey)
+        .toArray()[0] ?? null
+    );
   }
 
-  private async setLead(requestId: string, leaseMs: number, now: number): Promise<number> {
+  private earliestLease(): number | null {
+    const row = this.ctx.storage.sql.exec<{ next: number | null }>('SELECT MIN(lease_until) AS next FROM flight').toArray()[0];
+    return row?.next ?? null;
+  }
+
+  private async setLead(flightKey: string, requestId: string, leaseMs: number, now: number, rearm = true): Promise<number> {
     const leaseUntil = now + leaseMs;
     this.ctx.storage.sql.exec(
-      `INSERT INTO lead (slot, request_id, lease_until, lease_ms) VALUES (1, ?, ?, ?)
-       ON CONFLICT (slot) DO UPDATE SET request_id = excluded.request_id, lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`,
+      `INSERT INTO flight (flight_key, request_id, lease_until, lease_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (flight_key) DO UPDATE SET request_id = excluded.request_id, lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`,
+      flightKey,
       requestId,
       leaseUntil,
       leaseMs,
     );
-    await this.ctx.storage.setAlarm(leaseUntil);
+    // The alarm stays at or before the earliest lease; one that fires early just sets itself again.
+    if (rearm) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > leaseUntil) await this.ctx.storage.setAlarm(leaseUntil);
+    }
     return leaseUntil;
   }
 
-  private async clearLead(): Promise<void> {
-    this.ctx.storage.sql.exec('DELETE FROM lead');
-    await this.ctx.storage.deleteAlarm();
+  private async clearLead(flightKey: string, rearm = true): Promise<void> {
+    this.ctx.storage.sql.exec('DELETE FROM flight WHERE flight_key = ?', flightKey);
+    if (rearm && this.earliestLease() === null) await this.ctx.storage.deleteAlarm();
   }
 
-  private async promoteNext(leaseMs: number): Promise<void> {
-    for (const [requestId, waiter] of this.waiters) {
+  /** The flight's next waiter in queue order leads; with none left, the flight ends. */
+  private async promoteNext(flightKey: string, leaseMs: number, rearm = true): Promise<void> {
+    const queue = this.waiters.get(flightKey);
+    for (const [requestId, waiter] of queue ?? []) {
       if (waiter.settled) continue;
-      const leaseUntil = await this.setLead(requestId, leaseMs, Date.now());
+      const leaseUntil = await this.setLead(flightKey, requestId, leaseMs, Date.now(), rearm);
       waiter.settled = true;
       waiter.resolve({ outcome: 'lead', leaseUntil });
       return;
     }
-    await this.clearLead();
+    await this.clearLead(flightKey, rearm);
   }
 
-  private settleAll(result: WaitResult): void {
-    for (const waiter of this.waiters.values()) {
+  private settleAll(flightKey: string, result: WaitResult): void {
+    for (const waiter of this.waiters.get(flightKey)?.values() ?? []) {
       if (waiter.settled) continue;
       waiter.settled = true;
       waiter.resolve(result);
     }
   }
 
-  private forgetStale(now: number): void {
-    for (const [requestId, waiter] of this.waiters) {
-      if (waiter.settled && now - waiter.joinedAt > FORGET_AFTER_MS) this.waiters.delete(requestId);
+  private dropWaiter(flightKey: string, requestId: string): void {
+    const queue = this.waiters.get(flightKey);
+    if (!queue) return;
+    queue.delete(requestId);
+    if (queue.size === 0) this.waiters.delete(flightKey);
+  }
+
+  /** Forgets settled waiters nobody came back for, and `ready` marks too old to matter. */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const [flightKey, queue] of this.waiters) {
+      for (const [requestId, waiter] of queue) {
+        if (waiter.settled && now - waiter.joinedAt > FORGET_AFTER_MS) queue.delete(requestId);
+      }
+      if (queue.size === 0) this.waiters.delete(flightKey);
+    }
+    for (const [flightKey, readyAt] of this.recentReady) {
+      if (now - readyAt >= RECENT_READY_MS) this.recentReady.delete(flightKey);
     }
   }
 }

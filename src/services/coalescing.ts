@@ -1,9 +1,10 @@
-import type { Coalescer, LeaderOutcome, WaitResult } from '../durable-objects/coalescer';
+import { cacheKey, coalescerShardName } from '../domain/cache-key';
+import type { Coalescer, JoinOptions, LeaderOutcome, WaitResult } from '../durable-objects/coalescer';
 import type { Env } from '../env';
 import type { SeededRequest } from '../domain/generation-request';
 import { ApiError, type ErrorCode } from '../errors';
 import { originDeadlineMs, originsFor, parseOrigins } from '../origins/config';
-import { cacheEntryFor } from '../storage/image-cache';
+import { cacheScopeOf } from '../storage/image-cache';
 import type { TenantRecord } from '../storage/tenants';
 
 /**
@@ -11,13 +12,25 @@ import type { TenantRecord } from '../storage/tenants';
  * flight at the same time make one origin call. A Coalescer that cannot be reached never fails a
  * request: the caller then goes to the origin on its own, as if nothing were in flight.
  */
-export interface Flight {
-  role: 'leader' | 'follower';
+interface FlightRef {
   /** This generation's id, as the Coalescer knows it. */
   generationId: string;
+  /** The shard object of the entry's scope (`coalescerShardName`). */
   stub: DurableObjectStub<Coalescer>;
+  /** The flight within the shard: the entry's hash. */
+  flightKey: string;
+  leaseMs: number;
+}
+
+export interface Flight extends FlightRef {
+  role: 'leader' | 'follower';
   /** How long a follower waits before giving up (the leader's lease plus a margin). */
   maxWaitMs: number;
+}
+
+/** The identical request in flight stored its image moments ago: read the cache (then `rejoinFlight` if it is not there). */
+export interface ReadyFlight extends FlightRef {
+  role: 'ready';
 }
 
 /** Time for storing the image and settling the charge once the origin has answered. */
@@ -31,24 +44,49 @@ export function leaseMsFor(env: Env, model: string): number {
   return Math.min(chain, originDeadlineMs(env)) + AFTER_ORIGIN_MS;
 }
 
-/** Joins the Coalescer of the request's scoped cache key; null when it cannot be reached (go alone). */
-export async function joinFlight(env: Env, tenant: TenantRecord, request: SeededRequest, generationId: string): Promise<Flight | null> {
+/**
+ * Joins the request's flight in its scope's Coalescer shard; null when the Coalescer cannot be
+ * reached (go alone).
+ */
+export async function joinFlight(
+  env: Env,
+  tenant: TenantRecord,
+  request: SeededRequest,
+  generationId: string,
+): Promise<Flight | ReadyFlight | null> {
   try {
-    const { name } = await cacheEntryFor(tenant, request);
-    const stub = env.COALESCER.get(env.COALESCER.idFromName(name));
-    const leaseMs = leaseMsFor(env, request.model);
-    const joined = await stub.join(generationId, leaseMs);
-    return { role: joined.role, generationId, stub, maxWaitMs: leaseMs + FOLLOWER_MARGIN_MS };
+    const hash = await cacheKey(request);
+    const stub = env.COALESCER.get(env.COALESCER.idFromName(coalescerShardName(cacheScopeOf(tenant), hash)));
+    return await joinAt({ generationId, stub, flightKey: hash, leaseMs: leaseMsFor(env, request.model) });
   } catch (err) {
     logCoalescerError('join', generationId, err);
     return null;
   }
 }
 
+/** After a `ready` answer whose entry the cache did not have: lead or follow as usual; null to go alone. */
+export async function rejoinFlight(ready: ReadyFlight): Promise<Flight | null> {
+  try {
+    const flight = await joinAt(ready, { cacheMissedAfterReady: true });
+    // the Coalescer does not answer `ready` to this; should it, going alone is the safe way out
+    return flight.role === 'ready' ? null : flight;
+  } catch (err) {
+    logCoalescerError('join', ready.generationId, err);
+    return null;
+  }
+}
+
+async function joinAt(ref: FlightRef, options?: JoinOptions): Promise<Flight | ReadyFlight> {
+  const { generationId, stub, flightKey, leaseMs } = ref;
+  const joined = await stub.join(flightKey, generationId, leaseMs, options);
+  if (joined.role === 'ready') return { role: 'ready', generationId, stub, flightKey, leaseMs };
+  return { role: joined.role, generationId, stub, flightKey, leaseMs, maxWaitMs: leaseMs + FOLLOWER_MARGIN_MS };
+}
+
 /** A follower's bounded wait; `unknown` when the Coalescer was lost meanwhile. */
 export async function waitFlight(flight: Flight): Promise<WaitResult> {
   try {
-    return await flight.stub.wait(flight.generationId, flight.maxWaitMs);
+    return await flight.stub.wait(flight.flightKey, flight.generationId, flight.maxWaitMs);
   } catch (err) {
     logCoalescerError('wait', flight.generationId, err);
     return { outcome: 'unknown' };
@@ -59,7 +97,7 @@ export async function waitFlight(flight: Flight): Promise<WaitResult> {
 export async function finishFlight(flight: Flight | null, outcome: LeaderOutcome): Promise<void> {
   if (!flight) return;
   try {
-    await flight.stub.finish(flight.generationId, outcome);
+    await flight.stub.finish(flight.flightKey, flight.generationId, outcome);
   } catch (err) {
     logCoalescerError('finish', flight.generationId, err);
   }

@@ -5,7 +5,7 @@ import { priceOf } from '../domain/pricing';
 import { ApiError } from '../errors';
 import { budgetRemaining, recordFree, reserve, type ReservationItem } from '../storage/budget-ledger';
 import { lookupCached } from '../storage/image-cache';
-import { finishFlight, followerError, joinFlight, leadFlight, waitFlight, type Flight } from './coalescing';
+import { finishFlight, followerError, joinFlight, leadFlight, rejoinFlight, waitFlight, type Flight } from './coalescing';
 import {
   chargeAll,
   ledgerEntry,
@@ -40,18 +40,17 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
       seeded.map(({ request }, i) => (cacheable[i] ? lookupCached(g.env.IMAGES, g.caller.tenant, request, now) : null)),
     );
 
-    // 2. identical requests in flight merge (CONTRACT §6): a cacheable miss joins its key's Coalescer;
-    //    a follower reserves nothing now, it waits for the leader's image
+    // 2. identical requests in flight merge (CONTRACT §6): a cacheable miss joins its key's flight in
+    //    the Coalescer; a follower reserves nothing now, it waits for the leader's image
     const flights: (Flight | null)[] = await Promise.all(
       seeded.map(async ({ request }, i) => {
         if (!cacheable[i] || hits[i]) return null;
-        const flight = await joinFlight(g.env, g.caller.tenant, request, generationIds[i] ?? g.requestId);
-        if (flight?.role !== 'leader') return flight;
-        // a leader that just finished may have stored the entry between the lookup and the join
+        const joined = await joinFlight(g.env, g.caller.tenant, request, generationIds[i] ?? g.requestId);
+        if (joined?.role !== 'ready') return joined;
+        // the flight stored its image between this request's lookup and its join: read it again
         const late = await lookupCached(g.env.IMAGES, g.caller.tenant, request, now);
-        if (!late) return flight;
+        if (!late) return rejoinFlight(joined);
         hits[i] = late;
-        await finishFlight(flight, { kind: 'ready' });
         return null;
       }),
     );

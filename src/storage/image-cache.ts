@@ -30,7 +30,7 @@ export type CacheHit = CachedImage & { r2Key: string };
 export interface CacheEntryRef {
   /** SHA-256 of the canonical request. */
   hash: string;
-  /** The entry's name within its scope; also the Coalescer's name (`idFromName`). */
+  /** The entry's name within its scope (`t/{tenant}/{hash}` or `shared/{hash}`). */
   name: string;
   r2Key: string;
 }

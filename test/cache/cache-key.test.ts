@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKey, canonicalRequest, scopedCacheName } from '../../src/domain/cache-key';
+import { cacheKey, canonicalRequest, coalescerShardName, scopedCacheName } from '../../src/domain/cache-key';
 import type { SeededRequest } from '../../src/domain/generation-request';
 
 const BASE: SeededRequest = {
@@ -56,5 +56,14 @@ describe('canonical request and cache key', () => {
   it('names a private entry under its tenant and a shared one in the pool', () => {
     expect(scopedCacheName({ scope: 'private', tenantId: 'ten_1' }, 'abc')).toBe('t/ten_1/abc');
     expect(scopedCacheName({ scope: 'shared' }, 'abc')).toBe('shared/abc');
+  });
+
+  it('spreads a scope\'s flights over 16 Coalescer shards by the hash, never across scopes', () => {
+    const hashes = '0123456789abcdef'.split('').map((c) => `${c}${'0'.repeat(63)}`);
+    const shards = new Set(hashes.map((h) => coalescerShardName({ scope: 'private', tenantId: 'ten_1' }, h)));
+    expect(shards.size).toBe(16);
+    expect(coalescerShardName({ scope: 'private', tenantId: 'ten_1' }, 'f00')).toBe('t/ten_1#f');
+    expect(coalescerShardName({ scope: 'private', tenantId: 'ten_2' }, 'f00')).toBe('t/ten_2#f');
+    expect(coalescerShardName({ scope: 'shared' }, 'f00')).toBe('shared#f');
   });
 });

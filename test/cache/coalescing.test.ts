@@ -1,32 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { Coalescer } from '../../src/durable-objects/coalescer';
+import { cacheKey } from '../../src/domain/cache-key';
 import { addKey, call, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { bytesEqual, generateImage, only, privateFlight, seededFromGenBody, tenantSpent } from './support';
-
-/** Waits (briefly) until the Coalescer has `n` requests queued behind its leader. */
-async function waitersQueued(stub: DurableObjectStub<Coalescer>, n: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const size = await runInDurableObject(stub, (instance) => (instance as unknown as { waiters: Map<string, unknown> }).waiters.size);
-    if (size >= n) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`never saw ${n} waiters`);
-}
-
-async function leaseOf(stub: DurableObjectStub<Coalescer>): Promise<{ request_id: string; lease_until: number } | null> {
-  return runInDurableObject(stub, (_instance, state) => {
-    const rows = state.storage.sql.exec<{ request_id: string; lease_until: number }>('SELECT request_id, lease_until FROM lead').toArray();
-    return rows[0] ?? null;
-  });
-}
-
-/** As if the leader's lease had run out: the alarm then finds it expired. */
-async function expireLease(stub: DurableObjectStub<Coalescer>): Promise<void> {
-  await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec('UPDATE lead SET lease_until = 0');
-  });
-}
+import { bytesEqual, expireLease, generateImage, leaseOf, leasesIn, only, privateFlight, queued, seededFromGenBody, tenantSpent, waitersQueued } from './support';
 
 describe('merging identical requests in flight', () => {
   it('20 concurrent identical seeded requests against a 1 s origin: one origin call, 20 identical answers, one charge', async () => {
@@ -116,17 +92,18 @@ describe('merging identical requests in flight', () => {
   it('a follower takes over when the leader dies: the alarm at the end of its lease hands over', async () => {
     const { key, tenantId } = await newTenantKey();
     const scenario = unique('dead-leader');
-    const stub = await privateFlight(tenantId, seededFromGenBody(scenario, 31));
+    const f = await privateFlight(tenantId, seededFromGenBody(scenario, 31));
+    const { stub, flightKey } = f;
     // a leader whose Worker then dies without a word
-    expect(await stub.join('ghost', 60_000)).toMatchObject({ role: 'leader' });
+    expect(await stub.join(flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });
 
     const pending = generateImage(key, genBody(scenario, { seed: 31 }), { env: only(testOrigin(scenario, 'png')) });
-    await waitersQueued(stub, 1);
+    await waitersQueued(f, 1);
     // an alarm before the lease ends changes nothing
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect((await leaseOf(stub))?.request_id).toBe('ghost');
+    expect((await leaseOf(f))?.request_id).toBe('ghost');
 
-    await expireLease(stub);
+    await expireLease(f);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const answer = await pending;
     expect(answer.status, answer.text()).toBe(200);
@@ -135,9 +112,9 @@ describe('merging identical requests in flight', () => {
     expect(await originCalls(scenario)).toHaveLength(1);
     expect(await tenantSpent(key)).toBe(answer.headers.get('imagegate-cost-usd'));
     // the new leader reported its image, so nobody holds the lease
-    expect(await leaseOf(stub)).toBeNull();
+    expect(await leaseOf(f)).toBeNull();
     // the dead leader's late report is harmless
-    await stub.finish('ghost', { kind: 'failed', code: 'origin_error', message: 'late' });
+    await stub.finish(flightKey, 'ghost', { kind: 'failed', code: 'origin_error', message: 'late' });
     const hit = await generateImage(key, genBody(scenario, { seed: 31 }), { env: only(testOrigin(scenario, 'png')) });
     expect(hit.headers.get('cache-status')).toBe('imagegate; hit');
   });
@@ -147,14 +124,14 @@ describe('merging identical requests in flight', () => {
     const broke = await addKey(tenantId, { budget_usd: '0' });
     const scenario = unique('handover');
     const e = only(testOrigin(scenario, 'png'));
-    const stub = await privateFlight(tenantId, seededFromGenBody(scenario, 41));
-    expect(await stub.join('ghost', 60_000)).toMatchObject({ role: 'leader' });
+    const f = await privateFlight(tenantId, seededFromGenBody(scenario, 41));
+    expect(await f.stub.join(f.flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });
 
     const first = generateImage(broke.key, genBody(scenario, { seed: 41 }), { env: e });
-    await waitersQueued(stub, 1);
+    await waitersQueued(f, 1);
     const second = generateImage(key, genBody(scenario, { seed: 41 }), { env: e });
-    await waitersQueued(stub, 2);
-    await stub.finish('ghost', { kind: 'handover' });
+    await waitersQueued(f, 2);
+    await f.stub.finish(f.flightKey, 'ghost', { kind: 'handover' });
 
     const [refused, paid] = await Promise.all([first, second]);
     expect(refused.status).toBe(402);
@@ -163,7 +140,7 @@ describe('merging identical requests in flight', () => {
     expect(paid.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(await originCalls(scenario)).toHaveLength(1);
     expect(await tenantSpent(key)).toBe(paid.headers.get('imagegate-cost-usd'));
-    expect(await leaseOf(stub)).toBeNull();
+    expect(await leaseOf(f)).toBeNull();
   });
 
   it('a leader refused by its budget gives up the lead at once, so the next identical request does not wait for it', async () => {
@@ -171,12 +148,12 @@ describe('merging identical requests in flight', () => {
     const broke = await addKey(tenantId, { budget_usd: '0' });
     const scenario = unique('broke-leader');
     const e = only(testOrigin(scenario, 'png'));
-    const stub = await privateFlight(tenantId, seededFromGenBody(scenario, 51));
+    const f = await privateFlight(tenantId, seededFromGenBody(scenario, 51));
     const r = await generateImage(broke.key, genBody(scenario, { seed: 51 }), { env: e });
     expect(r.status).toBe(402);
     expect(r.json().error.code).toBe('budget_exceeded');
     expect(await originCalls(scenario)).toHaveLength(0);
-    expect(await leaseOf(stub)).toBeNull();
+    expect(await leaseOf(f)).toBeNull();
 
     const started = Date.now();
     const next = await generateImage(key, genBody(scenario, { seed: 51 }), { env: e });
@@ -184,71 +161,107 @@ describe('merging identical requests in flight', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await tenantSpent(key)).toBe(next.headers.get('imagegate-cost-usd'));
   });
+
+  it('two different requests in the same shard lead independently: two origin calls, neither waits for the other', async () => {
+    const { key, tenantId } = await newTenantKey();
+    const scenario = unique('same-shard');
+    const [s1, s2] = await sameShardSeeds(scenario);
+    const f1 = await privateFlight(tenantId, seededFromGenBody(scenario, s1));
+    const f2 = await privateFlight(tenantId, seededFromGenBody(scenario, s2));
+    expect(f1.stub.id.equals(f2.stub.id)).toBe(true);
+    expect(f1.flightKey).not.toBe(f2.flightKey);
+
+    const e = only(testOrigin(scenario, 'slow-1000'));
+    const pending = [s1, s2].map((seed) => generateImage(key, genBody(scenario, { seed }), { env: e }));
+    // while both are at the origin, the one object holds both leases and queues nobody
+    let leases: Record<string, string> = {};
+    for (let i = 0; i < 200 && Object.keys(leases).length < 2; i++) {
+      leases = await leasesIn(f1.stub);
+      if (Object.keys(leases).length < 2) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(Object.keys(leases).sort()).toEqual([f1.flightKey, f2.flightKey].sort());
+    expect(await queued(f1)).toBe(0);
+    expect(await queued(f2)).toBe(0);
+
+    const answers = await Promise.all(pending);
+    for (const a of answers) {
+      expect(a.status, a.text()).toBe(200);
+      expect(a.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
+      expect(a.headers.get('imagegate-cost-usd')).not.toBe('0');
+    }
+    expect(bytesEqual(answers[0]!.bytes, answers[1]!.bytes)).toBe(false);
+    expect(await originCalls(scenario)).toHaveLength(2);
+    expect(await leasesIn(f1.stub)).toEqual({});
+    expect(await runInDurableObject(f1.stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it('a request whose lookup came just before its flight stored the image reads the cache, not the origin', async () => {
+    const { key, tenantId } = await newTenantKey();
+    const scenario = unique('late-ready');
+    const e = only(testOrigin(scenario, 'png'));
+    const f = await privateFlight(tenantId, seededFromGenBody(scenario, 61));
+    // a leader at the origin…
+    expect(await f.stub.join(f.flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });
+    // …whose image lands in the cache (put there by a no-cache request, which neither looks up nor joins)…
+    const stored = await generateImage(key, genBody(scenario, { seed: 61 }), { env: e, headers: { 'cache-control': 'no-cache' } });
+    expect(stored.headers.get('cache-status')).toBe('imagegate; fwd=request; stored');
+    expect(await originCalls(scenario)).toHaveLength(1);
+    // …and which reports it right after the next request's lookup found nothing
+    const images = missFirstLookup(() => f.stub.finish(f.flightKey, 'ghost', { kind: 'ready' }));
+    const r = await generateImage(key, genBody(scenario, { seed: 61 }), { env: { ...e, IMAGES: images } });
+
+    expect(r.status, r.text()).toBe(200);
+    expect(r.headers.get('cache-status')).toBe('imagegate; hit');
+    expect(r.headers.get('imagegate-cost-usd')).toBe('0');
+    expect(bytesEqual(r.bytes, stored.bytes)).toBe(true);
+    expect(await originCalls(scenario)).toHaveLength(1);
+    expect(await leaseOf(f)).toBeNull();
+  });
+
+  it('a "ready" flight whose entry is not in the cache lets the request lead after all', async () => {
+    const { key, tenantId } = await newTenantKey();
+    const scenario = unique('ready-missing');
+    const f = await privateFlight(tenantId, seededFromGenBody(scenario, 71));
+    await f.stub.join(f.flightKey, 'ghost', 60_000);
+    await f.stub.finish(f.flightKey, 'ghost', { kind: 'ready' }); // but nothing was stored
+    const r = await generateImage(key, genBody(scenario, { seed: 71 }), { env: only(testOrigin(scenario, 'png')) });
+    expect(r.status, r.text()).toBe(200);
+    expect(r.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
+    expect(await originCalls(scenario)).toHaveLength(1);
+    expect(await tenantSpent(key)).toBe(r.headers.get('imagegate-cost-usd'));
+    expect(await leaseOf(f)).toBeNull();
+  });
 });
 
-describe('the Coalescer object', () => {
-  function flight(): DurableObjectStub<Coalescer> {
-    return env.COALESCER.get(env.COALESCER.idFromName(unique('flight')));
+/** Two seeds whose entries (of genBody(scenario, { seed })) fall in the same Coalescer shard. */
+async function sameShardSeeds(scenario: string): Promise<[number, number]> {
+  const seen = new Map<string, number>();
+  for (let seed = 1; ; seed++) {
+    const digit = (await cacheKey(seededFromGenBody(scenario, seed))).slice(0, 1);
+    const other = seen.get(digit);
+    if (other !== undefined) return [other, seed];
+    seen.set(digit, seed);
   }
+}
 
-  it('gives every follower the outcome the leader reports, then lets the next caller lead', async () => {
-    const stub = flight();
-    expect(await stub.join('a', 60_000)).toMatchObject({ role: 'leader' });
-    expect(await stub.join('a', 60_000)).toMatchObject({ role: 'leader' });
-    expect(await stub.join('b', 60_000)).toEqual({ role: 'follower' });
-    expect(await stub.join('c', 60_000)).toEqual({ role: 'follower' });
-    const waits = [stub.wait('b', 60_000), stub.wait('c', 60_000)];
-    await stub.finish('b', { kind: 'failed', code: 'origin_error', message: 'not the leader' }); // ignored
-    await stub.finish('a', { kind: 'failed', code: 'origin_error', message: 'origin said 500' });
-    expect(await Promise.all(waits)).toEqual([
-      { outcome: 'failed', code: 'origin_error', message: 'origin said 500' },
-      { outcome: 'failed', code: 'origin_error', message: 'origin said 500' },
-    ]);
-    expect(await stub.join('d', 60_000)).toMatchObject({ role: 'leader' });
-    await stub.finish('d', { kind: 'ready' });
-    expect(await leaseOf(stub)).toBeNull();
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+/**
+ * The cache bucket, except that the first lookup of an entry misses and runs `meanwhile` first: as
+ * if the entry were stored (and its flight reported) just after the lookup.
+ */
+function missFirstLookup(meanwhile: () => Promise<unknown>): R2Bucket {
+  let missed = false;
+  return new Proxy<R2Bucket>(env.IMAGES, {
+    get(target, prop) {
+      if (prop === 'get') {
+        return async (key: string, options?: R2GetOptions) => {
+          if (missed || !key.startsWith('cache/')) return target.get(key, options);
+          missed = true;
+          await meanwhile();
+          return null;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
   });
-
-  it('hands over in queue order, skipping a follower that stopped waiting or left', async () => {
-    const stub = flight();
-    await stub.join('a', 60_000);
-    await stub.join('b', 60_000);
-    await stub.join('c', 60_000);
-    await stub.join('d', 60_000);
-    expect(await stub.wait('b', 20)).toEqual({ outcome: 'timeout' });
-    await stub.finish('c', { kind: 'handover' }); // c's request failed elsewhere: it leaves the queue
-    const d = stub.wait('d', 60_000);
-    await stub.finish('a', { kind: 'handover' });
-    expect(await d).toMatchObject({ outcome: 'lead' });
-    expect((await leaseOf(stub))?.request_id).toBe('d');
-    // a leader with nobody behind it that gives up leaves the object empty
-    await stub.finish('d', { kind: 'handover' });
-    expect(await leaseOf(stub)).toBeNull();
-  });
-
-  it('answers "unknown" to a wait it has no record of, and lets a caller lead over an expired lease', async () => {
-    const stub = flight();
-    expect(await stub.wait('stranger', 1_000)).toEqual({ outcome: 'unknown' });
-    await stub.join('a', 60_000);
-    await expireLease(stub);
-    expect(await stub.join('b', 60_000)).toMatchObject({ role: 'leader' });
-    expect((await leaseOf(stub))?.request_id).toBe('b');
-  });
-
-  it('keeps the lease and its alarm in storage, and frees waiters when any holder stores the image', async () => {
-    const stub = flight();
-    const joined = await stub.join('a', 30_000);
-    expect(joined.role).toBe('leader');
-    const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
-    expect(alarm).toBe(joined.role === 'leader' ? joined.leaseUntil : -1);
-    await stub.join('b', 30_000);
-    await stub.join('c', 30_000);
-    const c = stub.wait('c', 60_000);
-    await expireLease(stub);
-    await runDurableObjectAlarm(stub); // b leads now, c still waits
-    expect((await leaseOf(stub))?.request_id).toBe('b');
-    await stub.finish('a', { kind: 'ready' }); // the presumed-dead leader did store the image after all
-    expect(await c).toEqual({ outcome: 'ready' });
-  });
-});
+}

@@ -1,6 +1,7 @@
-import { env } from 'cloudflare:test';
-import { cacheKey, scopedCacheName } from '../../src/domain/cache-key';
+import { env, runInDurableObject } from 'cloudflare:test';
+import { cacheKey, coalescerShardName } from '../../src/domain/cache-key';
 import type { SeededRequest } from '../../src/domain/generation-request';
+import type { Coalescer } from '../../src/durable-objects/coalescer';
 import { call, DEFAULT_MODEL, envWith, type CallOptions, type CallResult, type TestEnv } from '../helpers/api';
 
 /** One Qubrid-route generation. */
@@ -30,10 +31,17 @@ export function seededFromGenBody(tag: string, seed: number): SeededRequest {
   };
 }
 
-/** The Coalescer for a tenant's private entry of `request`. */
-export async function privateFlight(tenantId: string, request: SeededRequest) {
-  const name = scopedCacheName({ scope: 'private', tenantId }, await cacheKey(request));
-  return env.COALESCER.get(env.COALESCER.idFromName(name));
+/** A flight in a Coalescer shard: the object (`stub`) and the flight's key within it. */
+export interface ShardFlight {
+  stub: DurableObjectStub<Coalescer>;
+  flightKey: string;
+}
+
+/** The Coalescer shard of a tenant's private entry of `request`, and the entry's flight in it. */
+export async function privateFlight(tenantId: string, request: SeededRequest): Promise<ShardFlight> {
+  const flightKey = await cacheKey(request);
+  const name = coalescerShardName({ scope: 'private', tenantId }, flightKey);
+  return { stub: env.COALESCER.get(env.COALESCER.idFromName(name)), flightKey };
 }
 
 /** An environment whose only origin is `origin`. */
@@ -50,4 +58,47 @@ export async function tenantSpent(key: string): Promise<string> {
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Waits (briefly) until the flight has `n` requests queued behind its leader. */
+export async function waitersQueued({ stub, flightKey }: ShardFlight, n: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await queued({ stub, flightKey })) >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never saw ${n} waiters`);
+}
+
+export async function queued({ stub, flightKey }: ShardFlight): Promise<number> {
+  return runInDurableObject(stub, (instance) => (instance as Coalescer)['waiters'].get(flightKey)?.size ?? 0);
+}
+
+export async function leaseOf({ stub, flightKey }: ShardFlight): Promise<{ request_id: string; lease_until: number } | null> {
+  return runInDurableObject(stub, (_instance, state) => {
+    const rows = state.storage.sql
+      .exec<{ request_id: string; lease_until: number }>('SELECT request_id, lease_until FROM flight WHERE flight_key = ?', flightKey)
+      .toArray();
+    return rows[0] ?? null;
+  });
+}
+
+/** Every lease the shard object holds, by flight key. */
+export async function leasesIn(stub: DurableObjectStub<Coalescer>): Promise<Record<string, string>> {
+  return runInDurableObject(stub, (_instance, state) => {
+    const rows = state.storage.sql.exec<{ flight_key: string; request_id: string }>('SELECT flight_key, request_id FROM flight').toArray();
+    return Object.fromEntries(rows.map((r) => [r.flight_key, r.request_id]));
+  });
+}
+
+/** As if the flight's leader's lease had run out: the alarm then finds it expired. */
+export async function expireLease({ stub, flightKey }: ShardFlight): Promise<void> {
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec('UPDATE flight SET lease_until = 0 WHERE flight_key = ?', flightKey);
+  });
+}
+
+/** Whether `promise` is still pending after a short while. */
+export async function stillPending(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol('pending');
+  return (await Promise.race([promise, new Promise((r) => setTimeout(() => r(pending), 50))])) === pending;
 }
