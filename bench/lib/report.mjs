@@ -62,7 +62,10 @@ export function printReport(r, outFile) {
     lines.push('origin with 100 ms delay:');
     for (const s of r.slow_origin) {
       lines.push(`${pad('  direct', 36, true)} ${pad(s.connections, 5)} ${pad(s.direct.rps, 9)} ${pad(ms(s.direct.p50), 8)} ${pad(ms(s.direct.p99), 8)}`);
-      lines.push(`${pad('  miss', 36, true)} ${pad(s.connections, 5)} ${pad(s.miss.rps, 9)} ${pad(ms(s.miss.p50), 8)} ${pad(ms(s.miss.p99), 8)} ${pad(x(s.x_direct), 8)} ${pad('', 8)} ${pad(s.miss.non2xx + s.miss.errors || 0, 8)} ${pad(s.miss.cpu_ms_per_request?.workerd, 19)}`);
+      if (s.floor) {
+        lines.push(`${pad('  floor', 36, true)} ${pad(s.connections, 5)} ${pad(s.floor.rps, 9)} ${pad(ms(s.floor.p50), 8)} ${pad(ms(s.floor.p99), 8)} ${pad(x(s.floor_x_direct), 8)} ${pad(x(1), 8)} ${pad(s.floor.non2xx + s.floor.errors || 0, 8)} ${pad(s.floor.cpu_ms_per_request?.workerd, 19)}`);
+      }
+      lines.push(`${pad('  miss', 36, true)} ${pad(s.connections, 5)} ${pad(s.miss.rps, 9)} ${pad(ms(s.miss.p50), 8)} ${pad(ms(s.miss.p99), 8)} ${pad(x(s.x_direct), 8)} ${pad(x(s.x_floor), 8)} ${pad(s.miss.non2xx + s.miss.errors || 0, 8)} ${pad(s.miss.cpu_ms_per_request?.workerd, 19)}`);
     }
   }
   lines.push('');

@@ -112,8 +112,19 @@ export async function runBench(opts) {
     await origin.setModes({ bench: 'slow-100' });
     for (const connections of slowLevels) {
       const direct = await load({ url: laneUrl, body: plainBody, connections, seconds, maxRequests });
+      // the floor too: what any Worker here does with a slow origin, so the gateway's own share shows
+      const floor = await load({ url: stack.floorUrl, body: plainBody, connections, seconds, maxRequests });
       const miss = await load({ url: `${stack.gatewayUrl}/image/generation`, headers: auth(key), nextBody: missBody, connections, seconds, maxRequests });
-      report.slow_origin.push({ connections, origin_delay_ms: 100, direct, miss, x_direct: round(miss.rps / direct.rps) });
+      report.slow_origin.push({
+        connections,
+        origin_delay_ms: 100,
+        direct,
+        floor,
+        miss,
+        x_direct: round(miss.rps / direct.rps),
+        x_floor: round(miss.rps / floor.rps),
+        floor_x_direct: round(floor.rps / direct.rps),
+      });
     }
     await origin.setModes({ bench: 'png' });
 
