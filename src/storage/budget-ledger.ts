@@ -80,6 +80,11 @@ function periodArgs(now: number): [string, string, string] {
 const SNAPSHOT_MS = 5_000;
 const snapshots = new WeakMap<Caller, { key?: BudgetState; tenant?: BudgetState; at: number }>();
 
+function freshSnapshot(caller: Caller, now: number): { key?: BudgetState; tenant?: BudgetState; at: number } | undefined {
+  const snap = snapshots.get(caller);
+  return snap?.key && snap.tenant && now - snap.at < SNAPSHOT_MS && now >= snap.at ? snap : undefined;
+}
+
 function remember(caller: Caller, now: number, key: StateRow | undefined, tenant: StateRow | undefined): void {
   const prev = snapshots.get(caller);
   snapshots.set(caller, {
@@ -250,7 +255,8 @@ export async function recordFree(db: D1Database, caller: Caller, entry: LedgerEn
   const insert = db
     .prepare(`INSERT INTO usage_ledger (${LEDGER_COLUMNS}, ${IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`)
     .bind(entry.generationId, entry.requestId, caller.tenant.id, caller.key.id, ...entryValues(entry, now));
-  if (!hasBudget(caller)) {
+  // a free generation changes no budget: the states are read only when none fresh is at hand
+  if (!hasBudget(caller) || freshSnapshot(caller, now)) {
     await insert.run();
     return;
   }
@@ -262,8 +268,8 @@ export async function recordFree(db: D1Database, caller: Caller, entry: LedgerEn
 /** The smaller of what the key and its tenant have left, or null when neither has a budget. */
 export async function budgetRemaining(db: D1Database, caller: Caller, now: number): Promise<Nano | null> {
   if (!hasBudget(caller)) return null;
-  let snap = snapshots.get(caller);
-  if (!snap?.key || !snap.tenant || now - snap.at >= SNAPSHOT_MS || now < snap.at) {
+  let snap = freshSnapshot(caller, now);
+  if (!snap) {
     const [k, t] = await db.batch<StateRow>(selectStates(db, caller));
     remember(caller, now, k?.results[0], t?.results[0]);
     snap = snapshots.get(caller);
