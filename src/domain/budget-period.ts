@@ -42,7 +42,8 @@ export function periodEnd(period: BudgetPeriod, now: number): number | null {
 /**
  * The name of the period that contains `now`, as stored in a row's period_key: when a row's key
  * differs from the current one, its spent_nano belongs to an earlier period and counts as 0. The
- * kind is part of the name, so changing a budget's period also starts a fresh one.
+ * kind is part of the name; an admin changing a budget's period recomputes spent_nano from the
+ * ledger for the new period (storage/tenants.ts), so the switch never forgets what was spent.
  */
 export function periodKey(period: BudgetPeriod, now: number): string {
   if (period === 'none') return 'none';

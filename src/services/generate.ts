@@ -3,7 +3,8 @@ import { newId } from '../domain/keys';
 import { formatUsd } from '../domain/money';
 import { priceOf } from '../domain/pricing';
 import { ApiError } from '../errors';
-import { budgetRemaining, recordFree, reserve, type ReservationItem } from '../storage/budget-ledger';
+import { originDeadlineMs } from '../origins/config';
+import { budgetRemaining, recordFree, RESERVATION_TTL_MS, reserve, type ReservationItem } from '../storage/budget-ledger';
 import { lookupCached } from '../storage/image-cache';
 import { finishFlight, followerError, joinFlight, leadFlight, rejoinFlight, waitFlight, type Flight } from './coalescing';
 import {
@@ -15,7 +16,7 @@ import {
   type GenerationResult,
   type Outcome,
 } from './image-outcome';
-import { admit } from './rate-limit';
+import { admit, type Admission } from './rate-limit';
 
 export { cacheDirectives, type CacheDirectives, type GeneratedImage, type GenerationContext, type GenerationResult } from './image-outcome';
 
@@ -62,7 +63,8 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
     try {
       // an in-flight slot is for a request that goes to an origin: hits and followers give theirs back (CONTRACT §5)
       if (items.some((x) => x !== null)) await admission.holdSlot(g.deps.now());
-      else g.waitUntil(admission.release());
+      // awaited, not left to waitUntil: a follower that later leads takes a slot again (holdSlot)
+      else await admission.release();
       await reserveAll(g, items.filter((x): x is ReservationItem => x !== null), now);
     } catch (err) {
       // this request will not go to the origin: its followers must not wait for it, nor wait behind it
@@ -79,7 +81,7 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
         const id = newId('img');
         if (hit) return serveFree(g, id, request, hit, 'hit', generationId, now);
         const flight = flights[i] ?? null;
-        if (flight?.role === 'follower') return follow(g, request, flight, generationId, id);
+        if (flight?.role === 'follower') return follow(g, admission, request, flight, generationId, id);
         if (!item) throw new Error('a miss without a reservation');
         return leadFlight(flight, () => produce(g, request, drawn, generationId, id, item));
       }),
@@ -95,6 +97,16 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
   }
 }
 
+/**
+ * A reservation lives until its request can no longer settle it: the origin deadline (every origin
+ * tried in turn) plus time for the cache write and the settlement, and never less than the default.
+ * Released earlier, a request still at the origin would get its image free (CONTRACT §4).
+ */
+const SETTLE_MARGIN_MS = 5 * 60_000;
+function reservationTtlMs(g: GenerationContext): number {
+  return Math.max(RESERVATION_TTL_MS, originDeadlineMs(g.env) + SETTLE_MARGIN_MS);
+}
+
 function reservationItem(g: GenerationContext, request: SeededRequest, generationId: string): ReservationItem {
   return { generationId, costNano: priceOf(g.spec, request), request };
 }
@@ -102,7 +114,7 @@ function reservationItem(g: GenerationContext, request: SeededRequest, generatio
 /** Reserves every item at once, or throws the 402 naming the budget that is short. */
 async function reserveAll(g: GenerationContext, items: ReservationItem[], now: number): Promise<void> {
   if (items.length === 0) return;
-  const reserved = await reserve(g.env.DB, g.caller, items, now);
+  const reserved = await reserve(g.env.DB, g.caller, items, now, reservationTtlMs(g));
   if (reserved.ok) return;
   const total = items.reduce((sum, item) => sum + item.costNano, 0n);
   const who = reserved.scope === 'key' ? `key '${reserved.name}'` : `tenant '${reserved.name}'`;
@@ -117,26 +129,36 @@ async function reserveAll(g: GenerationContext, items: ReservationItem[], now: n
  * When the leader gave up (or vanished), this request leads instead and reserves its own budget;
  * when the origin failed the leader, it fails the same way, uncharged.
  */
-async function follow(g: GenerationContext, request: SeededRequest, flight: Flight, generationId: string, id: string): Promise<Outcome> {
+async function follow(
+  g: GenerationContext,
+  admission: Admission,
+  request: SeededRequest,
+  flight: Flight,
+  generationId: string,
+  id: string,
+): Promise<Outcome> {
   const waited = await waitFlight(flight);
-  if (waited.outcome === 'failed') {
-    // the leader's origin failed: this generation ends without an image, uncharged, and the ledger says so
-    const error = followerError(waited);
+  // the leader's origin failed, or it never finished: this generation ends without an image,
+  // uncharged, and the ledger says so
+  const fail = async (error: ApiError): Promise<never> => {
     const entry = ledgerEntry(g, generationId, { request, cache: 'coalesced', origin: null }, error.code, g.deps.now());
     await recordFree(g.env.DB, g.caller, entry, g.deps.now());
     throw error;
-  }
+  };
+  if (waited.outcome === 'failed') return fail(followerError(waited));
   if (waited.outcome !== 'lead') {
     const now = g.deps.now();
     const cached = await lookupCached(g.env.IMAGES, g.caller.tenant, request, now);
     if (cached) return serveFree(g, id, request, cached, 'coalesced', generationId, now);
     if (waited.outcome === 'timeout') {
-      throw new ApiError('origin_timeout', 'an identical request at the origin did not finish in time; nothing was charged');
+      return fail(new ApiError('origin_timeout', 'an identical request at the origin did not finish in time; nothing was charged'));
     }
   }
-  // leading now (or the leader's entry is not there): this request goes to the origin on its own budget
+  // leading now (or the leader's entry is not there): this request goes to the origin, with an
+  // in-flight slot (CONTRACT §5) and on its own budget
   const item = reservationItem(g, request, generationId);
   try {
+    await admission.holdSlot(g.deps.now());
     await reserveAll(g, [item], g.deps.now());
   } catch (err) {
     await finishFlight(flight, { kind: 'handover' });

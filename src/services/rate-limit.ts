@@ -13,7 +13,7 @@ export interface Admission {
    * 429 `concurrency_limited` if the slots are still full. A no-op when the slot is held or not needed.
    */
   holdSlot(now: number): Promise<void>;
-  /** Gives back the in-flight slot; safe to call more than once. */
+  /** Gives back the in-flight slot (holdSlot may take one again); safe to call more than once. */
   release(): Promise<void>;
 }
 
@@ -84,6 +84,8 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
     async release() {
       if (!leased) return;
       leased = false;
+      // a follower whose leader gave up goes to the origin after all: it must be able to lease again
+      needsSlot = result.slots.length > 0;
       try {
         await limiter.release(requestId);
       } catch (err) {

@@ -31,9 +31,10 @@ export type ReserveResult =
   | { ok: false; scope: 'key' | 'tenant'; name: string; remainingNano: Nano; costNano: Nano; period: string };
 
 /**
- * How long a reservation may stay unsettled before the cron gives it back. It must outlast the
- * slowest request that still settles (origin timeouts of 120 s, tried in turn), because a settle
- * after the release is not charged.
+ * How long a reservation may stay unsettled before the cron gives it back, at least. It must outlast
+ * the slowest request that still settles (origin timeouts of 120 s, tried in turn), because a
+ * settle after the release is not charged: callers pass a longer one when ORIGIN_DEADLINE_MS allows
+ * a longer request (services/generate.ts).
  */
 export const RESERVATION_TTL_MS = 15 * 60_000;
 
@@ -108,7 +109,13 @@ function selectStates(db: D1Database, caller: Caller): D1PreparedStatement[] {
  * D1 batch (one transaction) raises reserved_nano on both rows and inserts the reservation rows;
  * the budget triggers (migrations/0002) abort the whole batch when either budget would overflow.
  */
-export async function reserve(db: D1Database, caller: Caller, items: ReservationItem[], now: number): Promise<ReserveResult> {
+export async function reserve(
+  db: D1Database,
+  caller: Caller,
+  items: ReservationItem[],
+  now: number,
+  ttlMs: number = RESERVATION_TTL_MS,
+): Promise<ReserveResult> {
   const total = items.reduce((sum, item) => sum + item.costNano, 0n);
   const hold = (table: 'api_keys' | 'tenants', id: string) =>
     db
@@ -135,7 +142,7 @@ export async function reserve(db: D1Database, caller: Caller, items: Reservation
         item.request?.steps ?? 0,
         nanoToDb(item.costNano),
         createdAt,
-        now + RESERVATION_TTL_MS,
+        now + ttlMs,
       ),
   );
   try {

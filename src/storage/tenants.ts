@@ -1,3 +1,4 @@
+import { periodKey, periodStart } from '../domain/budget-period';
 import { nanoFromDb, type Nano } from '../domain/money';
 
 export type BudgetPeriod = 'none' | 'day' | 'week' | 'month';
@@ -197,7 +198,7 @@ async function insertRow<Row>(db: D1Database, table: string, returning: string, 
 
 async function updateRow<Row>(
   db: D1Database,
-  table: string,
+  table: 'tenants' | 'api_keys',
   returning: string,
   id: string,
   values: ColumnValues,
@@ -205,8 +206,22 @@ async function updateRow<Row>(
 ): Promise<Row | null> {
   const entries = Object.entries({ ...values, updated_at: now }).filter(([, v]) => v !== undefined);
   const sql = `UPDATE ${table} SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING ${returning}`;
-  return db
-    .prepare(sql)
-    .bind(...entries.map(([, v]) => v ?? null), id)
-    .first<Row>();
+  const update = db.prepare(sql).bind(...entries.map(([, v]) => v ?? null), id);
+  const period = values.budget_period;
+  if (typeof period !== 'string') return update.first<Row>();
+  // CONTRACT §4: the ledger sums to what the budget says was spent. A budget that changes its
+  // period (month → day, say) has spent what the ledger holds since the new period began, not 0:
+  // otherwise switching back and forth would buy a fresh budget. Same batch, so no reserve or
+  // settle sees the new period with a stale spent_nano.
+  const budgetPeriod = period as BudgetPeriod;
+  const at = Date.parse(now);
+  const owner = table === 'tenants' ? 'tenant_id' : 'key_id';
+  const respend = db
+    .prepare(
+      `UPDATE ${table} SET spent_nano = (SELECT COALESCE(SUM(cost_nano), 0) FROM usage_ledger WHERE ${owner} = ?1 AND created_at >= ?2),
+         period_key = ?3 WHERE id = ?1 RETURNING ${returning}`,
+    )
+    .bind(id, new Date(periodStart(budgetPeriod, at)).toISOString(), periodKey(budgetPeriod, at));
+  const [, after] = await db.batch<Row>([update, respend]);
+  return after?.results[0] ?? null;
 }

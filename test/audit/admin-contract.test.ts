@@ -1,0 +1,135 @@
+import { env as baseEnv } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, call, newTenantKey, unique, type TestEnv } from '../helpers/api';
+import { expectError } from '../foundation/support';
+
+/* CONTRACT §8 and §2: admin routes, their auth, and the exact shapes the contract names. */
+
+const ROUTES: [string, string, unknown?][] = [
+  ['POST', '/admin/tenants', { name: 'x' }],
+  ['GET', '/admin/tenants'],
+  ['GET', '/admin/tenants/ten_x'],
+  ['PATCH', '/admin/tenants/ten_x', { name: 'y' }],
+  ['POST', '/admin/tenants/ten_x/keys', { name: 'k' }],
+  ['GET', '/admin/keys/key_x'],
+  ['PATCH', '/admin/keys/key_x', { disabled: true }],
+  ['DELETE', '/admin/keys/key_x'],
+  ['POST', '/admin/keys/key_x/rotate'],
+  ['GET', '/admin/models'],
+  ['GET', '/admin/models/stabilityai%2Fstable-diffusion-3.5-large'],
+  ['GET', '/admin/models/stabilityai/stable-diffusion-3.5-large'],
+  ['PUT', '/admin/models/a%2Fb', {}],
+  ['GET', '/admin/usage'],
+  ['GET', '/admin/usage?format=csv'],
+];
+
+describe('audit §8: admin auth', () => {
+  it('every admin route answers 503 admin_disabled while ADMIN_TOKEN is unset or empty, whatever is sent', async () => {
+    for (const token of [undefined, '']) {
+      const env = { ...baseEnv, ADMIN_TOKEN: token } as TestEnv;
+      for (const [method, path, json] of ROUTES) {
+        for (const headers of [{}, { authorization: `Bearer ${ADMIN_TOKEN}` }, { authorization: 'Bearer ' }] as Record<string, string>[]) {
+          const r = await call(method, path, { env, headers, ...(json !== undefined ? { json } : {}) });
+          expectError(r, 503, 'admin_disabled');
+        }
+      }
+    }
+  });
+
+  it('anything but the admin token is a 401, and no answer repeats the token', async () => {
+    const { key } = await newTenantKey();
+    const wrong: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${ADMIN_TOKEN}x` },
+      { authorization: `Bearer ${ADMIN_TOKEN.slice(0, -1)}` },
+      { authorization: `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}` },
+      { authorization: ADMIN_TOKEN },
+      { 'x-api-key': ADMIN_TOKEN },
+      { authorization: `Bearer ${key}` },
+      { authorization: `Bearer ${ADMIN_TOKEN} ${ADMIN_TOKEN}` },
+    ];
+    for (const [method, path, json] of ROUTES) {
+      for (const headers of wrong) {
+        const r = await call(method, path, { headers, ...(json !== undefined ? { json } : {}) });
+        expectError(r, 401, 'unauthorized');
+        expect(r.text()).not.toContain(ADMIN_TOKEN);
+        expect(r.text()).not.toContain(key);
+      }
+    }
+  });
+});
+
+describe('audit §8: tenants, keys and models as the contract shapes them', () => {
+  it('POST /admin/tenants echoes every field, allowed_models null = all, and a model list restricts', async () => {
+    const body = {
+      name: unique('t'),
+      budget_usd: '12.5',
+      budget_period: 'week',
+      rate_limit_rpm: 10,
+      max_concurrent: 3,
+      cache_scope: 'shared',
+      cache_ttl_days: 7,
+      allowed_models: null,
+      disabled: false,
+    };
+    const r = await call('POST', '/admin/tenants', { admin: true, json: body });
+    expect(r.status, r.text()).toBe(201);
+    expect(r.json()).toMatchObject(body);
+    expect(r.json().id).toEqual(expect.any(String));
+    const read = await call('GET', `/admin/tenants/${r.json().id}`, { admin: true });
+    expect(read.json()).toMatchObject(body);
+    const list = await call('GET', '/admin/tenants', { admin: true });
+    expect(JSON.stringify(list.json())).toContain(r.json().id);
+  });
+
+  it('DELETE /admin/keys/{id} is a 204 with no body', async () => {
+    const { keyId } = await newTenantKey();
+    const r = await call('DELETE', `/admin/keys/${keyId}`, { admin: true });
+    expect(r.status).toBe(204);
+    expect(r.bytes.length).toBe(0);
+    expectError(await call('DELETE', '/admin/keys/key_nope', { admin: true }), 404, 'not_found');
+  });
+
+  it('a key created with a past expires_at is created, reads back, and is refused', async () => {
+    const t = await call('POST', '/admin/tenants', { admin: true, json: { name: unique('t') } });
+    const k = await call('POST', `/admin/tenants/${t.json().id}/keys`, { admin: true, json: { name: 'old', expires_at: '2001-02-03T04:05:06Z' } });
+    expect(k.status, k.text()).toBe(201);
+    expect(k.json()).toMatchObject({ tenant_id: t.json().id, expires_at: '2001-02-03T04:05:06.000Z' });
+    expect(k.json().key).toMatch(/^igk_[0-9A-Za-z]{32,}$/);
+    expect(k.json().key.startsWith(k.json().prefix)).toBe(true);
+    expectError(await call('GET', '/v1/usage', { key: k.json().key }), 401, 'unauthorized');
+  });
+
+  it('PUT /admin/models with a raw slash takes and answers exactly the contract body; GET by %2F reads it back', async () => {
+    const model = `${unique('vendor')}/m-1.0`;
+    const body = {
+      model,
+      price_per_megapixel_usd: '0.0021',
+      included_steps: 25,
+      price_per_extra_step_usd: '0.00004',
+      width: { min: 128, max: 1536, multiple_of: 8 },
+      height: { min: 128, max: 1024, multiple_of: 8 },
+      steps: { min: 2, max: 60 },
+      cfg: { min: 0.5, max: 12.5 },
+    };
+    const put = await call('PUT', `/admin/models/${model}`, { admin: true, json: body });
+    expect([200, 201]).toContain(put.status);
+    expect(put.json()).toEqual(body);
+    const get = await call('GET', `/admin/models/${encodeURIComponent(model)}`, { admin: true });
+    expect(get.json()).toEqual(body);
+    const list = await call('GET', '/admin/models', { admin: true });
+    expect(list.json().data).toContainEqual(body);
+    // the body's shape is strict: a missing or extra field is a 400 naming it
+    const { cfg: _cfg, ...noCfg } = body;
+    expectError(await call('PUT', `/admin/models/${model}`, { admin: true, json: noCfg }), 400, 'invalid_request', 'cfg');
+  });
+
+  it('GET /admin/usage?format=csv always starts with the contract header row', async () => {
+    const r = await call('GET', `/admin/usage?format=csv&tenant_id=${unique('nobody')}`, { admin: true });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(r.text().split(/\r?\n/)[0]).toBe('group,requests,cache_hits,failed,cost_usd');
+    const json = await call('GET', `/admin/usage?tenant_id=${unique('nobody')}`, { admin: true });
+    expect(json.json()).toEqual({ rows: [], total: { requests: 0, cache_hits: 0, failed: 0, cost_usd: '0' } });
+  });
+});
