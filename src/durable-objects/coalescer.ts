@@ -43,7 +43,13 @@ interface Waiter {
 }
 
 const MIN_LEASE_MS = 1_000;
-const MAX_LEASE_MS = 15 * 60_000;
+/**
+ * A sanity bound, not a policy: the longest lease a leader may ask for (src/services/coalescing.ts)
+ * is the longest ORIGIN_DEADLINE_MS (1 h) plus the time to store and settle. A bound below what the
+ * leader may legitimately take would hand its flight to a follower while it is still at the origin:
+ * a second origin call and a second charge for one image (CONTRACT §6).
+ */
+const MAX_LEASE_MS = 61 * 60_000;
 /** A settled waiter whose caller never came back for its result is forgotten after this long. */
 const FORGET_AFTER_MS = 10 * 60_000;
 /**

@@ -3,8 +3,7 @@ import { newId } from '../domain/keys';
 import { formatUsd } from '../domain/money';
 import { priceOf } from '../domain/pricing';
 import { ApiError } from '../errors';
-import { originDeadlineMs } from '../origins/config';
-import { budgetRemaining, recordFree, RESERVATION_TTL_MS, reserve, type ReservationItem } from '../storage/budget-ledger';
+import { budgetRemaining, recordFree, requestLifetimeMs, reserve, type ReservationItem } from '../storage/budget-ledger';
 import { lookupCached } from '../storage/image-cache';
 import { finishFlight, followerError, joinFlight, leadFlight, rejoinFlight, waitFlight, type Flight } from './coalescing';
 import {
@@ -97,15 +96,6 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
   }
 }
 
-/**
- * A reservation lives until its request can no longer settle it: the origin deadline (every origin
- * tried in turn) plus time for the cache write and the settlement, and never less than the default.
- * Released earlier, a request still at the origin would get its image free (CONTRACT §4).
- */
-const SETTLE_MARGIN_MS = 5 * 60_000;
-function reservationTtlMs(g: GenerationContext): number {
-  return Math.max(RESERVATION_TTL_MS, originDeadlineMs(g.env) + SETTLE_MARGIN_MS);
-}
 
 function reservationItem(g: GenerationContext, request: SeededRequest, generationId: string): ReservationItem {
   return { generationId, costNano: priceOf(g.spec, request), request };
@@ -114,7 +104,7 @@ function reservationItem(g: GenerationContext, request: SeededRequest, generatio
 /** Reserves every item at once, or throws the 402 naming the budget that is short. */
 async function reserveAll(g: GenerationContext, items: ReservationItem[], now: number): Promise<void> {
   if (items.length === 0) return;
-  const reserved = await reserve(g.env.DB, g.caller, items, now, reservationTtlMs(g));
+  const reserved = await reserve(g.env.DB, g.caller, items, now, requestLifetimeMs(g.env));
   if (reserved.ok) return;
   const total = items.reduce((sum, item) => sum + item.costNano, 0n);
   const who = reserved.scope === 'key' ? `key '${reserved.name}'` : `tenant '${reserved.name}'`;

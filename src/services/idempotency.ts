@@ -2,7 +2,7 @@ import type { Caller, Env } from '../env';
 import { sha256Hex } from '../domain/keys';
 import { formatUsd } from '../domain/money';
 import { ApiError, ERROR_CODES, errorBody } from '../errors';
-import { budgetRemaining, RESERVATION_TTL_MS } from '../storage/budget-ledger';
+import { budgetRemaining, RESERVATION_TTL_MS, requestLifetimeMs } from '../storage/budget-ledger';
 import { abandonKey, claimKey, completeKey, dropKey, readKey, storedBody } from '../storage/idempotency';
 
 /**
@@ -14,10 +14,12 @@ import { abandonKey, claimKey, completeKey, dropKey, readKey, storedBody } from 
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 /**
- * A 'running' record older than this belongs to a request whose worker died, and a retry may take
- * it over. It matches the reservation expiry: no request still running can be older.
+ * A 'running' record older than its lease belongs to a request whose worker died, and a retry may
+ * take it over. The lease is as long as the request may legitimately run, like its reservation
+ * (requestLifetimeMs); with the default settings, IDEMPOTENCY_LEASE_MS.
  */
 export const IDEMPOTENCY_LEASE_MS = RESERVATION_TTL_MS;
+
 const MAX_KEY_LENGTH = 255;
 
 /**
@@ -31,7 +33,7 @@ const STORED_STATUSES = new Set([200, 201, 400, 404, 422]);
 const NOT_REPLAYED = new Set(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after', 'imagegate-budget-remaining-usd', 'imagegate-cost-usd', 'set-cookie']);
 
 export interface IdempotencyScope {
-  env: Pick<Env, 'DB' | 'IMAGES'>;
+  env: Pick<Env, 'DB' | 'IMAGES' | 'ORIGIN_DEADLINE_MS'>;
   caller: Caller;
   /** The raw `Idempotency-Key` header, or undefined when the client sent none. */
   header: string | undefined;
@@ -88,7 +90,7 @@ export async function withIdempotency(scope: IdempotencyScope, produce: () => Pr
       bodyHash: scope.bodyHash,
       owner: scope.requestId,
       now,
-      leaseMs: IDEMPOTENCY_LEASE_MS,
+      leaseMs: requestLifetimeMs(scope.env),
       ttlMs: IDEMPOTENCY_TTL_MS,
     });
     if (claimed) return runOnce(scope, key, produce);

@@ -1,6 +1,7 @@
 import type { Caller } from '../env';
 import { periodKeys, periodPhrase, remainingOf, smallerRemaining, type BudgetPeriod, type BudgetState } from '../domain/budget-period';
 import { nanoFromDb, nanoToDb, type Nano } from '../domain/money';
+import { originDeadlineMs } from '../origins/config';
 import type { SeededRequest } from '../domain/generation-request';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'coalesced';
@@ -37,6 +38,18 @@ export type ReserveResult =
  * a longer request (services/generate.ts).
  */
 export const RESERVATION_TTL_MS = 15 * 60_000;
+/** Time after the origin deadline for the cache write and the settlement. */
+const SETTLE_MARGIN_MS = 5 * 60_000;
+
+/**
+ * How long a generation may legitimately run and still settle: the origin deadline (every origin
+ * tried in turn, up to an hour with ORIGIN_DEADLINE_MS) plus the settle margin, and never less than
+ * RESERVATION_TTL_MS. Its reservation, and its Idempotency-Key's 'running' lease, must outlive it:
+ * released earlier, a request still at the origin would get its image free, or run twice.
+ */
+export function requestLifetimeMs(env: Record<string, unknown>): number {
+  return Math.max(RESERVATION_TTL_MS, originDeadlineMs(env) + SETTLE_MARGIN_MS);
+}
 
 export interface StateRow {
   name: string;
