@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
+import { appWithClock, call, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../foundation/support';
 import { BIG, IMAGE_NANO, keyRow, ledgerSum, tenantRow } from '../money/support';
 
@@ -11,7 +11,10 @@ import { BIG, IMAGE_NANO, keyRow, ledgerSum, tenantRow } from '../money/support'
  */
 
 const GEN = '/image/generation';
-const startOfTodayIso = () => `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+// a fixed clock (a Wednesday at noon, UTC), so no run can cross a day, week or month boundary
+const NOW = Date.parse('2026-06-10T12:00:00.000Z');
+const app = appWithClock(() => NOW);
+const startOfTodayIso = () => '2026-06-10T00:00:00.000Z';
 
 describe('audit §4: changing budget_period keeps what the ledger says was spent', () => {
   it('key: month → day → month does not reset what was spent today / this month', async () => {
@@ -20,19 +23,19 @@ describe('audit §4: changing budget_period keeps what the ledger says was spent
     // room for exactly 2 images of 1,992,295 nano
     const tk = await newTenantKey({}, { budget_usd: '0.004', budget_period: 'month' });
     for (let i = 0; i < 2; i++) {
-      const r = await call('POST', GEN, { key: tk.key, env, json: genBody(unique('pc'), BIG) });
+      const r = await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) });
       expect(r.status, r.text()).toBe(200);
     }
-    expectError(await call('POST', GEN, { key: tk.key, env, json: genBody(unique('pc'), BIG) }), 402, 'budget_exceeded');
+    expectError(await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) }), 402, 'budget_exceeded');
 
     for (const period of ['day', 'month', 'week', 'none'] as const) {
-      const patch = await call('PATCH', `/admin/keys/${tk.keyId}`, { admin: true, json: { budget_period: period } });
+      const patch = await call('PATCH', `/admin/keys/${tk.keyId}`, { app, admin: true, json: { budget_period: period } });
       expect(patch.status, patch.text()).toBe(200);
       // the two images were charged today, so they belong to this day, week, month and to "in total"
-      const usage = await call('GET', '/v1/usage', { key: tk.key });
+      const usage = await call('GET', '/v1/usage', { app, key: tk.key });
       expect(usage.json().key.spent_usd, period).toBe('0.00398459');
       expect(BigInt((await keyRow(tk.keyId)).spent_nano)).toBe(await ledgerSum('key_id', tk.keyId, startOfTodayIso()));
-      const again = await call('POST', GEN, { key: tk.key, env, json: genBody(unique('pc'), BIG) });
+      const again = await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) });
       expectError(again, 402, 'budget_exceeded');
     }
     expect(BigInt((await keyRow(tk.keyId)).spent_nano)).toBe(2n * IMAGE_NANO);
@@ -42,10 +45,10 @@ describe('audit §4: changing budget_period keeps what the ledger says was spent
     const scenario = unique('period-change-tenant');
     const env = envWith([testOrigin(scenario, 'png')]);
     const tk = await newTenantKey({ budget_usd: '0.002', budget_period: 'month' });
-    expect((await call('POST', GEN, { key: tk.key, env, json: genBody(unique('pc'), BIG) })).status).toBe(200);
-    const patch = await call('PATCH', `/admin/tenants/${tk.tenantId}`, { admin: true, json: { budget_period: 'day' } });
+    expect((await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) })).status).toBe(200);
+    const patch = await call('PATCH', `/admin/tenants/${tk.tenantId}`, { app, admin: true, json: { budget_period: 'day' } });
     expect(patch.status, patch.text()).toBe(200);
-    expectError(await call('POST', GEN, { key: tk.key, env, json: genBody(unique('pc'), BIG) }), 402, 'budget_exceeded');
+    expectError(await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) }), 402, 'budget_exceeded');
     const t = await tenantRow(tk.tenantId);
     expect(BigInt(t.spent_nano)).toBe(IMAGE_NANO);
     expect(BigInt(t.spent_nano)).toBe(await ledgerSum('tenant_id', tk.tenantId, startOfTodayIso()));
