@@ -4,12 +4,11 @@ import { remainingOf, smallerRemaining } from '../domain/budget-period';
 import { fromQubridBody, QubridBodySchema, requestedModel, zodToApiError } from '../domain/generation-request';
 import { formatUsd } from '../domain/money';
 import { extraSteps, priceOf } from '../domain/pricing';
-import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
-import { assertModelAllowed, tenantAuth } from '../middleware/tenant-auth';
+import { tenantAuth } from '../middleware/tenant-auth';
 import { cacheDirectives } from '../services/generate';
-import { getModelSpec } from '../storage/models';
 import { callerUsage } from '../storage/usage';
+import { modelFor } from './generation-response';
 
 /**
  * `POST /v1/estimate`: what `POST /image/generation` with this body would cost, checked exactly as
@@ -24,9 +23,7 @@ estimateRoutes.post('/v1/estimate', tenantAuth(), async function estimate(c) {
   if (!parsed.success) throw zodToApiError(parsed.error);
   const now = c.var.deps.now();
   const model = requestedModel(parsed.data);
-  const spec = await getModelSpec(c.env.DB, model, now);
-  if (!spec) throw new ApiError('invalid_request', `unknown model '${model}'`, { param: 'model' });
-  assertModelAllowed(c.var.caller, model);
+  const spec = await modelFor(c, model);
   const request = fromQubridBody(parsed.data, spec);
   const cost = priceOf(spec, request);
   const usage = await callerUsage(c.env.DB, c.var.caller, now);

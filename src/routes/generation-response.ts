@@ -4,8 +4,19 @@ import { base64FromBytes } from '../domain/image-format';
 import { formatUsd } from '../domain/money';
 import type { GenerationRequest } from '../domain/generation-request';
 import type { ModelSpec } from '../domain/models';
+import { ApiError } from '../errors';
+import { assertModelAllowed } from '../middleware/tenant-auth';
+import { getModelSpec } from '../storage/models';
 import { cacheDirectives, generate, type GeneratedImage, type GenerationResult } from '../services/generate';
 import { requestHash, withIdempotency } from '../services/idempotency';
+
+/** The model's price row and limits, for a model that exists (else 400) and the tenant may use (else 403). */
+export async function modelFor(c: Context<AppEnv>, model: string): Promise<ModelSpec> {
+  const spec = await getModelSpec(c.env.DB, model, c.var.deps.now());
+  if (!spec) throw new ApiError('invalid_request', `unknown model '${model}'`, { param: 'model' });
+  assertModelAllowed(c.var.caller, model);
+  return spec;
+}
 
 /**
  * Runs a route's generations through the pipeline, under the request's Idempotency-Key (CONTRACT

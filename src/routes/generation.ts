@@ -1,11 +1,9 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { fromQubridBody, QubridBodySchema, requestedModel, zodToApiError } from '../domain/generation-request';
-import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
-import { assertModelAllowed, tenantAuth } from '../middleware/tenant-auth';
-import { getModelSpec } from '../storage/models';
-import { qubridAnswer, runGenerations } from './generation-response';
+import { tenantAuth } from '../middleware/tenant-auth';
+import { modelFor, qubridAnswer, runGenerations } from './generation-response';
 
 /** `POST /image/generation`: Qubrid's own body and semantics (CONTRACT §3). */
 export const generationRoutes = new Hono<AppEnv>();
@@ -15,9 +13,7 @@ generationRoutes.post('/image/generation', tenantAuth(), async function qubridGe
   const parsed = QubridBodySchema.safeParse(raw);
   if (!parsed.success) throw zodToApiError(parsed.error);
   const model = requestedModel(parsed.data);
-  const spec = await getModelSpec(c.env.DB, model, c.var.deps.now());
-  if (!spec) throw new ApiError('invalid_request', `unknown model '${model}'`, { param: 'model' });
-  assertModelAllowed(c.var.caller, model);
+  const spec = await modelFor(c, model);
   const request = fromQubridBody(parsed.data, spec);
   return runGenerations(c, spec, [request], { route: 'image/generation', parsed: request }, (result) => qubridAnswer(c, result));
 });

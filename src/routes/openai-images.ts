@@ -15,10 +15,9 @@ import { base64FromBytes } from '../domain/image-format';
 import { REQUEST_DEFAULTS } from '../domain/models';
 import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
-import { assertModelAllowed, tenantAuth } from '../middleware/tenant-auth';
+import { tenantAuth } from '../middleware/tenant-auth';
 import type { GenerationResult } from '../services/generate';
-import { getModelSpec } from '../storage/models';
-import { cacheWord, generationHeaders, imageUrl, runGenerations } from './generation-response';
+import { cacheWord, generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
 
 const MAX_IMAGES_PER_REQUEST = 4;
 
@@ -93,9 +92,7 @@ openAIImageRoutes.post('/v1/images/generations', tenantAuth(), async function op
   if (!parsed.success) throw zodToApiError(parsed.error);
   const body = parsed.data;
   const model = requestedModel({ model: body.model ?? undefined });
-  const spec = await getModelSpec(c.env.DB, model, c.var.deps.now());
-  if (!spec) throw new ApiError('invalid_request', `unknown model '${model}'`, { param: 'model' });
-  assertModelAllowed(c.var.caller, model);
+  const spec = await modelFor(c, model);
   const base = checkAgainstModel(
     {
       model: spec.model,
