@@ -47,6 +47,34 @@ export function scratch() {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }) };
 }
 
+/**
+ * A run's scaffolding: a scratch directory, a started origin, and the stack the run keeps in
+ * `h.stack`. All of it is stopped when `run` ends, however it ends (the synchronous part even on
+ * Ctrl-C, through onExit).
+ */
+export async function withHarness(run) {
+  const scratchDir = scratch();
+  const h = { dir: scratchDir.dir, origin: undefined, stack: undefined };
+  const forget = onExit(() => {
+    h.origin?.stop();
+    scratchDir.cleanup();
+  });
+  try {
+    h.origin = await startOrigin();
+    return await run(h);
+  } finally {
+    forget();
+    await h.stack?.dispose().catch(() => undefined);
+    h.origin?.stop();
+    scratchDir.cleanup();
+  }
+}
+
+/** What the Worker's stdout and stderr showed during a run, for the report. */
+export function workerLog(stdio) {
+  return { lines: stdio.lines, error_lines: stdio.errors, error_samples: stdio.samples, runtime_errors: stdio.runtime, runtime_samples: stdio.runtimeSamples };
+}
+
 /** `wrangler deploy --dry-run --outdir`: the exact bundle production runs. */
 export function bundle(outdir, config) {
   // `npm install` fills the assets directory; an empty one is enough for the bench's routes

@@ -7,7 +7,7 @@
  */
 import { runChecks } from './soak-checks.mjs';
 import { startStack } from './stack.mjs';
-import { MODEL, client, genBody, isImage, onExit, scratch, startOrigin, writeJson } from './setup.mjs';
+import { MODEL, client, genBody, isImage, withHarness, workerLog, writeJson } from './setup.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLIENT_TIMEOUT_MS = 20_000;
@@ -25,27 +25,15 @@ const PRIMARY = ['png', '500', 'png', 'hang', 'garbage', 'png', 'mix', 'json-gar
 const BACKUP = ['png', 'png', '500', 'hang', 'png', 'garbage', 'png', '500', 'hang', 'mix', 'png', 'png'];
 
 export async function runSoak({ seconds, outFile }) {
-  const s = scratch();
-  let origin;
-  let stack;
   const started = Date.now();
-  const stopAll = async () => {
-    await stack?.dispose().catch(() => undefined);
-    origin?.stop();
-    s.cleanup();
-  };
-  const forget = onExit(() => {
-    origin?.stop();
-    s.cleanup();
-  });
-  try {
-    origin = await startOrigin();
+  return withHarness(async (h) => {
+    const { origin } = h;
     const origins = [
       { name: 'primary', kind: 'qubrid', url: `${origin.url}/o/primary`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
       { name: 'backup', kind: 'qubrid', url: `${origin.url}/o/backup`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
     ];
     const logFile = outFile.replace(/\.json$/, '') + '-worker.log';
-    stack = await startStack({ dir: s.dir, origins, logFile });
+    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile }));
     const gw = client(stack.gatewayUrl);
     const keys = [];
     const tenants = [];
@@ -94,15 +82,12 @@ export async function runSoak({ seconds, outFile }) {
     report.requests = results.length;
     report.schedule = schedule;
     report.origin_calls = originStats;
-    report.worker_log = { lines: stack.stdio.lines, error_lines: stack.stdio.errors, error_samples: stack.stdio.samples, runtime_errors: stack.stdio.runtime, runtime_samples: stack.stdio.runtimeSamples };
+    report.worker_log = workerLog(stack.stdio);
     report.total_seconds = Math.round((Date.now() - started) / 100) / 10;
     writeJson(outFile, report);
     console.log(`soak: ${report.total_seconds} s in all; details in ${outFile}, the Worker's log in ${logFile}`);
     return report;
-  } finally {
-    forget();
-    await stopAll();
-  }
+  });
 }
 
 function pick(list) {
