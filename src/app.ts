@@ -1,6 +1,9 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './env';
+import { Failed } from './domain/failure';
+import { errorText, log } from './log';
+import { apiErrorOf } from './routes/failures';
 import { ApiError, errorResponse } from './errors';
 import { adminAuth } from './middleware/admin-auth';
 import { requestId } from './middleware/request-id';
@@ -44,6 +47,7 @@ export function createApp(deps: Partial<AppDeps> = {}) {
 
   app.onError(function onError(err, c) {
     const id = c.var.requestId ?? 'unknown';
+    if (err instanceof Failed) err = apiErrorOf(err.failure);
     if (err instanceof ApiError) {
       if (c.var.log) c.var.log.error = err.code;
       return errorResponse(err, id);
@@ -54,7 +58,7 @@ export function createApp(deps: Partial<AppDeps> = {}) {
       return errorResponse(new ApiError(code, err.message || 'bad request'), id);
     }
     // A bug: log it with the stack, answer without one.
-    console.error(JSON.stringify({ level: 'error', request_id: id, message: err.message, stack: err.stack }));
+    log.error(errorText(err), { request_id: id, stack: err.stack });
     return errorResponse(new ApiError('internal', 'internal error; quote the request id when reporting it'), id);
   });
 
