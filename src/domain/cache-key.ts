@@ -60,3 +60,11 @@ export function coalescerShardName(scope: CacheScopeRef, hash: string): string {
 function scopeName(scope: CacheScopeRef): string {
   return scope.scope === 'shared' ? 'shared' : `t/${scope.tenantId}`;
 }
+
+/** `Cache-Control` directives a client may send on a generation (docs/cache.md). */
+export interface CacheDirectives {
+  /** Skip the lookup, store the fresh result. */
+  noCache: boolean;
+  /** Neither look up nor store. */
+  noStore: boolean;
+}
