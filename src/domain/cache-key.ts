@@ -68,3 +68,11 @@ export interface CacheDirectives {
   /** Neither look up nor store. */
   noStore: boolean;
 }
+
+/**
+ * What the cache did for one image, as answers and the ledger say it: `hit` (served from the
+ * cache), `coalesced` (an identical request in flight made it), `miss` (looked up, not found, or a
+ * `no-cache`/`no-store` request), `bypass` (no seed given, so not looked up).
+ */
+export const CACHE_WORDS = ['hit', 'miss', 'bypass', 'coalesced'] as const;
+export type CacheWord = (typeof CACHE_WORDS)[number];
