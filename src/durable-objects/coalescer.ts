@@ -44,7 +44,7 @@ interface Waiter {
 
 const MIN_LEASE_MS = 1_000;
 /**
- * A sanity bound, not a policy: the longest lease a leader may ask for (src/services/coalescing.ts)
+ * A sanity bound, not a policy: the longest lease a leader may ask for (src/domain/lifetimes.ts)
  * is the longest ORIGIN_DEADLINE_MS (1 h) plus the time to store and settle. A bound below what the
  * leader may legitimately take would hand its flight to a follower while it is still at the origin:
  * a second origin call and a second charge for one image (CONTRACT §6).
@@ -99,8 +99,6 @@ export class Coalescer extends DurableObject<Env> {
            lease_ms INTEGER NOT NULL
          )`,
       );
-      // the single-flight table of the objects once addressed per request; nothing reads it any more
-      ctx.storage.sql.exec('DROP TABLE IF EXISTS lead');
     });
   }
 

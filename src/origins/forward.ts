@@ -14,16 +14,19 @@ export interface Attempt {
   latencyMs: number;
 }
 
+/**
+ * Why no origin gave an image:
+ * - `refused`: an origin refused the request itself (its 4xx); no other origin was tried;
+ * - `unservable`: every origin would have had to change the request to serve it;
+ * - `no_origin`: no origin serves the model;
+ * - `cooling_down`: every origin's breaker is open (`retryAfterSeconds` says until when);
+ * - `failed` / `timed_out`: origins were tried and failed, the last one by timing out or otherwise.
+ */
+export type ForwardFailureKind = 'refused' | 'unservable' | 'no_origin' | 'cooling_down' | 'failed' | 'timed_out';
+
 export type ForwardResult =
   | { ok: true; bytes: Uint8Array; contentType: ImageType; origin: string; attempts: Attempt[] }
-  | {
-      ok: false;
-      /** `invalid_request` when an origin refused the request (its 4xx); no other origin was tried. */
-      code: 'origin_error' | 'origin_timeout' | 'invalid_request';
-      message: string;
-      attempts: Attempt[];
-      retryAfterSeconds?: number;
-    };
+  | { ok: false; kind: ForwardFailureKind; message: string; attempts: Attempt[]; retryAfterSeconds?: number };
 
 export interface ForwardOptions {
   requestId: string;
@@ -35,7 +38,7 @@ export interface ForwardOptions {
 }
 
 /**
- * Tries each origin that serves the model, in order, until one answers an image (CONTRACT §7).
+ * Tries each origin that serves the model, in order, until one answers an image (docs/origins.md).
  * A connection error, 5xx, timeout or non-image answer moves on; an origin's 4xx is the client's
  * error and ends the chain. Origins whose breaker is open are passed over, and when that leaves
  * nothing to try the request fails at once with a Retry-After.
@@ -44,7 +47,7 @@ export async function forward(origins: OriginConfig[], request: SeededRequest, o
   const eligible = originsFor(origins, request.model);
   const attempts: Attempt[] = [];
   if (eligible.length === 0) {
-    return { ok: false, code: 'origin_error', message: `no origin serves model '${request.model}'`, attempts };
+    return { ok: false, kind: 'no_origin', message: `no origin serves model '${request.model}'`, attempts };
   }
   const deadlineMs = options.deadlineMs ?? originDeadlineMs(options.env);
   const deadline = AbortSignal.timeout(deadlineMs);
@@ -93,7 +96,7 @@ export async function forward(origins: OriginConfig[], request: SeededRequest, o
     attempts.push({ origin: origin.name, outcome: outcome.failure, ...(outcome.status ? { status: outcome.status } : {}), latencyMs });
     if (outcome.failure === 'client_error') {
       recordNeutral(origin);
-      return { ok: false, code: 'invalid_request', message: outcome.message, attempts };
+      return { ok: false, kind: 'refused', message: outcome.message, attempts };
     }
     if (outcome.failure === 'timeout' && deadline.aborted && !ownTimeout.aborted) {
       // The chain ran out of time, not this origin: still within its own timeout, it has not failed.
@@ -109,7 +112,7 @@ export async function forward(origins: OriginConfig[], request: SeededRequest, o
     const seconds = Math.max(1, Math.ceil((retryAt - options.now()) / 1000));
     return {
       ok: false,
-      code: 'origin_error',
+      kind: 'cooling_down',
       message: `every origin for model '${request.model}' is cooling down after repeated failures; retry in ${seconds} s`,
       attempts,
       retryAfterSeconds: seconds,
@@ -117,12 +120,12 @@ export async function forward(origins: OriginConfig[], request: SeededRequest, o
   }
   if (last === null) {
     // Nothing was called: every origin would have had to change the request to serve it.
-    return { ok: false, code: 'invalid_request', message: `no origin can serve this request as asked: ${unsupported.join('; ')}`, attempts };
+    return { ok: false, kind: 'unservable', message: `no origin can serve this request as asked: ${unsupported.join('; ')}`, attempts };
   }
   const tried = attempts.filter((a) => a.outcome !== 'unsupported' && a.outcome !== 'breaker_open').length;
   return {
     ok: false,
-    code: last.failure === 'timeout' ? 'origin_timeout' : 'origin_error',
+    kind: last.failure === 'timeout' ? 'timed_out' : 'failed',
     message: tried > 1 ? `every origin failed; last: ${last.message}` : last.message,
     attempts,
   };

@@ -6,7 +6,7 @@ import { formatUsd } from '../domain/money';
 import { extraSteps, priceOf } from '../domain/pricing';
 import { readJsonObject } from '../middleware/json-body';
 import { tenantAuth } from '../middleware/tenant-auth';
-import { cacheDirectives } from '../services/generate';
+import { cacheDirectives } from './generation-response';
 import { callerUsage } from '../storage/usage';
 import { modelFor } from './generation-response';
 

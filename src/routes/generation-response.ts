@@ -7,7 +7,10 @@ import type { ModelSpec } from '../domain/models';
 import { ApiError } from '../errors';
 import { assertModelAllowed } from '../middleware/tenant-auth';
 import { getModelSpec } from '../storage/models';
-import { cacheDirectives, generate, type GeneratedImage, type GenerationResult } from '../services/generate';
+import type { CacheDirectives } from '../domain/cache-key';
+import { generate, type GeneratedImage, type GenerationResult } from '../services/generation';
+import { Failed } from '../domain/failure';
+import { apiErrorOf, rateLimitHeaders } from './failures';
 import { requestHash, withIdempotency } from '../services/idempotency';
 
 /** The model's price row and limits, for a model that exists (else 400) and the tenant may use (else 403). */
@@ -39,6 +42,7 @@ export async function runGenerations(
     now: c.var.deps.now,
   };
   return withIdempotency(idempotency, async () => {
+    // the pipeline's failures become HTTP errors here, so the Idempotency-Key record stores them as answered
     const result = await generate(
       {
         env: c.env,
@@ -51,20 +55,45 @@ export async function runGenerations(
         log: c.var.log,
       },
       requests,
-    );
+    ).catch((err: unknown) => {
+      throw err instanceof Failed ? apiErrorOf(err.failure) : err;
+    });
     return answer(result);
   });
 }
 
 /** The headers every generation answer carries (CONTRACT §3). Cache-Status follows RFC 9211. */
-export function generationHeaders(result: GenerationResult, first: GeneratedImage): Record<string, string> {
+export function generationHeaders(c: Context<AppEnv>, result: GenerationResult, first: GeneratedImage): Record<string, string> {
+  const headers: Record<string, string> = result.rateLimit ? rateLimitHeaders(result.rateLimit) : {};
+  if (result.budgetRemainingNano !== null) {
+    headers['Imagegate-Budget-Remaining-USD'] = formatUsd(result.budgetRemainingNano < 0n ? 0n : result.budgetRemainingNano);
+  }
   return {
-    ...result.headers,
-    'Cache-Status': first.cacheStatus,
+    ...headers,
+    'Cache-Status': cacheStatus(first, cacheDirectives(c.req.header('cache-control'))),
     'Imagegate-Cost-USD': formatUsd(result.costNano),
     'Imagegate-Origin': first.origin,
     'Imagegate-Seed': String(first.request.seed),
   };
+}
+
+/** `Cache-Control` directives a client may send on a generation (docs/cache.md). */
+export function cacheDirectives(header: string | undefined): CacheDirectives {
+  const parts = (header ?? '').toLowerCase().split(',').map((p) => p.trim());
+  return { noCache: parts.includes('no-cache'), noStore: parts.includes('no-store') };
+}
+
+/**
+ * The RFC 9211 Cache-Status member for an image: `hit` when served from this cache (`detail` says
+ * it was another request's fresh answer), else forwarded (`fwd`) with the reason, and `stored`
+ * when the answer was kept.
+ */
+export function cacheStatus(image: GeneratedImage, directives: CacheDirectives): string {
+  if (image.cache === 'hit') return 'imagegate; hit';
+  if (image.cache === 'coalesced') return 'imagegate; hit; detail=coalesced';
+  if (directives.noStore) return 'imagegate; fwd=request';
+  if (directives.noCache) return 'imagegate; fwd=request; stored';
+  return image.drawn ? 'imagegate; fwd=bypass; stored' : 'imagegate; fwd=miss; stored';
 }
 
 export function formatOf(image: GeneratedImage): 'png' | 'jpeg' | 'webp' {
@@ -75,16 +104,11 @@ export function imageUrl(c: Context<AppEnv>, image: GeneratedImage): string {
   return new URL(`/v1/images/${image.id}`, c.req.url).href;
 }
 
-/** `cache` as the JSON answers say it: a no-cache or no-store request is a `miss`. */
-export function cacheWord(image: GeneratedImage): string {
-  return image.cache;
-}
-
 /** The Qubrid-compatible answer: the image bytes, or with `Accept: application/json` a JSON description. */
 export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Response {
   const image = result.images[0];
   if (!image) throw new Error('a generation without an image');
-  const headers = generationHeaders(result, image);
+  const headers = generationHeaders(c, result, image);
   if (wantsJson(c.req.header('accept'))) {
     return c.json(
       {
@@ -96,7 +120,7 @@ export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Resp
         height: image.request.height,
         output_format: formatOf(image),
         cost_usd: formatUsd(image.costNano),
-        cache: cacheWord(image),
+        cache: image.cache,
         image_base64: base64FromBytes(image.bytes),
         url: imageUrl(c, image),
       },

@@ -16,8 +16,8 @@ import { REQUEST_DEFAULTS } from '../domain/models';
 import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
 import { tenantAuth } from '../middleware/tenant-auth';
-import type { GenerationResult } from '../services/generate';
-import { cacheWord, generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
+import type { GenerationResult } from '../services/generation';
+import { generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
 
 const MAX_IMAGES_PER_REQUEST = 4;
 
@@ -124,8 +124,8 @@ function openAIAnswer(c: Context<AppEnv>, format: 'b64_json' | 'url', result: Ge
       ...(format === 'url' ? { url: imageUrl(c, image) } : { b64_json: base64FromBytes(image.bytes) }),
       revised_prompt: null,
       seed: image.request.seed,
-      cache: cacheWord(image),
+      cache: image.cache,
     })),
   };
-  return c.json(answer, 200, generationHeaders(result, first));
+  return c.json(answer, 200, generationHeaders(c, result, first));
 }

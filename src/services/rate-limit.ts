@@ -1,12 +1,14 @@
 import type { Caller, Env } from '../env';
 import type { AdmitResult, LeaseResult, LimitScope, RateLimiter, Refusal, RpmState, SlotState } from '../durable-objects/rate-limiter';
-import { ApiError } from '../errors';
+import { fail, type Failure, type RateLimitReport } from '../domain/failure';
+import { requestLifetimes } from '../domain/lifetimes';
+import { errorText, log } from '../log';
 import { originDeadlineMs } from '../origins/config';
 
-/** An admitted generation request: the RateLimit headers to send, and its in-flight lease to give back. */
+/** An admitted generation request: the rate limits to report, and its in-flight lease to give back. */
 export interface Admission {
-  /** RateLimit-Policy and RateLimit for the answer (empty when neither key nor tenant has a limit). */
-  headers: Record<string, string>;
+  /** The limits as they stand for this request; null when neither key nor tenant has a limit. */
+  report: RateLimitReport | null;
   /**
    * Takes the in-flight slot before anything goes to an origin, when `admit` did not take it (it
    * leaves it out while the slots are full and the request may still be all cache hits); throws
@@ -29,14 +31,11 @@ export interface AdmitOptions {
   mayHitCache?: boolean;
 }
 
-/** Time after the origin deadline that a request may still hold its slot (cache and image writes, settling). */
-const LEASE_MARGIN_MS = 60_000;
-
-const UNLIMITED: Admission = { headers: {}, holdSlot: async () => undefined, release: async () => undefined };
+const UNLIMITED: Admission = { report: null, holdSlot: async () => undefined, release: async () => undefined };
 
 /**
- * Admits a generation request against the key's and the tenant's limits (CONTRACT §5), or throws a
- * 429 `rate_limited` / `concurrency_limited` carrying Retry-After and the RateLimit fields.
+ * Admits a generation request against the key's and the tenant's limits (docs/rate-limits.md), or
+ * fails with `rate_limited` / `concurrency_limited`, the wait and the limits' state.
  *
  * Key and tenant are checked in one round trip to the tenant's RateLimiter object; a caller with no
  * limit at all never calls it.
@@ -49,7 +48,7 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
   const { env, caller, requestId } = options;
   const scopes = limitScopes(caller);
   if (scopes.length === 0) return UNLIMITED;
-  const leaseMs = originDeadlineMs(env) + LEASE_MARGIN_MS;
+  const leaseMs = requestLifetimes(originDeadlineMs(env)).slotLeaseMs;
 
   let limiter: DurableObjectStub<RateLimiter>;
   let result: AdmitResult;
@@ -59,14 +58,16 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
   } catch (err) {
     return unreachable(env, requestId, err);
   }
-  if (!result.ok) throw refusalError(caller, result.refusal, result.rpm, result.slots);
+  if (!result.ok) fail(...refusal(caller, result.refusal, result.rpm, result.slots));
 
-  const headers = rateLimitFields(result.rpm, result.slots);
+  let report = rateLimitReport(result.rpm, result.slots);
   let leased = result.leased;
   let needsSlot = !result.leased && result.slots.length > 0;
   const admittedAt = result.at;
   return {
-    headers,
+    get report() {
+      return report;
+    },
     async holdSlot(now: number) {
       if (!needsSlot) return;
       needsSlot = false;
@@ -77,9 +78,9 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
         unreachable(env, requestId, err);
         return;
       }
-      if (!lease.ok) throw refusalError(caller, lease.refusal, result.rpm, lease.slots);
+      if (!lease.ok) fail(...refusal(caller, lease.refusal, result.rpm, lease.slots));
       leased = true;
-      Object.assign(headers, rateLimitFields(result.rpm, lease.slots));
+      report = rateLimitReport(result.rpm, lease.slots);
     },
     async release() {
       if (!leased) return;
@@ -90,7 +91,7 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
         await limiter.release(requestId);
       } catch (err) {
         // the lease expires by itself (the object's alarm); nothing else to do here
-        console.error(JSON.stringify({ level: 'error', request_id: requestId, message: 'rate limiter release failed', error: String(err) }));
+        log.error('rate limiter release failed', { request_id: requestId, error: errorText(err) });
       }
     },
   };
@@ -111,49 +112,32 @@ function limitScopes(caller: Caller): LimitScope[] {
 
 function unreachable(env: Env, requestId: string, err: unknown): Admission {
   const open = (env.RATE_LIMIT_FAILURE_MODE ?? '').trim().toLowerCase() === 'open';
-  console.error(
-    JSON.stringify({ level: 'error', request_id: requestId, message: 'rate limiter unreachable', failure_mode: open ? 'open' : 'closed', error: String(err) }),
-  );
+  log.error('rate limiter unreachable', { request_id: requestId, failure_mode: open ? 'open' : 'closed', error: errorText(err) });
   if (open) return UNLIMITED;
-  throw new ApiError('unavailable', 'the rate limiter cannot be reached; try again shortly', { headers: { 'Retry-After': '1' } });
+  fail('unavailable', 'the rate limiter cannot be reached; try again shortly', { retryAfterSeconds: 1 });
 }
 
-function refusalError(caller: Caller, refusal: Refusal, rpm: RpmState[], slots: SlotState[]): ApiError {
-  const who = refusal.scope === 'tenant' ? `tenant '${caller.tenant.name}'` : `key '${caller.key.name}'`;
-  const wait = `retry after ${refusal.retryAfterSeconds} s`;
-  const headers = { 'Retry-After': String(refusal.retryAfterSeconds), ...rateLimitFields(rpm, slots) };
-  if (refusal.kind === 'rpm') {
-    return new ApiError('rate_limited', `${who} is limited to ${refusal.limit} requests per minute (rate_limit_rpm); ${wait}`, { headers });
-  }
-  return new ApiError(
-    'concurrency_limited',
-    `${who} is limited to ${refusal.limit} generations in flight (max_concurrent); ${wait}`,
-    { headers },
-  );
+/** A refusal as the failure's code, message and details. */
+function refusal(caller: Caller, r: Refusal, rpm: RpmState[], slots: SlotState[]): Parameters<typeof fail> {
+  const who = r.scope === 'tenant' ? `tenant '${caller.tenant.name}'` : `key '${caller.key.name}'`;
+  const wait = `retry after ${r.retryAfterSeconds} s`;
+  const details: Omit<Failure, 'code' | 'message'> = { retryAfterSeconds: r.retryAfterSeconds, rateLimit: rateLimitReport(rpm, slots) };
+  if (r.kind === 'rpm') return ['rate_limited', `${who} is limited to ${r.limit} requests per minute (rate_limit_rpm); ${wait}`, details];
+  return ['concurrency_limited', `${who} is limited to ${r.limit} generations in flight (max_concurrent); ${wait}`, details];
 }
 
 /**
- * The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` declares the
- * quota, `RateLimit` its current state. When both the key and the tenant limit a resource, only the
- * tighter one is sent (fewest left, then smallest quota): it is the one the client runs into first,
- * and it keeps the policy name `"rpm"` stable whichever scope it comes from. The in-flight limit is
- * a second policy, `"concurrency"`, in the draft's `concurrent-requests` quota unit.
+ * What to report of the limits: when both the key and the tenant limit a resource, only the tighter
+ * one (fewest left, then smallest quota). It is the one the client runs into first, and it keeps
+ * the report's shape the same whichever scope it comes from.
  */
-function rateLimitFields(rpm: RpmState[], slots: SlotState[]): Record<string, string> {
-  const policies: string[] = [];
-  const states: string[] = [];
+function rateLimitReport(rpm: RpmState[], slots: SlotState[]): RateLimitReport {
   const tightRpm = tightest(rpm, (s) => s.remaining);
-  if (tightRpm) {
-    policies.push(`"rpm";q=${tightRpm.limit};w=60`);
-    states.push(`"rpm";r=${tightRpm.remaining};t=${tightRpm.resetSeconds}`);
-  }
   const tightSlot = tightest(slots, (s) => Math.max(0, s.limit - s.inFlight));
-  if (tightSlot) {
-    policies.push(`"concurrency";q=${tightSlot.limit};qu="concurrent-requests"`);
-    states.push(`"concurrency";r=${Math.max(0, tightSlot.limit - tightSlot.inFlight)}`);
-  }
-  if (policies.length === 0) return {};
-  return { 'RateLimit-Policy': policies.join(', '), RateLimit: states.join(', ') };
+  return {
+    rpm: tightRpm && { limit: tightRpm.limit, remaining: tightRpm.remaining, resetSeconds: tightRpm.resetSeconds },
+    concurrency: tightSlot && { limit: tightSlot.limit, remaining: Math.max(0, tightSlot.limit - tightSlot.inFlight) },
+  };
 }
 
 function tightest<T extends { limit: number }>(states: T[], left: (s: T) => number): T | null {

@@ -1,17 +1,20 @@
-import { cacheKey, coalescerShardName } from '../domain/cache-key';
-import type { Coalescer, JoinOptions, LeaderOutcome, WaitResult } from '../durable-objects/coalescer';
-import type { Env } from '../env';
-import type { SeededRequest } from '../domain/generation-request';
-import { ApiError, type ErrorCode } from '../errors';
-import { originDeadlineMs, originsFor, parseOrigins } from '../origins/config';
-import { cacheScopeOf } from '../storage/image-cache';
-import type { TenantRecord } from '../storage/tenants';
+import { cacheKey, coalescerShardName } from '../../domain/cache-key';
+import { Failed, type Failure, type FailureCode } from '../../domain/failure';
+import type { SeededRequest } from '../../domain/generation-request';
+import { requestLifetimes } from '../../domain/lifetimes';
+import type { Coalescer, JoinOptions, LeaderOutcome, WaitResult } from '../../durable-objects/coalescer';
+import type { Env } from '../../env';
+import { errorText, log } from '../../log';
+import { originDeadlineMs, originsFor, parseOrigins } from '../../origins/config';
+import { cacheScopeOf } from '../../storage/image-cache';
+import type { TenantRecord } from '../../storage/tenants';
 
-/**
- * The generation pipeline's side of the Coalescer (CONTRACT §6): identical cacheable requests in
- * flight at the same time make one origin call. A Coalescer that cannot be reached never fails a
- * request: the caller then goes to the origin on its own, as if nothing were in flight.
+/*
+ * The pipeline's side of the Coalescer (docs/cache.md): identical cacheable requests in flight at
+ * the same time make one origin call. A Coalescer that cannot be reached never fails a request:
+ * the caller then goes to the origin on its own, as if nothing were in flight.
  */
+
 interface FlightRef {
   /** This generation's id, as the Coalescer knows it. */
   generationId: string;
@@ -19,13 +22,13 @@ interface FlightRef {
   stub: DurableObjectStub<Coalescer>;
   /** The flight within the shard: the entry's hash. */
   flightKey: string;
+  /** The leader's lease, and how long a follower waits for it (src/domain/lifetimes.ts). */
   leaseMs: number;
+  maxWaitMs: number;
 }
 
 export interface Flight extends FlightRef {
   role: 'leader' | 'follower';
-  /** How long a follower waits before giving up (the leader's lease plus a margin). */
-  maxWaitMs: number;
 }
 
 /** The identical request in flight stored its image moments ago: read the cache (then `rejoinFlight` if it is not there). */
@@ -33,31 +36,27 @@ export interface ReadyFlight extends FlightRef {
   role: 'ready';
 }
 
-/** Time for storing the image and settling the charge once the origin has answered. */
-const AFTER_ORIGIN_MS = 15_000;
-const FOLLOWER_MARGIN_MS = 10_000;
-
-/** The leader's lease: the longest its origin chain may take, plus the time to store and settle. */
-export function leaseMsFor(env: Env, model: string): number {
+/** The leases for a request of `model`: its origins' chain of timeouts, capped by the deadline. */
+function leasesFor(env: Env, model: string): { leaseMs: number; maxWaitMs: number } {
   const parsed = parseOrigins(env.ORIGINS);
   const chain = parsed.ok ? originsFor(parsed.origins, model).reduce((sum, o) => sum + o.timeout_ms, 0) : 0;
-  return Math.min(chain, originDeadlineMs(env)) + AFTER_ORIGIN_MS;
+  const lifetimes = requestLifetimes(originDeadlineMs(env), chain);
+  return { leaseMs: lifetimes.mergeLeadMs, maxWaitMs: lifetimes.followerWaitMs };
 }
 
-/**
- * Joins the request's flight in its scope's Coalescer shard; null when the Coalescer cannot be
- * reached (go alone).
- */
-export async function joinFlight(
-  env: Env,
-  tenant: TenantRecord,
-  request: SeededRequest,
-  generationId: string,
-): Promise<Flight | ReadyFlight | null> {
+export interface JoinFlightOptions {
+  env: Env;
+  tenant: TenantRecord;
+  request: SeededRequest;
+  generationId: string;
+}
+
+/** Joins the request's flight in its scope's Coalescer shard; null when the Coalescer cannot be reached (go alone). */
+export async function joinFlight({ env, tenant, request, generationId }: JoinFlightOptions): Promise<Flight | ReadyFlight | null> {
   try {
     const hash = await cacheKey(request);
     const stub = env.COALESCER.get(env.COALESCER.idFromName(coalescerShardName(cacheScopeOf(tenant), hash)));
-    return await joinAt({ generationId, stub, flightKey: hash, leaseMs: leaseMsFor(env, request.model) });
+    return await joinAt({ generationId, stub, flightKey: hash, ...leasesFor(env, request.model) });
   } catch (err) {
     logCoalescerError('join', generationId, err);
     return null;
@@ -77,10 +76,8 @@ export async function rejoinFlight(ready: ReadyFlight): Promise<Flight | null> {
 }
 
 async function joinAt(ref: FlightRef, options?: JoinOptions): Promise<Flight | ReadyFlight> {
-  const { generationId, stub, flightKey, leaseMs } = ref;
-  const joined = await stub.join(flightKey, generationId, leaseMs, options);
-  if (joined.role === 'ready') return { role: 'ready', generationId, stub, flightKey, leaseMs };
-  return { role: joined.role, generationId, stub, flightKey, leaseMs, maxWaitMs: leaseMs + FOLLOWER_MARGIN_MS };
+  const joined = await ref.stub.join(ref.flightKey, ref.generationId, ref.leaseMs, options);
+  return { ...ref, role: joined.role };
 }
 
 /** A follower's bounded wait; `unknown` when the Coalescer was lost meanwhile. */
@@ -104,10 +101,10 @@ export async function finishFlight(flight: Flight | null, outcome: LeaderOutcome
 }
 
 /** Runs a leader's generation and reports its end to the followers, whatever the end is. */
-export async function leadFlight<T>(flight: Flight | null, run: () => Promise<T>): Promise<T> {
-  if (!flight) return run();
+export async function leadFlight<T>(flight: Flight | null, work: () => Promise<T>): Promise<T> {
+  if (!flight) return work();
   try {
-    const result = await run();
+    const result = await work();
     await finishFlight(flight, { kind: 'ready' });
     return result;
   } catch (err) {
@@ -121,20 +118,21 @@ export async function leadFlight<T>(flight: Flight | null, run: () => Promise<T>
  * tried), so they fail with it; anything that was this request's own (its budget, a bug) lets a
  * follower take over.
  */
-const SHARED_FAILURES: ReadonlySet<ErrorCode> = new Set(['origin_error', 'origin_timeout', 'invalid_request']);
+const SHARED_FAILURES: ReadonlySet<FailureCode> = new Set(['origin_error', 'origin_timeout', 'invalid_request']);
 
 export function outcomeOfFailure(err: unknown): LeaderOutcome {
-  if (err instanceof ApiError && SHARED_FAILURES.has(err.code)) return { kind: 'failed', code: err.code, message: err.message };
+  if (err instanceof Failed && SHARED_FAILURES.has(err.failure.code)) {
+    return { kind: 'failed', code: err.failure.code, message: err.failure.message };
+  }
   return { kind: 'handover' };
 }
 
-/** The leader's failure, as the follower answers it. */
-export function followerError(result: { code: string; message: string }): ApiError {
-  const code = SHARED_FAILURES.has(result.code as ErrorCode) ? (result.code as ErrorCode) : 'origin_error';
-  return new ApiError(code, result.message);
+/** The leader's failure, as the follower fails with it. */
+export function followerFailure(result: { code: string; message: string }): Failure {
+  const code = SHARED_FAILURES.has(result.code as FailureCode) ? (result.code as FailureCode) : 'origin_error';
+  return { code, message: result.message };
 }
 
 function logCoalescerError(step: string, generationId: string, err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  console.error(JSON.stringify({ level: 'error', request_id: generationId, message: `coalescer ${step}: ${message}` }));
+  log.error(`coalescer ${step}: ${errorText(err)}`, { request_id: generationId });
 }

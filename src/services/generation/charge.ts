@@ -1,0 +1,65 @@
+import { Failed } from '../../domain/failure';
+import { recordFree, release, settle, type LedgerEntry, type ReservationItem } from '../../storage/budget-ledger';
+import type { CacheHit } from '../../storage/image-cache';
+import { ledgerEntry } from './ledger-entry';
+import type { GeneratedImage, GenerationOptions, ImageJob } from './types';
+
+/**
+ * An image in hand, and what it costs once the request as a whole succeeds. Free images (hits,
+ * coalesced followers) carry no charge: their ledger rows are written when they are served.
+ */
+export interface ImageInHand {
+  image: GeneratedImage;
+  charge?: { item: ReservationItem; entry: LedgerEntry };
+}
+
+export interface ServeFreeOptions {
+  run: GenerationOptions;
+  job: ImageJob;
+  cached: CacheHit;
+  cache: 'hit' | 'coalesced';
+  now: number;
+}
+
+/** An image served without an origin call (a cache hit, or a coalesced follower): cost 0, one ledger row. */
+export async function serveFree({ run, job, cached, cache, now }: ServeFreeOptions): Promise<ImageInHand> {
+  const image: GeneratedImage = {
+    id: job.id,
+    request: job.request,
+    drawn: job.drawn,
+    bytes: cached.bytes,
+    contentType: cached.contentType,
+    cache,
+    costNano: 0n,
+    origin: 'cache',
+  };
+  const entry = ledgerEntry({ run, job, cache, origin: 'cache', status: 'ok', started: now });
+  await recordFree(run.env.DB, run.caller, { ...entry, image: { id: job.id, r2Key: cached.r2Key } }, now);
+  return { image };
+}
+
+export interface ChargeOptions {
+  run: GenerationOptions;
+  outcomes: PromiseSettledResult<ImageInHand>[];
+}
+
+/**
+ * Step 6, charge: when every image of the request is in hand, each charge is settled with its
+ * ledger row. When one failed the request fails, and a request that fails costs nothing
+ * (docs/money.md): the reservations of the images already in hand are given back, their ledger
+ * rows saying why.
+ */
+export async function charge({ run, outcomes }: ChargeOptions): Promise<GeneratedImage[]> {
+  const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  const now = run.deps.now();
+  if (failure) {
+    const status = failure.reason instanceof Failed ? failure.reason.failure.code : 'internal';
+    await Promise.all(
+      done.map((o) => o.charge && release(run.env.DB, run.caller, o.charge.item, { ...o.charge.entry, status, image: undefined }, now)),
+    );
+    throw failure.reason;
+  }
+  await Promise.all(done.map((o) => o.charge && settle(run.env.DB, run.caller, o.charge.item, o.charge.entry, now)));
+  return done.map((o) => o.image);
+}

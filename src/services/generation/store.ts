@@ -1,0 +1,37 @@
+import { release, type ReservationItem } from '../../storage/budget-ledger';
+import { cacheEntryFor, storeCached } from '../../storage/image-cache';
+import { putImageCopy } from '../../storage/images';
+import type { OriginImage } from './fetch';
+import { ledgerEntry, originCacheWord } from './ledger-entry';
+import type { GenerationOptions, ImageJob } from './types';
+
+export interface StoreOptions {
+  run: GenerationOptions;
+  job: ImageJob;
+  image: OriginImage;
+  item: ReservationItem;
+  started: number;
+}
+
+/**
+ * Step 5, store: the image's bytes are written once, into the cache (docs/cache.md), or with
+ * `no-store` as the tenant's own copy; either way `GET /v1/images/{id}` finds them through the
+ * ledger row. Answers the R2 key. When the write fails the reservation is given back and the image fails.
+ */
+export async function store({ run, job, image, item, started }: StoreOptions): Promise<string> {
+  try {
+    if (run.directives.noStore) {
+      const meta = { requestId: job.generationId, ...job.request, origin: image.origin };
+      return await putImageCopy(run.env.IMAGES, run.caller.tenant.id, job.id, image.bytes, image.contentType, meta);
+    }
+    const [entry] = await Promise.all([
+      cacheEntryFor(run.caller.tenant, job.request),
+      storeCached(run.env.IMAGES, run.caller.tenant, job.request, image, run.deps.now()),
+    ]);
+    return entry.r2Key;
+  } catch (err) {
+    const entry = ledgerEntry({ run, job, cache: originCacheWord(run, job), origin: image.origin, status: 'internal', started });
+    await release(run.env.DB, run.caller, item, entry, run.deps.now());
+    throw err;
+  }
+}
