@@ -1,8 +1,8 @@
 /**
  * How long each thing a generation holds may live, derived in one place from the origin deadline
  * (`ORIGIN_DEADLINE_MS`: the longest a request's whole chain of origins may take). A request that
- * dies leaves these behind; each ends by itself when its lifetime is over. docs/operations.md
- * explains the recovery this gives.
+ * dies leaves these behind; each ends by itself when its lifetime is over
+ * (docs/origins.md#deadline-and-lifetimes).
  *
  * The order they must keep, from the shortest (asserted by test/domain/lifetimes.test.ts):
  *
