@@ -64,6 +64,9 @@ async function readAnswer(kind: HttpKind, origin: OriginConfig, call: OriginCall
   if (response.status >= 400) {
     const text = await readText(response, call.signal, origin).catch(() => '');
     const message = originMessage(text, call.secret) || `HTTP ${response.status}`;
+    if (response.status === 401 || response.status === 403) {
+      return fail('credentials_refused', `origin '${origin.name}' refused the gateway's credentials (HTTP ${response.status})`, response.status);
+    }
     if (response.status < 500 && response.status !== 408 && response.status !== 429) {
       return fail('client_error', `origin '${origin.name}' refused the request: ${message}`, response.status);
     }

@@ -21,8 +21,17 @@ export interface OriginImage {
 /**
  * Why an attempt failed. `client_error` is the origin refusing the request (its 4xx): the
  * client's fault, never retried elsewhere and never counted against the origin's health.
+ * `credentials_refused` (its 401 or 403) is the origin refusing the gateway's own credential: the
+ * origin's failure, like a 5xx, whatever the client asked (docs/origins.md).
  */
-export type OriginFailureKind = 'timeout' | 'unreachable' | 'server_error' | 'not_image' | 'too_large' | 'client_error';
+export type OriginFailureKind =
+  | 'timeout'
+  | 'unreachable'
+  | 'server_error'
+  | 'not_image'
+  | 'too_large'
+  | 'credentials_refused'
+  | 'client_error';
 
 export interface OriginFailure {
   ok: false;

@@ -126,6 +126,8 @@ export async function startTestOrigin(): Promise<{ port: number; close: () => Pr
         return json(500, { error: 'internal origin failure' });
       case mode === '503':
         return json(503, { error: 'overloaded' });
+      case mode === '401' || mode === '403':
+        return json(Number(mode), { error: { message: 'invalid api key' } });
       case mode === '400':
         return json(400, { error: { message: 'prompt rejected by origin policy' } });
       case mode === '400-echo': // an error text that repeats the credential it was sent, and runs long
