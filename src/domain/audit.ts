@@ -3,6 +3,7 @@
  * every secret taken out before an entry is stored.
  */
 import type { Principal, Role } from './roles';
+import type { FieldProblem } from './failure';
 import { randomBase62 } from './keys';
 
 /** `noun.verb`: `tenant.create`, `key.revoke`, `key.rotate`, `model.price_set`, `console.sign_in`. */
@@ -36,6 +37,27 @@ export interface AuditEntry {
 export interface StoredAuditEntry extends AuditEntry {
   id: string;
 }
+
+/**
+ * The action each admin route that changes something records, keyed `METHOD /path` as the policy
+ * table (./roles) writes routes. A changing route missing here fails the policy's tests.
+ */
+export const ROUTE_ACTIONS: Readonly<Record<string, AuditAction>> = {
+  'POST /admin/tenants': 'tenant.create',
+  'PATCH /admin/tenants/{id}': 'tenant.update',
+  'POST /admin/tenants/{id}/keys': 'key.create',
+  'PATCH /admin/keys/{id}': 'key.update',
+  'DELETE /admin/keys/{id}': 'key.revoke',
+  'POST /admin/keys/{id}/rotate': 'key.rotate',
+  'PUT /admin/models/{model}': 'model.price_set',
+  'POST /admin/admins': 'admin.create',
+  'DELETE /admin/admins/{id}': 'admin.revoke',
+  'POST /admin/admins/{id}/rotate': 'admin.rotate',
+  'POST /admin/webhooks': 'webhook.create',
+  'DELETE /admin/webhooks/{id}': 'webhook.delete',
+  'POST /admin/webhooks/{id}/rotate-secret': 'webhook.rotate_secret',
+  'POST /admin/webhooks/{id}/test': 'webhook.test',
+};
 
 export function actorOf(principal: Principal): AuditActor {
   return { type: principal.type, id: principal.id, name: principal.name, role: principal.role };
@@ -134,6 +156,30 @@ export function decodeAuditCursor(text: string): AuditCursor | null {
   const [at, id, ...rest] = plain.split('|');
   if (rest.length > 0 || at === undefined || id === undefined) return null;
   return ISO_INSTANT.test(at) && /^aud_[0-9A-Za-z]{1,40}$/.test(id) ? { at, id } : null;
+}
+
+const DAY_MS = 86_400_000;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A query's `from`/`to` as a date (UTC; `to` takes in its whole day, as the usage report does) or an instant. */
+function instantOf(text: string, param: 'from' | 'to'): string | FieldProblem {
+  const isDate = ISO_DATE.test(text);
+  const ms = Date.parse(isDate ? `${text}T00:00:00.000Z` : text);
+  const valid = !Number.isNaN(ms) && (isDate ? new Date(ms).toISOString().startsWith(text) : /T.*(Z|[+-]\d{2}:\d{2})$/.test(text));
+  if (!valid) return { param, message: `${param} must be a date such as 2026-11-26 or an ISO 8601 time with a zone` };
+  return new Date(isDate && param === 'to' ? ms + DAY_MS : ms).toISOString();
+}
+
+/** The half-open range from <= at < to that `listAudit` reads, from a query's `from` and `to`. */
+export function auditTimeRange(from?: string, to?: string): { from?: string; to?: string } | FieldProblem {
+  const range: { from?: string; to?: string } = {};
+  for (const [param, text] of [['from', from], ['to', to]] as const) {
+    if (text === undefined) continue;
+    const instant = instantOf(text, param);
+    if (typeof instant !== 'string') return instant;
+    range[param] = instant;
+  }
+  return range;
 }
 
 export const AUDIT_PAGE_DEFAULT = 50;

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { auditedFields, decodeAuditCursor, encodeAuditCursor, sanitize, type Fields } from '../../src/domain/audit';
+import { auditTimeRange, auditedFields, decodeAuditCursor, encodeAuditCursor, sanitize, type Fields } from '../../src/domain/audit';
 import { Failed } from '../../src/domain/failure';
 import { newTenantKey as newPlainKey } from '../../src/domain/keys';
 import { newAdminToken } from '../../src/domain/roles';
@@ -203,5 +203,41 @@ describe('reading the log', () => {
     const rename = db.prepare("UPDATE tenants SET name = 'x' WHERE id = ?").bind(tenantId);
     await db.batch([rename, auditStatement(db, entry({ tenantId, requestId }))]);
     expect(await auditRowsFor(requestId)).toHaveLength(1);
+  });
+});
+
+describe('the time range of a query', () => {
+  it.each([
+    [undefined, undefined, {}],
+    ['2026-11-26', '2026-11-26', { from: '2026-11-26T00:00:00.000Z', to: '2026-11-27T00:00:00.000Z' }],
+    ['2026-11-26T10:00:00Z', '2026-11-26T11:30:00.250+01:00', { from: '2026-11-26T10:00:00.000Z', to: '2026-11-26T10:30:00.250Z' }],
+    ['2026-12-31', undefined, { from: '2026-12-31T00:00:00.000Z' }],
+  ] as const)('from %s to %s', (from, to, range) => {
+    expect(auditTimeRange(from, to)).toEqual(range);
+  });
+
+  it.each([
+    ['2026-02-30', undefined, 'from'],
+    [undefined, 'yesterday', 'to'],
+    ['2026-11-26T10:00:00', undefined, 'from'],
+  ] as const)('refuses from %s to %s, naming %s', (from, to, param) => {
+    expect(auditTimeRange(from, to)).toEqual({ param, message: expect.stringContaining(param) });
+  });
+});
+
+describe('tenant keys can carry a previous hash for a grace period', () => {
+  it('stores it, at most once across keys', async () => {
+    const tenantId = await newTenant();
+    const insert = (id: string, hash: string, previous: string) =>
+      db
+        .prepare(
+          `INSERT INTO api_keys (id, tenant_id, name, key_hash, prefix, previous_key_hash, previous_expires_at, created_at, updated_at)
+           VALUES (?, ?, 'k', ?, 'igk_x', ?, ?, ?, ?)`,
+        )
+        .bind(id, tenantId, hash, previous, iso(T0 + 60_000), iso(T0), iso(T0))
+        .run();
+    const previous = unique('hash');
+    await insert(unique('key'), unique('hash'), previous);
+    await expect(insert(unique('key'), unique('hash'), previous)).rejects.toThrow(/UNIQUE/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
+import { ROUTE_ACTIONS } from '../../src/domain/audit';
 import { ADMIN_ROUTES } from '../../src/openapi/admin-routes';
 import {
   ADMIN_POLICY,
@@ -93,6 +94,12 @@ describe('the admin policy: role × route', () => {
       const [method = '', path = ''] = route.split(' ');
       expect(policyFor(method, path), route).toBeDefined();
     }
+  });
+
+  it('names an audit action for every route that changes something, and for no route that only reads', () => {
+    const changing = ADMIN_POLICY.filter((p) => p.method !== 'GET').map((p) => `${p.method} ${p.path}`);
+    expect(Object.keys(ROUTE_ACTIONS).sort()).toEqual(changing.sort());
+    for (const action of Object.values(ROUTE_ACTIONS)) expect(action).toMatch(/^[a-z]+\.[a-z_]+$/);
   });
 
   it('refuses a route it does not know, to every role', () => {
