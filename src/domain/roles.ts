@@ -140,7 +140,8 @@ export type Decision = 'allow' | 'forbidden' | 'not_found';
  * `own_read_only` route the decision depends on the object, so the route loads it first and passes
  * its tenant (`needsTarget`); without one the answer is `forbidden` — failing closed, so a route
  * that forgets to look never lets a tenant admin through. `target` null: the object does not exist.
- * On `own_rows` routes, `target` is the tenant the caller asked to filter by, if any.
+ * On `own_rows` routes, `target` is the tenant the caller asked to filter by, if any. For owner,
+ * admin and viewer the decision never depends on the target: a missing object is the route's 404.
  */
 export function authorize(principal: Principal, method: string, pattern: string, target?: Target | null): Decision {
   const policy = policyFor(method, pattern);
