@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { call, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { bytesEqual, generateImage, only, privateEntries } from './support';
+import { bytesEqual, call, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
+import { generateImage, only, privateEntries } from './support';
 
 describe('identical-seed cache', () => {
   it('answers a second identical seeded request from the cache: same bytes, cost 0, one origin call', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('hit');
     const e = only(testOrigin(scenario, 'png'));
     const first = await generateImage(key, genBody(scenario, { seed: 11 }), { env: e });
@@ -38,7 +39,7 @@ describe('identical-seed cache', () => {
   });
 
   it('says "hit" in the JSON answer, with cost 0', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('hit-json');
     const e = only(testOrigin(scenario, 'png'));
     const headers = { accept: 'application/json' };
@@ -50,7 +51,7 @@ describe('identical-seed cache', () => {
   });
 
   it('hits with the fields reordered, the defaults written out, the prompt alias and other JSON spacing', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('canon');
     const e = only(testOrigin(scenario, 'png'));
     const first = await generateImage(key, { positive_prompt: `test image ${scenario}`, width: 256, height: 256, seed: 3 }, { env: e });
@@ -80,7 +81,7 @@ describe('identical-seed cache', () => {
   });
 
   it('misses on a one-character prompt change, and on another seed', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('onechar');
     const e = only(testOrigin(scenario, 'png'));
     await generateImage(key, genBody(scenario, { seed: 9 }), { env: e });
@@ -94,7 +95,7 @@ describe('identical-seed cache', () => {
   });
 
   it('is one entry for the same image asked for through either generation route', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('routes');
     const e = only(testOrigin(scenario, 'png'));
     const openai = await call('POST', '/v1/images/generations', {
