@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, isPng, originCalls, testOrigin, unique, type CallResult } from '../helpers/api';
+import { call, genBody, isPng, loopback, originCalls, unique, type CallResult } from '../helpers/api';
 import { createTenantWithKey } from '../helpers/tenants';
 
 /**
@@ -32,8 +32,7 @@ const SMALL = '0.000124519'; // 256×256 at 30 steps
 describe('§3 headers on both generation routes', () => {
   it('RateLimit fields and Imagegate-Budget-Remaining-USD (the smaller of key and tenant) on /image/generation and /v1/images/generations', async () => {
     const t = await createTenantWithKey({ tenant: { budget_usd: '1', budget_period: 'month', rate_limit_rpm: 50 }, key: { budget_usd: '0.5', budget_period: 'day' } });
-    const scenario = unique('audit-hdr');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('audit-hdr');
     const q = await call('POST', '/image/generation', { key: t.key, env: e, json: genBody(scenario, { seed: 11 }) });
     expectGenerationHeaders(q, { cacheStatus: 'imagegate; fwd=miss; stored', cost: SMALL, origin: `${scenario}-png`.slice(0, 64), seed: '11' });
     expect(q.headers.get('ratelimit-policy')).toBe('"rpm";q=50;w=60');
@@ -100,8 +99,7 @@ describe('§3 headers on both generation routes', () => {
 
   it('a coalesced follower on the OpenAI route: detail=coalesced, cost 0, origin cache, data[0].cache coalesced', async () => {
     const { key } = await createTenantWithKey();
-    const scenario = unique('audit-oa-coal');
-    const e = envWith([testOrigin(scenario, 'slow-600')]);
+    const { scenario, env: e } = loopback('audit-oa-coal', 'slow-600');
     const json = { prompt: `coalesce ${scenario}`, size: '256x256', seed: 5 };
     const answers = await Promise.all(Array.from({ length: 4 }, () => call('POST', '/v1/images/generations', { key, env: e, json })));
     expect(await originCalls(scenario)).toHaveLength(1);

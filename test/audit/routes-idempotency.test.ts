@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, originCalls, testOrigin, unique } from '../helpers/api';
+import { appWithClock, call, envWith, loopback, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
@@ -8,8 +8,7 @@ import { addKey, createTenantWithKey } from '../helpers/tenants';
 describe('Idempotency-Key on POST /v1/images/generations', () => {
   it('409 while the first runs, then the replay: Idempotent-Replayed true, cost 0, same body; one origin call, one charge', async () => {
     const t = await createTenantWithKey({ key: { budget_usd: '1' } });
-    const scenario = unique('audit-oa-idem');
-    const e = envWith([testOrigin(scenario, 'slow-500')]);
+    const { scenario, env: e } = loopback('audit-oa-idem', 'slow-500');
     const headers = { 'idempotency-key': unique('ik') };
     const json = { prompt: `idem ${scenario}`, size: '256x256', seed: 21, n: 2 };
     const first = call('POST', '/v1/images/generations', { key: t.key, env: e, json, headers });
@@ -44,8 +43,7 @@ describe('Idempotency-Key on POST /v1/images/generations', () => {
     const a = await createTenantWithKey();
     const sibling = await addKey(a.tenantId);
     const b = await createTenantWithKey();
-    const scenario = unique('audit-idem-scope');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('audit-idem-scope');
     const headers = { 'idempotency-key': unique('ik') };
     const json = { prompt: `scope ${scenario}`, size: '256x256' };
     const first = await call('POST', '/v1/images/generations', { key: a.key, env: e, json, headers });

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/domain/cache-key';
-import { bytesEqual, call, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { bytesEqual, call, genBody, isPng, loopback, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState, nanoOfUsd } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
@@ -10,8 +10,7 @@ import { expireLease, generateImage, leaseOf, leasesIn, only, privateFlight, que
 describe('merging identical requests in flight', () => {
   it('20 concurrent identical seeded requests against a 1 s origin: one origin call, 20 identical answers, one charge', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('twenty');
-    const e = only(testOrigin(scenario, 'slow-1000'));
+    const { scenario, env: e } = loopback('twenty', 'slow-1000');
     const answers = await Promise.all(Array.from({ length: 20 }, () => generateImage(key, genBody(scenario, { seed: 99 }), { env: e })));
 
     expect(await originCalls(scenario)).toHaveLength(1);
@@ -38,8 +37,7 @@ describe('merging identical requests in flight', () => {
 
   it('says "coalesced" in the JSON answer of a follower, at cost 0', async () => {
     const { key } = await createTenantWithKey();
-    const scenario = unique('coalesced-json');
-    const e = only(testOrigin(scenario, 'slow-300'));
+    const { scenario, env: e } = loopback('coalesced-json', 'slow-300');
     const headers = { accept: 'application/json' };
     const [a, b] = await Promise.all([
       generateImage(key, genBody(scenario, { seed: 3 }), { env: e, headers }),
@@ -56,8 +54,7 @@ describe('merging identical requests in flight', () => {
   it('does not merge across private tenants, nor no-cache / no-store / unseeded requests', async () => {
     const a = await createTenantWithKey();
     const b = await createTenantWithKey();
-    const scenario = unique('no-merge');
-    const e = only(testOrigin(scenario, 'slow-300'));
+    const { scenario, env: e } = loopback('no-merge', 'slow-300');
     const answers = await Promise.all([
       generateImage(a.key, genBody(scenario, { seed: 5 }), { env: e }),
       generateImage(b.key, genBody(scenario, { seed: 5 }), { env: e }),
@@ -78,8 +75,7 @@ describe('merging identical requests in flight', () => {
 
   it('fails the followers cleanly, uncharged, with the error the origin gave the leader', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('leader-fails');
-    const e = only(testOrigin(scenario, 'hang', { timeout_ms: 1_000 }));
+    const { scenario, env: e } = loopback('leader-fails', 'hang', { timeout_ms: 1_000 });
     const answers = await Promise.all(Array.from({ length: 3 }, () => generateImage(key, genBody(scenario, { seed: 14 }), { env: e })));
     for (const a of answers) {
       expectError(a, 504, 'origin_timeout');
@@ -124,8 +120,7 @@ describe('merging identical requests in flight', () => {
   it('a follower that cannot pay hands over to the next one, which pays for the image', async () => {
     const { key, tenantId } = await createTenantWithKey();
     const broke = await addKey(tenantId, { budget_usd: '0' });
-    const scenario = unique('handover');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('handover');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 41));
     expect(await f.stub.join(f.flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });
 
@@ -147,8 +142,7 @@ describe('merging identical requests in flight', () => {
   it('a leader refused by its budget gives up the lead at once, so the next identical request does not wait for it', async () => {
     const { key, tenantId } = await createTenantWithKey();
     const broke = await addKey(tenantId, { budget_usd: '0' });
-    const scenario = unique('broke-leader');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('broke-leader');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 51));
     const r = await generateImage(broke.key, genBody(scenario, { seed: 51 }), { env: e });
     expectError(r, 402, 'budget_exceeded');
@@ -197,8 +191,7 @@ describe('merging identical requests in flight', () => {
 
   it('a request whose lookup came just before its flight stored the image reads the cache, not the origin', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('late-ready');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('late-ready');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 61));
     // a leader at the origin…
     expect(await f.stub.join(f.flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, bytesEqual, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { appWithClock, bytesEqual, genBody, loopback, originCalls, testOrigin, unique } from '../helpers/api';
 import { createTenantWithKey } from '../helpers/tenants';
 import { generateImage, only, privateEntries } from './support';
 
@@ -8,8 +8,7 @@ const DAY = 86_400_000;
 describe('Cache-Control and unseeded requests', () => {
   it('no-store neither reads nor writes the cache', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('nostore');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('nostore');
     const first = await generateImage(key, genBody(scenario, { seed: 1 }), { env: e, headers: { 'cache-control': 'no-store' } });
     expect(first.status, first.text()).toBe(200);
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=request');
@@ -60,8 +59,7 @@ describe('Cache-Control and unseeded requests', () => {
 
   it('stores an unseeded request under its drawn seed, so asking again with Imagegate-Seed is a hit', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('bypass');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('bypass');
     const first = await generateImage(key, genBody(scenario), { env: e });
     expect(first.status, first.text()).toBe(200);
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=bypass; stored');
@@ -83,8 +81,7 @@ describe('Cache-Control and unseeded requests', () => {
 
   it('calls an unseeded no-cache or no-store request a miss, as CONTRACT §3 says of both', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('unseeded-directives');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('unseeded-directives');
     const json = { accept: 'application/json' };
     const noStore = await generateImage(key, genBody(scenario), { env: e, headers: { ...json, 'cache-control': 'no-store' } });
     expect(noStore.headers.get('cache-status')).toBe('imagegate; fwd=request');

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TenantRecord } from '../../src/storage/tenants';
 import { lookupCached, storeCached } from '../../src/storage/image-cache';
-import { appWithClock, genBody, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { appWithClock, genBody, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { createTenantWithKey } from '../helpers/tenants';
 import { generateImage, only, privateEntries, seededFromGenBody } from './support';
@@ -72,8 +72,7 @@ describe('what the cache keeps', () => {
     let clock = Date.UTC(2026, 2, 1);
     const app = appWithClock(() => clock);
     const { key } = await createTenantWithKey();
-    const scenario = unique('ttl');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('ttl');
     await generateImage(key, genBody(scenario, { seed: 12 }), { env: e, app });
 
     clock += 30 * DAY - 1;
@@ -95,8 +94,7 @@ describe('what the cache keeps', () => {
     let clock = Date.UTC(2026, 4, 1);
     const app = appWithClock(() => clock);
     const { key } = await createTenantWithKey({ tenant: { cache_ttl_days: 1 } });
-    const scenario = unique('ttl1');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('ttl1');
     await generateImage(key, genBody(scenario, { seed: 13 }), { env: e, app });
     clock += DAY;
     const expired = await generateImage(key, genBody(scenario, { seed: 13 }), { env: e, app });

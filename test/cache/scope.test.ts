@@ -1,15 +1,14 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { bytesEqual, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { bytesEqual, genBody, loopback, originCalls } from '../helpers/api';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
-import { generateImage, only, privateEntries } from './support';
+import { generateImage, privateEntries } from './support';
 
 describe('cache scope', () => {
   it("keeps tenant A's private entry from tenant B, and shares it between A's own keys", async () => {
     const a = await createTenantWithKey();
     const b = await createTenantWithKey();
-    const scenario = unique('private');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('private');
     const fromA = await generateImage(a.key, genBody(scenario, { seed: 77 }), { env: e });
     expect(fromA.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
 
@@ -31,8 +30,7 @@ describe('cache scope', () => {
     const s1 = await createTenantWithKey({ tenant: { cache_scope: 'shared' } });
     const s2 = await createTenantWithKey({ tenant: { cache_scope: 'shared' } });
     const p = await createTenantWithKey();
-    const scenario = unique('shared');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('shared');
     const first = await generateImage(s1.key, genBody(scenario, { seed: 8 }), { env: e });
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(await privateEntries(s1.tenantId)).toHaveLength(0);
@@ -55,8 +53,7 @@ describe('cache scope', () => {
   it("a tenant moved to the shared pool no longer reads its private entries (and they stay private)", async () => {
     const t = await createTenantWithKey();
     const other = await createTenantWithKey({ tenant: { cache_scope: 'shared' } });
-    const scenario = unique('moved');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('moved');
     await generateImage(t.key, genBody(scenario, { seed: 4 }), { env: e });
     const fromShared = await generateImage(other.key, genBody(scenario, { seed: 4 }), { env: e });
     expect(fromShared.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');

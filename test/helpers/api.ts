@@ -76,10 +76,10 @@ export function envWith(origins: Record<string, unknown>[], extra: Record<string
   return { ...env, ORIGINS: JSON.stringify(origins), ...extra } as TestEnv;
 }
 
-/** An environment whose only origin is a fresh loopback scenario answering PNG, so origin calls can be counted. */
-export function loopback(label: string): { scenario: string; env: TestEnv } {
+/** An environment whose only origin is a fresh loopback scenario answering in `mode`, so origin calls can be counted. */
+export function loopback(label: string, mode = 'png', extra: Record<string, unknown> = {}): { scenario: string; env: TestEnv } {
   const scenario = unique(label);
-  return { scenario, env: envWith([testOrigin(scenario, 'png')]) };
+  return { scenario, env: envWith([testOrigin(scenario, mode, extra)]) };
 }
 
 export interface OriginCall {

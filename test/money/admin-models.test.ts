@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, testOrigin, unique } from '../helpers/api';
+import { call, DEFAULT_MODEL, loopback, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState, expectBooksBalanced } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -50,8 +50,7 @@ describe('admin: price rows (CONTRACT §8)', () => {
     expect(again.status).toBe(200);
 
     const { key, keyId, tenantId } = await createTenantWithKey();
-    const scenario = unique('custom-model');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('custom-model');
     // 512×512 = 262,144 px × 0.01 USD/MP = 2,621,440 nano; 15 steps = 5 extra × 1,000,000
     const est = await call('POST', '/v1/estimate', { key, json: { model, prompt: 'x', width: 512, height: 512, steps: 15, cfg: 2 } });
     expect(est.status, est.text()).toBe(200);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/domain/money';
-import { call, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, genBody, loopback, originCalls } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, IMAGE_NANO, ledger } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
@@ -10,8 +10,7 @@ const FIVE_IMAGES = formatUsd(5n * IMAGE_NANO); // "0.009961475"
 describe('hard budgets under concurrency (CONTRACT §4)', () => {
   it('a key budget of exactly 5 images admits exactly 5 of 50 concurrent generations', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: FIVE_IMAGES } });
-    const scenario = unique('burst-key');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('burst-key');
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) => call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1000 + i }) })),
     );
@@ -38,8 +37,7 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
   it('a tenant budget of exactly 5 images holds across 3 keys hammering it at once', async () => {
     const first = await createTenantWithKey({ tenant: { budget_usd: FIVE_IMAGES, budget_period: 'day' } });
     const keys = [first, await addKey(first.tenantId), await addKey(first.tenantId)];
-    const scenario = unique('burst-tenant');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('burst-tenant');
     const answers = await Promise.all(
       Array.from({ length: 51 }, (_, i) =>
         call('POST', '/image/generation', { key: keys[i % 3]!.key, env: e, json: genBody(scenario, { ...BIG, seed: 2000 + i }) }),
@@ -59,8 +57,7 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
   it('refuses a request that does not fit with what is left, and says what is left', async () => {
     // 1.5 images: the first fits, the second does not, and what is left is reported exactly
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.003', budget_period: 'week' } });
-    const scenario = unique('partial');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('partial');
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1 }) })).status).toBe(200);
     const r = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 2 }) });
     expect(r.status).toBe(402);
@@ -70,8 +67,7 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
 
   it('n images are reserved all or nothing (OpenAI route): 4 do not fit a budget of 3, and nothing is spent', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: formatUsd(3n * IMAGE_NANO) } });
-    const scenario = unique('n-images');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('n-images');
     const four = await call('POST', '/v1/images/generations', { key, env: e, json: { prompt: scenario, n: 4, size: '1024x1024', seed: 10 } });
     expect(four.status).toBe(402);
     expect(four.json().error.message).toMatch(/has 0\.005976885 USD left this month; this request costs 0\.00796918 USD$/);
@@ -90,8 +86,7 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
 
   it('a budget of "0" lets nothing through, and a null budget everything', async () => {
     const zero = await createTenantWithKey({ key: { budget_usd: '0' } });
-    const scenario = unique('zero');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('zero');
     const r = await call('POST', '/image/generation', { key: zero.key, env: e, json: genBody(scenario, { seed: 1 }) });
     expect(r.status).toBe(402);
     expect(r.json().error.message).toContain('has 0 USD left this month');
@@ -107,8 +102,7 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
 
   it('reports the smaller remaining budget of key and tenant on every generation', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '1' }, key: { budget_usd: '0.5' } });
-    const scenario = unique('remaining');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('remaining');
     const r = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 3 }) });
     expect(r.status).toBe(200);
     expect(r.headers.get('imagegate-cost-usd')).toBe('0.001992295');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { claimKey } from '../../src/storage/idempotency';
 import { IDEMPOTENCY_LEASE_MS, IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency';
-import { appWithClock, call, envWith, genBody, isPng, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { appWithClock, call, genBody, isPng, loopback, originCalls, scriptOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, IMAGE_NANO, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -12,8 +12,7 @@ import { createTenantWithKey } from '../helpers/tenants';
 describe('Idempotency-Key', () => {
   it('a retry with the same key and the same body gets the same answer, charged once', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });
-    const scenario = unique('idem-same');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-same');
     const ik = unique('ik');
     const first = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 5 }), headers: { 'idempotency-key': ik } });
     expect(first.status).toBe(200);
@@ -45,8 +44,7 @@ describe('Idempotency-Key', () => {
 
   it('replays a JSON answer byte for byte', async () => {
     const { key } = await createTenantWithKey();
-    const scenario = unique('idem-json');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-json');
     const headers = { 'idempotency-key': unique('ik'), accept: 'application/json' };
     const first = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario), headers });
     const again = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario), headers });
@@ -59,8 +57,7 @@ describe('Idempotency-Key', () => {
 
   it('the same key with a different body is a 422 and charges nothing', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey();
-    const scenario = unique('idem-reuse');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-reuse');
     const headers = { 'idempotency-key': unique('ik') };
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 1 }), headers })).status).toBe(200);
     const other = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 2 }), headers });
@@ -72,8 +69,7 @@ describe('Idempotency-Key', () => {
 
   it('concurrent retries: one runs, the others get 409 or the replay; one charge at most', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });
-    const scenario = unique('idem-race');
-    const e = envWith([testOrigin(scenario, 'slow-300')]);
+    const { scenario, env: e } = loopback('idem-race', 'slow-300');
     const headers = { 'idempotency-key': unique('ik') };
     const answers = await Promise.all(
       Array.from({ length: 12 }, () => call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 9 }), headers })),
@@ -97,8 +93,7 @@ describe('Idempotency-Key', () => {
   it('keys are scoped to the tenant', async () => {
     const a = await createTenantWithKey();
     const b = await createTenantWithKey();
-    const scenario = unique('idem-scope');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-scope');
     const headers = { 'idempotency-key': unique('ik') };
     expect((await call('POST', '/image/generation', { key: a.key, env: e, json: genBody(scenario, { seed: 1 }), headers })).status).toBe(200);
     const other = await call('POST', '/image/generation', { key: b.key, env: e, json: genBody(scenario, { seed: 2 }), headers });
@@ -109,8 +104,7 @@ describe('Idempotency-Key', () => {
 
   it('a failed attempt is not stored: the retry really runs, and is charged once', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey();
-    const scenario = unique('idem-fail');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-fail');
     await scriptOrigin(scenario, ['500']);
     const headers = { 'idempotency-key': unique('ik') };
     const failed = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 3 }), headers });
@@ -124,8 +118,7 @@ describe('Idempotency-Key', () => {
 
   it("an origin's refusal (400) is stored and replayed: the same request would be refused again", async () => {
     const { key, keyId, tenantId } = await createTenantWithKey();
-    const scenario = unique('idem-400');
-    const e = envWith([testOrigin(scenario, '400')]);
+    const { scenario, env: e } = loopback('idem-400', '400');
     const headers = { 'idempotency-key': unique('ik') };
     const first = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 8 }), headers });
     expect(first.status).toBe(400);
@@ -139,8 +132,7 @@ describe('Idempotency-Key', () => {
 
   it('a budget refusal is not stored either: after the budget is raised, the retry runs', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0' } });
-    const scenario = unique('idem-402');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-402');
     const headers = { 'idempotency-key': unique('ik') };
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 3 }), headers })).status).toBe(402);
     await call('PATCH', `/admin/keys/${keyId}`, { admin: true, json: { budget_usd: '1' } });
@@ -152,8 +144,7 @@ describe('Idempotency-Key', () => {
     let now = Date.UTC(2033, 4, 2, 12, 0, 0);
     const app = appWithClock(() => now);
     const { key, tenantId, keyId } = await createTenantWithKey();
-    const scenario = unique('idem-dead');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-dead');
     const ik = unique('ik');
     const body = genBody(scenario, { seed: 4 });
     // a first attempt claims the key, then its worker dies: seen from outside, the same as this
@@ -179,8 +170,7 @@ describe('Idempotency-Key', () => {
     let now = Date.UTC(2033, 5, 1, 8, 0, 0);
     const app = appWithClock(() => now);
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('idem-ttl');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('idem-ttl');
     const headers = { 'idempotency-key': unique('ik') };
     const body = genBody(scenario); // no seed: no image cache hit either, so a rerun reaches the origin
     expect((await call('POST', '/image/generation', { app, key, env: e, json: body, headers })).status).toBe(200);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../src/errors';
-import { call, envWith, genBody, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { call, envWith, genBody, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -51,8 +51,7 @@ describe('origin failures charge nothing', () => {
 
   it('a failure in a burst gives its share back: budget for 2, origin fails every other call', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.00398459' } });
-    const scenario = unique('flaky');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('flaky');
     const { scriptOrigin } = await import('../helpers/api');
     await scriptOrigin(scenario, ['500', 'png', '500', 'png']);
     const results = [];

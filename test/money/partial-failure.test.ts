@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, envWith, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { call, envWith, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState, expectBooksBalanced, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -55,8 +55,7 @@ describe('where a generated image is kept', () => {
 
   it('writes a cached image once: its id leads through the ledger to the cache entry, and a hit writes nothing', async () => {
     const { key, tenantId } = await createTenantWithKey();
-    const scenario = unique('image-ref');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('image-ref');
     const body = { positive_prompt: `ref ${scenario}`, width: 256, height: 256, seed: 5 };
     const r = await call('POST', '/image/generation', { key, json: body, headers: { accept: 'application/json' }, env: e });
     expect(r.status, r.text()).toBe(200);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, genBody, testOrigin, unique } from '../helpers/api';
+import { appWithClock, call, genBody, loopback } from '../helpers/api';
 import { BIG, budgetState, IMAGE_NANO, ledgerSum } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
@@ -9,8 +9,7 @@ describe('period rollover with an injected clock', () => {
     let now = Date.UTC(2032, 0, 31, 23, 59, 0); // Sat 31 Jan 2032
     const app = appWithClock(() => now);
     const { key, keyId } = await createTenantWithKey({ key: { budget_usd: '0.00398459', budget_period: 'month' } });
-    const scenario = unique('rollover-month');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('rollover-month');
     const gen = (seed: number) => call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { ...BIG, seed }) });
     expect((await gen(1)).status).toBe(200);
     expect((await gen(2)).status).toBe(200);
@@ -38,8 +37,7 @@ describe('period rollover with an injected clock', () => {
     const app = appWithClock(() => now);
     const daily = await createTenantWithKey({ tenant: { budget_usd: '0.001992295', budget_period: 'day' } });
     const weekly = await createTenantWithKey({ key: { budget_usd: '0.001992295', budget_period: 'week' } });
-    const scenario = unique('rollover-day');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('rollover-day');
     let seed = 0;
     const gen = (key: string) => call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { ...BIG, seed: ++seed }) });
     expect((await gen(daily.key)).status).toBe(200);

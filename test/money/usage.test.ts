@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseUsd } from '../../src/domain/money';
 import { recordFree } from '../../src/storage/budget-ledger';
 import { getKey, getTenant } from '../../src/storage/tenants';
-import { appWithClock, call, DEFAULT_MODEL, envWith, genBody, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { appWithClock, call, DEFAULT_MODEL, genBody, loopback, scriptOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, ledger, ledgerSum } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
@@ -40,8 +40,7 @@ describe('POST /v1/estimate', () => {
 
   it('would_fit_budget looks at the tenant too, and at what is spent', async () => {
     const { key } = await createTenantWithKey({ tenant: { budget_usd: '0.003' }, key: { budget_usd: '1' } });
-    const scenario = unique('fit');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('fit');
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x' } })).json().would_fit_budget).toBe(true);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, BIG) })).status).toBe(200);
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x' } })).json().would_fit_budget).toBe(false);
@@ -53,8 +52,7 @@ describe('GET /v1/usage', () => {
   it('reports the key and the tenant for their current periods; refusals are not usage', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '10', budget_period: 'none' }, key: { budget_usd: '0.00398459', budget_period: 'day' } });
     const other = await addKey(tenantId);
-    const scenario = unique('usage');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('usage');
     await scriptOrigin(scenario, ['500']);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1 }) })).status).toBe(502);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 2 }) })).status).toBe(200);
@@ -111,8 +109,7 @@ describe('GET /admin/usage', () => {
     const app = appWithClock(() => now);
     const a = await createTenantWithKey();
     const b = await addKey(a.tenantId);
-    const scenario = unique('admin-usage');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('admin-usage');
     let seed = 0;
     const gen = (key: string, extra: Record<string, unknown> = {}) =>
       call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { seed: ++seed, ...extra }) });
