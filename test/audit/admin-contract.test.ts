@@ -1,7 +1,8 @@
 import { env as baseEnv } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, call, newTenantKey, unique, type TestEnv } from '../helpers/api';
-import { expectError } from '../foundation/support';
+import { ADMIN_TOKEN, call, unique, type TestEnv } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /* CONTRACT §8 and §2: admin routes, their auth, and the exact shapes the contract names. */
 
@@ -37,7 +38,7 @@ describe('audit §8: admin auth', () => {
   });
 
   it('anything but the admin token is a 401, and no answer repeats the token', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const wrong: Record<string, string>[] = [
       {},
       { authorization: `Bearer ${ADMIN_TOKEN}x` },
@@ -83,7 +84,7 @@ describe('audit §8: tenants, keys and models as the contract shapes them', () =
   });
 
   it('DELETE /admin/keys/{id} is a 204 with no body', async () => {
-    const { keyId } = await newTenantKey();
+    const { keyId } = await createTenantWithKey();
     const r = await call('DELETE', `/admin/keys/${keyId}`, { admin: true });
     expect(r.status).toBe(204);
     expect(r.bytes.length).toBe(0);
@@ -121,7 +122,7 @@ describe('audit §8: tenants, keys and models as the contract shapes them', () =
     expect(list.json().data).toContainEqual(body);
     // the body's shape is strict: a missing or extra field is a 400 naming it
     const { cfg: _cfg, ...noCfg } = body;
-    expectError(await call('PUT', `/admin/models/${model}`, { admin: true, json: noCfg }), 400, 'invalid_request', 'cfg');
+    expectError(await call('PUT', `/admin/models/${model}`, { admin: true, json: noCfg }), 400, 'invalid_request', { param: 'cfg' });
   });
 
   it('GET /admin/usage?format=csv always starts with the contract header row', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addKey, appWithClock, call, genBody, newTenantKey, unique } from '../helpers/api';
-import { expectError } from '../foundation/support';
+import { appWithClock, call, genBody, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
 import { rateLimitState, retryAfterOf } from '../rate-limit/support';
 
 /* CONTRACT §5: only generations count; a sliding 60 s window to the millisecond; both scopes. */
@@ -8,7 +9,7 @@ const GEN = '/image/generation';
 
 describe('audit §5: rate limits', () => {
   it('only generation requests count toward rate_limit_rpm', async () => {
-    const tk = await newTenantKey({ rate_limit_rpm: 1 }, { rate_limit_rpm: 1 });
+    const tk = await createTenantWithKey({ tenant: { rate_limit_rpm: 1 }, key: { rate_limit_rpm: 1 } });
     for (let i = 0; i < 3; i++) {
       expect((await call('POST', '/v1/estimate', { key: tk.key, json: genBody(unique('est')) })).status).toBe(200);
       expect((await call('GET', '/v1/usage', { key: tk.key })).status).toBe(200);
@@ -24,7 +25,7 @@ describe('audit §5: rate limits', () => {
     const t0 = Date.UTC(2031, 0, 1, 12, 0, 30, 250);
     let t = t0;
     const app = appWithClock(() => t);
-    const tk = await newTenantKey({}, { rate_limit_rpm: 1 });
+    const tk = await createTenantWithKey({ key: { rate_limit_rpm: 1 } });
     expect((await call('POST', GEN, { key: tk.key, app, json: genBody(unique('w')) })).status).toBe(200);
     t = t0 + 59_999;
     const refused = await call('POST', GEN, { key: tk.key, app, json: genBody(unique('w')) });
@@ -41,7 +42,7 @@ describe('audit §5: rate limits', () => {
   it('a tenant limit refuses a key that still has room, without using up the key', async () => {
     let t = Date.UTC(2031, 1, 1, 8);
     const app = appWithClock(() => t);
-    const a = await newTenantKey({ rate_limit_rpm: 2 }, { rate_limit_rpm: 5 });
+    const a = await createTenantWithKey({ tenant: { rate_limit_rpm: 2 }, key: { rate_limit_rpm: 5 } });
     const b = await addKey(a.tenantId, { rate_limit_rpm: 1 });
     expect((await call('POST', GEN, { key: a.key, app, json: genBody(unique('s')) })).status).toBe(200);
     expect((await call('POST', GEN, { key: a.key, app, json: genBody(unique('s')) })).status).toBe(200);

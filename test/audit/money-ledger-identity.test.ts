@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addKey, call, envWith, genBody, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
-import { expectBooksBalanced, keyRow, ledger } from '../money/support';
+import { call, envWith, genBody, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { budgetState, expectBooksBalanced, ledger } from '../helpers/money';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 /*
  * CONTRACT §4: "Every settled charge is one row of the usage ledger … The sum of the ledger equals
@@ -16,7 +17,7 @@ const nanoOf = (usd: string | null) => {
 
 describe('audit §4: the ledger sums to spent through every kind of outcome', () => {
   it('misses, hits, failures, timeouts, coalesced followers, replays and n > 1', async () => {
-    const tk = await newTenantKey({ budget_usd: '5' }, { budget_usd: '1' });
+    const tk = await createTenantWithKey({ tenant: { budget_usd: '5' }, key: { budget_usd: '1' } });
     const sibling = await addKey(tk.tenantId, { budget_usd: '1' });
     const scenario = unique('books');
     const env = envWith([testOrigin(scenario, 'png', { timeout_ms: 700 })]);
@@ -62,7 +63,7 @@ describe('audit §4: the ledger sums to spent through every kind of outcome', ()
     const siblingHit = await call('POST', GEN, { key: sibling.key, env, json: seeded });
     expect(siblingHit.headers.get('imagegate-cost-usd')).toBe('0');
 
-    const spent = BigInt((await keyRow(tk.keyId)).spent_nano);
+    const spent = (await budgetState('key', tk.keyId)).spentNano;
     expect(spent).toBe(headerSum);
     // 256×256 costs 124,519 nano: miss, coalesced leader, idempotent first, 3 of n=3
     expect(spent).toBe(6n * 124_519n);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
-import { expectError } from '../foundation/support';
-import { BIG, IMAGE_NANO, keyRow, ledgerSum, tenantRow } from '../money/support';
+import { appWithClock, call, envWith, genBody, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { BIG, budgetState, IMAGE_NANO, ledgerSum } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /*
  * CONTRACT §4: "The sum of the ledger equals what the budgets say was spent" and "for every budget,
@@ -21,7 +22,7 @@ describe('audit §4: changing budget_period keeps what the ledger says was spent
     const scenario = unique('period-change-key');
     const env = envWith([testOrigin(scenario, 'png')]);
     // room for exactly 2 images of 1,992,295 nano
-    const tk = await newTenantKey({}, { budget_usd: '0.004', budget_period: 'month' });
+    const tk = await createTenantWithKey({ key: { budget_usd: '0.004', budget_period: 'month' } });
     for (let i = 0; i < 2; i++) {
       const r = await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) });
       expect(r.status, r.text()).toBe(200);
@@ -34,23 +35,23 @@ describe('audit §4: changing budget_period keeps what the ledger says was spent
       // the two images were charged today, so they belong to this day, week, month and to "in total"
       const usage = await call('GET', '/v1/usage', { app, key: tk.key });
       expect(usage.json().key.spent_usd, period).toBe('0.00398459');
-      expect(BigInt((await keyRow(tk.keyId)).spent_nano)).toBe(await ledgerSum('key_id', tk.keyId, startOfTodayIso()));
+      expect((await budgetState('key', tk.keyId)).spentNano).toBe(await ledgerSum('key_id', tk.keyId, startOfTodayIso()));
       const again = await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) });
       expectError(again, 402, 'budget_exceeded');
     }
-    expect(BigInt((await keyRow(tk.keyId)).spent_nano)).toBe(2n * IMAGE_NANO);
+    expect((await budgetState('key', tk.keyId)).spentNano).toBe(2n * IMAGE_NANO);
   });
 
   it('tenant: month → day keeps the day\'s spend', async () => {
     const scenario = unique('period-change-tenant');
     const env = envWith([testOrigin(scenario, 'png')]);
-    const tk = await newTenantKey({ budget_usd: '0.002', budget_period: 'month' });
+    const tk = await createTenantWithKey({ tenant: { budget_usd: '0.002', budget_period: 'month' } });
     expect((await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) })).status).toBe(200);
     const patch = await call('PATCH', `/admin/tenants/${tk.tenantId}`, { app, admin: true, json: { budget_period: 'day' } });
     expect(patch.status, patch.text()).toBe(200);
     expectError(await call('POST', GEN, { app, key: tk.key, env, json: genBody(unique('pc'), BIG) }), 402, 'budget_exceeded');
-    const t = await tenantRow(tk.tenantId);
-    expect(BigInt(t.spent_nano)).toBe(IMAGE_NANO);
-    expect(BigInt(t.spent_nano)).toBe(await ledgerSum('tenant_id', tk.tenantId, startOfTodayIso()));
+    const t = await budgetState('tenant', tk.tenantId);
+    expect(t.spentNano).toBe(IMAGE_NANO);
+    expect(t.spentNano).toBe(await ledgerSum('tenant_id', tk.tenantId, startOfTodayIso()));
   });
 });

@@ -1,6 +1,7 @@
 import { env as baseEnv } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
+import { call, envWith, genBody, testOrigin, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /*
  * CONTRACT §4: "a reservation whose request died is released after it expires". A request that is
@@ -13,7 +14,7 @@ describe('audit §4: a reservation outlives the origin deadline of its request',
     const scenario = unique('ttl');
     const deadlineMs = 3_600_000;
     const env = envWith([testOrigin(scenario, 'slow-1500')], { ORIGIN_DEADLINE_MS: String(deadlineMs) });
-    const tk = await newTenantKey({}, { budget_usd: '1' });
+    const tk = await createTenantWithKey({ key: { budget_usd: '1' } });
     const pending = call('POST', '/image/generation', { key: tk.key, env, json: genBody(unique('ttl')) });
     let row: { expires_at: number; created_at: string } | null = null;
     for (let i = 0; i < 100 && !row; i++) {

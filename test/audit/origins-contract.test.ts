@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, genBody, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { expectError } from '../foundation/support';
-import { keyRow } from '../money/support';
+import { appWithClock, call, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /* CONTRACT §7: a connection error moves on; the breaker's defaults (5 failures, 30 s). */
 const GEN = '/image/generation';
@@ -9,12 +10,12 @@ const closedPort = (name: string) => ({ name, kind: 'qubrid', url: 'http://127.0
 
 describe('audit §7: origins', () => {
   it('a connection error moves to the next origin; when it is the last failure the answer is 502', async () => {
-    const tk = await newTenantKey({}, { budget_usd: '1' });
+    const tk = await createTenantWithKey({ key: { budget_usd: '1' } });
     const ok = unique('after-refused');
     const r = await call('POST', GEN, { key: tk.key, env: envWith([closedPort(unique('closed')), testOrigin(ok, 'png')]), json: genBody(unique('c')) });
     expect(r.status, r.text()).toBe(200);
     expect(await originCalls(ok)).toHaveLength(1);
-    const spentAfterOk = (await keyRow(tk.keyId)).spent_nano;
+    const spentAfterOk = (await budgetState('key', tk.keyId)).spentNano;
 
     const hang = unique('hang-then-closed');
     const last = await call('POST', GEN, {
@@ -29,13 +30,13 @@ describe('audit §7: origins', () => {
       json: genBody(unique('c')),
     });
     expectError(timeoutLast, 504, 'origin_timeout');
-    expect((await keyRow(tk.keyId)).spent_nano).toBe(spentAfterOk);
+    expect((await budgetState('key', tk.keyId)).spentNano).toBe(spentAfterOk);
   });
 
   it('default breaker: 5 consecutive failures, then skipped for 30 s, then one probe', async () => {
     let now = Date.UTC(2031, 2, 3, 10);
     const app = appWithClock(() => now);
-    const tk = await newTenantKey();
+    const tk = await createTenantWithKey();
     const bad = unique('bad');
     const good = unique('good');
     const env = envWith([testOrigin(bad, '500'), testOrigin(good, 'png')]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
 import { leaseOf, privateFlight, seededFromGenBody } from '../cache/support';
+import { call, envWith, genBody, testOrigin, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /**
  * Audit of CONTRACT §6: identical cacheable requests that arrive while the first is still at the
@@ -10,7 +11,7 @@ import { leaseOf, privateFlight, seededFromGenBody } from '../cache/support';
  */
 describe('the leader keeps the flight for as long as its origins may take', () => {
   it('with ORIGIN_DEADLINE_MS at 30 minutes and two 15-minute origins, the lease covers the whole chain', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const a = unique('audit-lease-a');
     const b = unique('audit-lease-b');
     const e = envWith([testOrigin(a, 'slow-800', { timeout_ms: 900_000 }), testOrigin(b, 'png', { timeout_ms: 900_000 })], {

@@ -1,8 +1,10 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors';
-import { appWithClock, call, genBody, newTenantKey, originCalls, unique, type CallResult, type TestEnv } from '../helpers/api';
-import { charges, expectError, loopback } from '../foundation/support';
+import { appWithClock, call, genBody, loopback, originCalls, unique, type CallResult, type TestEnv } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState, expectNothingCharged, nanoOfUsd } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /**
  * Audit of CONTRACT §2 on every tenant route of §3: the one envelope for every error (unknown
@@ -30,7 +32,7 @@ describe('§2 on every tenant route', () => {
   });
 
   it('x-api-key authenticates every tenant route as Bearer does', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const route of TENANT_ROUTES) {
       const viaHeader = await call(route.method, route.path, { json: route.json, headers: { 'x-api-key': key } });
       const viaBearer = await call(route.method, route.path, { json: route.json, key });
@@ -40,7 +42,7 @@ describe('§2 on every tenant route', () => {
   });
 
   it('a method the route does not serve answers 404 not_found in the envelope, with or without a key', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const cases: [string, string][] = [
       ['GET', '/image/generation'],
       ['PUT', '/image/generation'],
@@ -71,7 +73,7 @@ describe('§2 on every tenant route', () => {
   });
 
   it('an internal error answers 500 internal in the envelope, without a stack or the key', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const broken = {
       ...env,
       DB: {
@@ -103,14 +105,14 @@ describe('§2 revocation, disabling and expiry take effect within 5 seconds (eve
     it(`${what}: refused 5 s after the change`, async () => {
       let now = Date.UTC(2031, 2, 3, 4, 5, 6);
       const app = appWithClock(() => now);
-      const t = await newTenantKey();
+      const t = await createTenantWithKey();
       expect((await call('GET', '/v1/usage', { app, key: t.key })).status).toBe(200);
       // straight to D1, as another isolate's admin call would: this isolate hears nothing of it
       await env.DB.prepare(sql).bind(t.keyId, t.tenantId).run();
       now += 5_000;
       const r = await call('POST', '/image/generation', { app, key: t.key, json: genBody(unique('revoked')) });
       expectError(r, status, code);
-      expect(await charges(t)).toEqual({ keySpent: 0, keyReserved: 0, tenantSpent: 0, tenantReserved: 0 });
+      await expectNothingCharged(t);
     });
   }
 });
@@ -163,7 +165,7 @@ function fieldsFor(path: string): string[] {
 describe('no malformed input produces a 500 or a charge', () => {
   for (const path of ['/v1/images/generations', '/v1/estimate', '/image/generation']) {
     it(`${path}: every field set to every odd value`, async () => {
-      const t = await newTenantKey({}, { budget_usd: '0.001' });
+      const t = await createTenantWithKey({ key: { budget_usd: '0.001' } });
       const { scenario, env: e } = loopback('audit-fuzz');
       const base = path === '/v1/images/generations' ? { prompt: `fz ${scenario}`, size: '256x256' } : { positive_prompt: `fz ${scenario}`, width: 256, height: 256 };
       const bodies: string[] = [];
@@ -186,20 +188,20 @@ describe('no malformed input produces a 500 or a charge', () => {
           expectNo5xx(r, which);
           if (r.status === 200 && path !== '/v1/estimate') {
             images++;
-            charged += BigInt(Math.round(Number(r.headers.get('imagegate-cost-usd')) * 1e9));
+            charged += nanoOfUsd(r.headers.get('imagegate-cost-usd'));
           }
         });
       }
-      const after = await charges(t);
-      expect(after.keyReserved).toBe(0);
-      expect(BigInt(after.keySpent)).toBe(charged);
-      if (path === '/v1/estimate') expect(after.keySpent).toBe(0);
+      const after = await budgetState('key', t.keyId);
+      expect(after.reservedNano).toBe(0n);
+      expect(after.spentNano).toBe(charged);
+      if (path === '/v1/estimate') expect(after.spentNano).toBe(0n);
       expect((await originCalls(scenario)).length).toBeGreaterThanOrEqual(images > 0 ? 1 : 0);
     });
   }
 
   it('odd headers on a generation: never a 5xx, never a charge unless an image came back', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const { env: e } = loopback('audit-hdr-fuzz');
     const headerSets: Record<string, string>[] = [
       { 'idempotency-key': '"' },
@@ -231,14 +233,13 @@ describe('no malformed input produces a 500 or a charge', () => {
       });
       expectNo5xx(r, JSON.stringify(headers).slice(0, 120));
     }
-    const after = await charges(t);
-    expect(after.keyReserved).toBe(0);
+    expect((await budgetState('key', t.keyId)).reservedNano).toBe(0n);
   });
 });
 
 describe('POST /v1/estimate charges nothing and is not a generation', () => {
   it('does not count against rate_limit_rpm, and leaves no ledger row', async () => {
-    const t = await newTenantKey({ rate_limit_rpm: 1 }, { budget_usd: '1' });
+    const t = await createTenantWithKey({ tenant: { rate_limit_rpm: 1 }, key: { budget_usd: '1' } });
     for (let i = 0; i < 3; i++) {
       const r = await call('POST', '/v1/estimate', { key: t.key, json: { positive_prompt: 'x', seed: i } });
       expect(r.status).toBe(200);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, isPng, newTenantKey, originCalls, testOrigin, unique, type CallResult } from '../helpers/api';
+import { call, genBody, isPng, loopback, originCalls, unique, type CallResult } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /**
  * Audit of CONTRACT §3 "headers": every header of the table on BOTH generation routes, for every
@@ -30,9 +31,8 @@ const SMALL = '0.000124519'; // 256×256 at 30 steps
 
 describe('§3 headers on both generation routes', () => {
   it('RateLimit fields and Imagegate-Budget-Remaining-USD (the smaller of key and tenant) on /image/generation and /v1/images/generations', async () => {
-    const t = await newTenantKey({ budget_usd: '1', budget_period: 'month', rate_limit_rpm: 50 }, { budget_usd: '0.5', budget_period: 'day' });
-    const scenario = unique('audit-hdr');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const t = await createTenantWithKey({ tenant: { budget_usd: '1', budget_period: 'month', rate_limit_rpm: 50 }, key: { budget_usd: '0.5', budget_period: 'day' } });
+    const { scenario, env: e } = loopback('audit-hdr');
     const q = await call('POST', '/image/generation', { key: t.key, env: e, json: genBody(scenario, { seed: 11 }) });
     expectGenerationHeaders(q, { cacheStatus: 'imagegate; fwd=miss; stored', cost: SMALL, origin: `${scenario}-png`.slice(0, 64), seed: '11' });
     expect(q.headers.get('ratelimit-policy')).toBe('"rpm";q=50;w=60');
@@ -52,7 +52,7 @@ describe('§3 headers on both generation routes', () => {
   });
 
   it('no Imagegate-Budget-Remaining-USD and no RateLimit fields when neither key nor tenant has a budget or a limit', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     for (const [path, json] of [
       ['/image/generation', { positive_prompt: unique('nob'), width: 256, height: 256 }],
       ['/v1/images/generations', { prompt: unique('nob'), size: '256x256' }],
@@ -66,7 +66,7 @@ describe('§3 headers on both generation routes', () => {
   });
 
   it('the OpenAI route says every Cache-Status the Qubrid route says, and data[i].cache matches', async () => {
-    const { key } = await newTenantKey({}, { budget_usd: '1' });
+    const { key } = await createTenantWithKey({ key: { budget_usd: '1' } });
     const prompt = unique('audit-oa-cs');
     const body = (extra: Record<string, unknown> = {}) => ({ prompt, size: '256x256', ...extra });
     const gen = (json: unknown, headers: Record<string, string> = {}) => call('POST', '/v1/images/generations', { key, json, headers });
@@ -98,9 +98,8 @@ describe('§3 headers on both generation routes', () => {
   });
 
   it('a coalesced follower on the OpenAI route: detail=coalesced, cost 0, origin cache, data[0].cache coalesced', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('audit-oa-coal');
-    const e = envWith([testOrigin(scenario, 'slow-600')]);
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('audit-oa-coal', 'slow-600');
     const json = { prompt: `coalesce ${scenario}`, size: '256x256', seed: 5 };
     const answers = await Promise.all(Array.from({ length: 4 }, () => call('POST', '/v1/images/generations', { key, env: e, json })));
     expect(await originCalls(scenario)).toHaveLength(1);
@@ -120,7 +119,7 @@ describe('§3 headers on both generation routes', () => {
 
 describe('§3 answer bodies', () => {
   it('Accept: application/json has exactly the listed fields, with their types', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const r = await call('POST', '/image/generation', {
       key,
       json: { prompt: unique('audit-json'), width: 512, height: 256, seed: 9, output_format: 'png' },
@@ -138,7 +137,7 @@ describe('§3 answer bodies', () => {
   });
 
   it('OpenAI data[i] carries exactly b64_json | url, revised_prompt null, seed and cache', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const prompt = unique('audit-oa-shape');
     const b64 = await call('POST', '/v1/images/generations', { key, json: { prompt, size: '256x256', seed: 3, n: 2 } });
     expect(b64.status).toBe(200);

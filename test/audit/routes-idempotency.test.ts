@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { addKey, appWithClock, call, envWith, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { charges, expectError } from '../foundation/support';
+import { appWithClock, call, envWith, loopback, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState } from '../helpers/money';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 /** Audit of CONTRACT §6 `Idempotency-Key` (and its §2 codes) on the OpenAI route, and its tenant scope. */
 describe('Idempotency-Key on POST /v1/images/generations', () => {
   it('409 while the first runs, then the replay: Idempotent-Replayed true, cost 0, same body; one origin call, one charge', async () => {
-    const t = await newTenantKey({}, { budget_usd: '1' });
-    const scenario = unique('audit-oa-idem');
-    const e = envWith([testOrigin(scenario, 'slow-500')]);
+    const t = await createTenantWithKey({ key: { budget_usd: '1' } });
+    const { scenario, env: e } = loopback('audit-oa-idem', 'slow-500');
     const headers = { 'idempotency-key': unique('ik') };
     const json = { prompt: `idem ${scenario}`, size: '256x256', seed: 21, n: 2 };
     const first = call('POST', '/v1/images/generations', { key: t.key, env: e, json, headers });
@@ -29,21 +30,20 @@ describe('Idempotency-Key on POST /v1/images/generations', () => {
     expect(again.text()).toBe(done.text());
     expect(again.headers.get('x-request-id')).not.toBe(done.headers.get('x-request-id'));
     expect(await originCalls(scenario)).toHaveLength(2); // n = 2, once
-    expect((await charges(t)).keySpent).toBe(249_038);
+    expect((await budgetState('key', t.keyId)).spentNano).toBe(249_038n);
 
     // another response_format is another request: 422, nothing run, nothing charged
     const other = await call('POST', '/v1/images/generations', { key: t.key, env: e, json: { ...json, response_format: 'url' }, headers });
     expectError(other, 422, 'idempotency_key_reused');
     expect(await originCalls(scenario)).toHaveLength(2);
-    expect(await charges(t)).toMatchObject({ keySpent: 249_038, keyReserved: 0 });
+    expect(await budgetState('key', t.keyId)).toMatchObject({ spentNano: 249_038n, reservedNano: 0n });
   });
 
   it('is scoped to the tenant: a sibling key replays, another tenant runs its own', async () => {
-    const a = await newTenantKey();
+    const a = await createTenantWithKey();
     const sibling = await addKey(a.tenantId);
-    const b = await newTenantKey();
-    const scenario = unique('audit-idem-scope');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const b = await createTenantWithKey();
+    const { scenario, env: e } = loopback('audit-idem-scope');
     const headers = { 'idempotency-key': unique('ik') };
     const json = { prompt: `scope ${scenario}`, size: '256x256' };
     const first = await call('POST', '/v1/images/generations', { key: a.key, env: e, json, headers });
@@ -55,11 +55,11 @@ describe('Idempotency-Key on POST /v1/images/generations', () => {
     expect(fromB.status).toBe(200);
     expect(fromB.headers.get('idempotent-replayed')).toBeNull();
     expect(await originCalls(scenario)).toHaveLength(2);
-    expect((await charges(b)).keySpent).toBe(124_519);
+    expect((await budgetState('key', b.keyId)).spentNano).toBe(124_519n);
   });
 
   it('a no-store answer is replayed too, and its url still serves the image', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const headers = { 'idempotency-key': unique('ik'), 'cache-control': 'no-store' };
     const json = { prompt: unique('nostore-idem'), size: '256x256', seed: 4, response_format: 'url' };
     const first = await call('POST', '/v1/images/generations', { key, json, headers });
@@ -77,7 +77,7 @@ describe('Idempotency-Key while a long generation is still running', () => {
     // an operator allowed 30 minutes for an origin chain (ORIGIN_DEADLINE_MS accepts up to an hour)
     let now = Date.UTC(2032, 6, 1, 9, 0, 0);
     const app = appWithClock(() => now);
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const scenario = unique('audit-idem-long');
     const e = envWith([testOrigin(scenario, 'slow-800')], { ORIGIN_DEADLINE_MS: '1800000' });
     const headers = { 'idempotency-key': unique('ik') };
@@ -90,6 +90,6 @@ describe('Idempotency-Key while a long generation is still running', () => {
     expectError(retry, 409, 'idempotency_in_progress');
     expect((await first).status).toBe(200);
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect((await charges(t)).keySpent).toBe(124_519);
+    expect((await budgetState('key', t.keyId)).spentNano).toBe(124_519n);
   });
 });

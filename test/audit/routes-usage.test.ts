@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, newTenantKey } from '../helpers/api';
+import { appWithClock, call } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** Audit of CONTRACT §3 `GET /v1/usage`: period_resets_at at the edges of UTC days, Monday weeks and months. */
 describe('GET /v1/usage period_resets_at', () => {
@@ -11,7 +12,7 @@ describe('GET /v1/usage period_resets_at', () => {
     ['2032-02-29T12:00:00.000Z', 'month', 'none', '2032-03-01T00:00:00.000Z', null], // leap day
   ] as const)('at %s: key %s, tenant %s', async (at, keyPeriod, tenantPeriod, keyResets, tenantResets) => {
     const app = appWithClock(() => Date.parse(at));
-    const { key } = await newTenantKey({ budget_usd: '1', budget_period: tenantPeriod }, { budget_usd: '1', budget_period: keyPeriod });
+    const { key } = await createTenantWithKey({ tenant: { budget_usd: '1', budget_period: tenantPeriod }, key: { budget_usd: '1', budget_period: keyPeriod } });
     const r = await call('GET', '/v1/usage', { app, key });
     expect(r.status).toBe(200);
     const body = r.json();

@@ -1,14 +1,16 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/domain/cache-key';
-import { addKey, call, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { bytesEqual, expireLease, generateImage, leaseOf, leasesIn, only, privateFlight, queued, seededFromGenBody, tenantSpent, waitersQueued } from './support';
+import { bytesEqual, call, genBody, isPng, loopback, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState, nanoOfUsd } from '../helpers/money';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
+import { expireLease, generateImage, leaseOf, leasesIn, only, privateFlight, queued, seededFromGenBody, waitersQueued } from './support';
 
 describe('merging identical requests in flight', () => {
   it('20 concurrent identical seeded requests against a 1 s origin: one origin call, 20 identical answers, one charge', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('twenty');
-    const e = only(testOrigin(scenario, 'slow-1000'));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('twenty', 'slow-1000');
     const answers = await Promise.all(Array.from({ length: 20 }, () => generateImage(key, genBody(scenario, { seed: 99 }), { env: e })));
 
     expect(await originCalls(scenario)).toHaveLength(1);
@@ -30,13 +32,12 @@ describe('merging identical requests in flight', () => {
       expect(a.headers.get('imagegate-origin')).toBe('cache');
     }
     // charged exactly once: the tenant's spend is the one miss's cost
-    expect(await tenantSpent(key)).toBe(cost);
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(nanoOfUsd(cost));
   });
 
   it('says "coalesced" in the JSON answer of a follower, at cost 0', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('coalesced-json');
-    const e = only(testOrigin(scenario, 'slow-300'));
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('coalesced-json', 'slow-300');
     const headers = { accept: 'application/json' };
     const [a, b] = await Promise.all([
       generateImage(key, genBody(scenario, { seed: 3 }), { env: e, headers }),
@@ -51,10 +52,9 @@ describe('merging identical requests in flight', () => {
   });
 
   it('does not merge across private tenants, nor no-cache / no-store / unseeded requests', async () => {
-    const a = await newTenantKey();
-    const b = await newTenantKey();
-    const scenario = unique('no-merge');
-    const e = only(testOrigin(scenario, 'slow-300'));
+    const a = await createTenantWithKey();
+    const b = await createTenantWithKey();
+    const { scenario, env: e } = loopback('no-merge', 'slow-300');
     const answers = await Promise.all([
       generateImage(a.key, genBody(scenario, { seed: 5 }), { env: e }),
       generateImage(b.key, genBody(scenario, { seed: 5 }), { env: e }),
@@ -74,23 +74,21 @@ describe('merging identical requests in flight', () => {
   });
 
   it('fails the followers cleanly, uncharged, with the error the origin gave the leader', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('leader-fails');
-    const e = only(testOrigin(scenario, 'hang', { timeout_ms: 1_000 }));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('leader-fails', 'hang', { timeout_ms: 1_000 });
     const answers = await Promise.all(Array.from({ length: 3 }, () => generateImage(key, genBody(scenario, { seed: 14 }), { env: e })));
     for (const a of answers) {
-      expect(a.status).toBe(504);
-      expect(a.json().error.code).toBe('origin_timeout');
+      expectError(a, 504, 'origin_timeout');
     }
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect(await tenantSpent(key)).toBe('0');
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(0n);
     // every one of the three ended without an image, and the usage report counts each as failed
     const usage = await call('GET', `/admin/usage?tenant_id=${tenantId}&group_by=tenant`, { admin: true });
     expect(usage.json().total).toMatchObject({ requests: 3, failed: 3, cache_hits: 0, cost_usd: '0' });
   });
 
   it('a follower takes over when the leader dies: the alarm at the end of its lease hands over', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('dead-leader');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 31));
     const { stub, flightKey } = f;
@@ -110,7 +108,7 @@ describe('merging identical requests in flight', () => {
     expect(answer.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(answer.headers.get('imagegate-cost-usd')).not.toBe('0');
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect(await tenantSpent(key)).toBe(answer.headers.get('imagegate-cost-usd'));
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(nanoOfUsd(answer.headers.get('imagegate-cost-usd')));
     // the new leader reported its image, so nobody holds the lease
     expect(await leaseOf(f)).toBeNull();
     // the dead leader's late report is harmless
@@ -120,10 +118,9 @@ describe('merging identical requests in flight', () => {
   });
 
   it('a follower that cannot pay hands over to the next one, which pays for the image', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const broke = await addKey(tenantId, { budget_usd: '0' });
-    const scenario = unique('handover');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('handover');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 41));
     expect(await f.stub.join(f.flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });
 
@@ -134,24 +131,21 @@ describe('merging identical requests in flight', () => {
     await f.stub.finish(f.flightKey, 'ghost', { kind: 'handover' });
 
     const [refused, paid] = await Promise.all([first, second]);
-    expect(refused.status).toBe(402);
-    expect(refused.json().error.code).toBe('budget_exceeded');
+    expectError(refused, 402, 'budget_exceeded');
     expect(paid.status, paid.text()).toBe(200);
     expect(paid.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect(await tenantSpent(key)).toBe(paid.headers.get('imagegate-cost-usd'));
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(nanoOfUsd(paid.headers.get('imagegate-cost-usd')));
     expect(await leaseOf(f)).toBeNull();
   });
 
   it('a leader refused by its budget gives up the lead at once, so the next identical request does not wait for it', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const broke = await addKey(tenantId, { budget_usd: '0' });
-    const scenario = unique('broke-leader');
-    const e = only(testOrigin(scenario, 'png'));
+    const { scenario, env: e } = loopback('broke-leader');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 51));
     const r = await generateImage(broke.key, genBody(scenario, { seed: 51 }), { env: e });
-    expect(r.status).toBe(402);
-    expect(r.json().error.code).toBe('budget_exceeded');
+    expectError(r, 402, 'budget_exceeded');
     expect(await originCalls(scenario)).toHaveLength(0);
     expect(await leaseOf(f)).toBeNull();
 
@@ -159,11 +153,11 @@ describe('merging identical requests in flight', () => {
     const next = await generateImage(key, genBody(scenario, { seed: 51 }), { env: e });
     expect(next.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(await tenantSpent(key)).toBe(next.headers.get('imagegate-cost-usd'));
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(nanoOfUsd(next.headers.get('imagegate-cost-usd')));
   });
 
   it('two different requests in the same shard lead independently: two origin calls, neither waits for the other', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('same-shard');
     const [s1, s2] = await sameShardSeeds(scenario);
     const f1 = await privateFlight(tenantId, seededFromGenBody(scenario, s1));
@@ -196,9 +190,8 @@ describe('merging identical requests in flight', () => {
   });
 
   it('a request whose lookup came just before its flight stored the image reads the cache, not the origin', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('late-ready');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('late-ready');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 61));
     // a leader at the origin…
     expect(await f.stub.join(f.flightKey, 'ghost', 60_000)).toMatchObject({ role: 'leader' });
@@ -219,7 +212,7 @@ describe('merging identical requests in flight', () => {
   });
 
   it('a "ready" flight whose entry is not in the cache lets the request lead after all', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('ready-missing');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 71));
     await f.stub.join(f.flightKey, 'ghost', 60_000);
@@ -228,7 +221,7 @@ describe('merging identical requests in flight', () => {
     expect(r.status, r.text()).toBe(200);
     expect(r.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect(await tenantSpent(key)).toBe(r.headers.get('imagegate-cost-usd'));
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(nanoOfUsd(r.headers.get('imagegate-cost-usd')));
     expect(await leaseOf(f)).toBeNull();
   });
 });

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, genBody, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { bytesEqual, generateImage, only, privateEntries } from './support';
+import { appWithClock, bytesEqual, genBody, loopback, originCalls, testOrigin, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
+import { generateImage, only, privateEntries } from './support';
 
 const DAY = 86_400_000;
 
 describe('Cache-Control and unseeded requests', () => {
   it('no-store neither reads nor writes the cache', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('nostore');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('nostore');
     const first = await generateImage(key, genBody(scenario, { seed: 1 }), { env: e, headers: { 'cache-control': 'no-store' } });
     expect(first.status, first.text()).toBe(200);
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=request');
@@ -31,7 +31,7 @@ describe('Cache-Control and unseeded requests', () => {
   it('no-cache calls the origin and refreshes the entry (its age starts again)', async () => {
     let clock = Date.UTC(2026, 0, 1);
     const app = appWithClock(() => clock);
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('nocache');
     const first = await generateImage(key, genBody(scenario, { seed: 2 }), { env: only(testOrigin(scenario, 'png')), app });
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
@@ -58,9 +58,8 @@ describe('Cache-Control and unseeded requests', () => {
   });
 
   it('stores an unseeded request under its drawn seed, so asking again with Imagegate-Seed is a hit', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('bypass');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('bypass');
     const first = await generateImage(key, genBody(scenario), { env: e });
     expect(first.status, first.text()).toBe(200);
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=bypass; stored');
@@ -81,9 +80,8 @@ describe('Cache-Control and unseeded requests', () => {
   });
 
   it('calls an unseeded no-cache or no-store request a miss, as CONTRACT §3 says of both', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('unseeded-directives');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('unseeded-directives');
     const json = { accept: 'application/json' };
     const noStore = await generateImage(key, genBody(scenario), { env: e, headers: { ...json, 'cache-control': 'no-store' } });
     expect(noStore.headers.get('cache-status')).toBe('imagegate; fwd=request');

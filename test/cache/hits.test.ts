@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { call, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { bytesEqual, generateImage, only, privateEntries } from './support';
+import { bytesEqual, call, genBody, isPng, loopback, originCalls } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
+import { generateImage, privateEntries } from './support';
 
 describe('identical-seed cache', () => {
   it('answers a second identical seeded request from the cache: same bytes, cost 0, one origin call', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('hit');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('hit');
     const first = await generateImage(key, genBody(scenario, { seed: 11 }), { env: e });
     expect(first.status, first.text()).toBe(200);
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
@@ -38,9 +38,8 @@ describe('identical-seed cache', () => {
   });
 
   it('says "hit" in the JSON answer, with cost 0', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('hit-json');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('hit-json');
     const headers = { accept: 'application/json' };
     const first = await generateImage(key, genBody(scenario, { seed: 5 }), { env: e, headers });
     expect(first.json()).toMatchObject({ cache: 'miss', seed: 5 });
@@ -50,9 +49,8 @@ describe('identical-seed cache', () => {
   });
 
   it('hits with the fields reordered, the defaults written out, the prompt alias and other JSON spacing', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('canon');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('canon');
     const first = await generateImage(key, { positive_prompt: `test image ${scenario}`, width: 256, height: 256, seed: 3 }, { env: e });
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
 
@@ -80,9 +78,8 @@ describe('identical-seed cache', () => {
   });
 
   it('misses on a one-character prompt change, and on another seed', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('onechar');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('onechar');
     await generateImage(key, genBody(scenario, { seed: 9 }), { env: e });
     const changed = await generateImage(key, { ...genBody(scenario, { seed: 9 }), positive_prompt: `test image ${scenario}!` }, { env: e });
     expect(changed.status).toBe(200);
@@ -94,9 +91,8 @@ describe('identical-seed cache', () => {
   });
 
   it('is one entry for the same image asked for through either generation route', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('routes');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('routes');
     const openai = await call('POST', '/v1/images/generations', {
       key,
       env: e,

@@ -2,7 +2,9 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TenantRecord } from '../../src/storage/tenants';
 import { lookupCached, storeCached } from '../../src/storage/image-cache';
-import { appWithClock, genBody, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { appWithClock, genBody, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { createTenantWithKey } from '../helpers/tenants';
 import { generateImage, only, privateEntries, seededFromGenBody } from './support';
 
 const DAY = 86_400_000;
@@ -26,13 +28,12 @@ function tenant(id: string, ttlDays = 30): TenantRecord {
 
 describe('what the cache keeps', () => {
   it('does not cache an origin that answered garbage; the healthy answer after it is stored', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('garbage');
     await scriptOrigin(scenario, ['garbage']);
     const e = only(testOrigin(scenario, 'png'));
     const bad = await generateImage(key, genBody(scenario, { seed: 6 }), { env: e });
-    expect(bad.status).toBe(502);
-    expect(bad.json().error.code).toBe('origin_error');
+    expectError(bad, 502, 'origin_error');
     expect(await privateEntries(tenantId)).toHaveLength(0);
 
     const good = await generateImage(key, genBody(scenario, { seed: 6 }), { env: e });
@@ -70,9 +71,8 @@ describe('what the cache keeps', () => {
   it("treats an entry older than the tenant's TTL as a miss", async () => {
     let clock = Date.UTC(2026, 2, 1);
     const app = appWithClock(() => clock);
-    const { key } = await newTenantKey();
-    const scenario = unique('ttl');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('ttl');
     await generateImage(key, genBody(scenario, { seed: 12 }), { env: e, app });
 
     clock += 30 * DAY - 1;
@@ -93,9 +93,8 @@ describe('what the cache keeps', () => {
   it("uses the tenant's own cache_ttl_days", async () => {
     let clock = Date.UTC(2026, 4, 1);
     const app = appWithClock(() => clock);
-    const { key } = await newTenantKey({ cache_ttl_days: 1 });
-    const scenario = unique('ttl1');
-    const e = only(testOrigin(scenario, 'png'));
+    const { key } = await createTenantWithKey({ tenant: { cache_ttl_days: 1 } });
+    const { scenario, env: e } = loopback('ttl1');
     await generateImage(key, genBody(scenario, { seed: 13 }), { env: e, app });
     clock += DAY;
     const expired = await generateImage(key, genBody(scenario, { seed: 13 }), { env: e, app });

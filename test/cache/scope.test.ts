@@ -1,14 +1,14 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { addKey, genBody, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { bytesEqual, generateImage, only, privateEntries } from './support';
+import { bytesEqual, genBody, loopback, originCalls } from '../helpers/api';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
+import { generateImage, privateEntries } from './support';
 
 describe('cache scope', () => {
   it("keeps tenant A's private entry from tenant B, and shares it between A's own keys", async () => {
-    const a = await newTenantKey();
-    const b = await newTenantKey();
-    const scenario = unique('private');
-    const e = only(testOrigin(scenario, 'png'));
+    const a = await createTenantWithKey();
+    const b = await createTenantWithKey();
+    const { scenario, env: e } = loopback('private');
     const fromA = await generateImage(a.key, genBody(scenario, { seed: 77 }), { env: e });
     expect(fromA.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
 
@@ -27,11 +27,10 @@ describe('cache scope', () => {
   });
 
   it("lets two shared tenants hit each other's entries, but not a private tenant", async () => {
-    const s1 = await newTenantKey({ cache_scope: 'shared' });
-    const s2 = await newTenantKey({ cache_scope: 'shared' });
-    const p = await newTenantKey();
-    const scenario = unique('shared');
-    const e = only(testOrigin(scenario, 'png'));
+    const s1 = await createTenantWithKey({ tenant: { cache_scope: 'shared' } });
+    const s2 = await createTenantWithKey({ tenant: { cache_scope: 'shared' } });
+    const p = await createTenantWithKey();
+    const { scenario, env: e } = loopback('shared');
     const first = await generateImage(s1.key, genBody(scenario, { seed: 8 }), { env: e });
     expect(first.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');
     expect(await privateEntries(s1.tenantId)).toHaveLength(0);
@@ -52,10 +51,9 @@ describe('cache scope', () => {
   });
 
   it("a tenant moved to the shared pool no longer reads its private entries (and they stay private)", async () => {
-    const t = await newTenantKey();
-    const other = await newTenantKey({ cache_scope: 'shared' });
-    const scenario = unique('moved');
-    const e = only(testOrigin(scenario, 'png'));
+    const t = await createTenantWithKey();
+    const other = await createTenantWithKey({ tenant: { cache_scope: 'shared' } });
+    const { scenario, env: e } = loopback('moved');
     await generateImage(t.key, genBody(scenario, { seed: 4 }), { env: e });
     const fromShared = await generateImage(other.key, genBody(scenario, { seed: 4 }), { env: e });
     expect(fromShared.headers.get('cache-status')).toBe('imagegate; fwd=miss; stored');

@@ -49,17 +49,6 @@ export function only(origin: Record<string, unknown>): TestEnv {
   return envWith([origin]);
 }
 
-/** Spent USD of the caller's tenant, from GET /v1/usage. */
-export async function tenantSpent(key: string): Promise<string> {
-  const r = await call('GET', '/v1/usage', { key });
-  if (r.status !== 200) throw new Error(`GET /v1/usage: ${r.status} ${r.text()}`);
-  return r.json().tenant.spent_usd as string;
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Waits (briefly) until the flight has `n` requests queued behind its leader. */
 export async function waitersQueued({ stub, flightKey }: ShardFlight, n: number): Promise<void> {
   for (let i = 0; i < 200; i++) {

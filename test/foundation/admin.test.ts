@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ADMIN_TOKEN, call, genBody, newTenantKey, unique } from '../helpers/api';
-import { expectError, loopback } from './support';
+import { ADMIN_TOKEN, call, genBody, loopback, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { createTenantWithKey } from '../helpers/tenants';
 
 const KEY_FORMAT = /^igk_[0-9A-Za-z]{32,}$/;
 
@@ -127,11 +128,11 @@ describe('tenants', () => {
       [{ name: 'x', budget: '1' }, 'budget'],
     ];
     for (const [body, param] of cases) {
-      expectError(await call('POST', '/admin/tenants', { admin: true, json: body }), 400, 'invalid_request', param);
+      expectError(await call('POST', '/admin/tenants', { admin: true, json: body }), 400, 'invalid_request', { param: param });
     }
     const t = await createTenant({ name: unique('bad-patch') });
-    expectError(await call('PATCH', `/admin/tenants/${t.id}`, { admin: true, json: { budget_usd: 3 } }), 400, 'invalid_request', 'budget_usd');
-    expectError(await call('PATCH', `/admin/tenants/${t.id}`, { admin: true, json: { id: 'ten_other' } }), 400, 'invalid_request', 'id');
+    expectError(await call('PATCH', `/admin/tenants/${t.id}`, { admin: true, json: { budget_usd: 3 } }), 400, 'invalid_request', { param: 'budget_usd' });
+    expectError(await call('PATCH', `/admin/tenants/${t.id}`, { admin: true, json: { id: 'ten_other' } }), 400, 'invalid_request', { param: 'id' });
     expectError(await call('POST', '/admin/tenants', { admin: true, body: 'name=x', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
     expectError(await call('POST', '/admin/tenants', { admin: true, body: '{"name":', headers: { 'content-type': 'application/json' } }), 400, 'invalid_request');
   });
@@ -204,14 +205,14 @@ describe('keys', () => {
       [{ tenant_id: t.id }, 'tenant_id'],
       [{ key: 'igk_x' }, 'key'],
     ] as const) {
-      expectError(await call('PATCH', `/admin/keys/${k.id}`, { admin: true, json: body }), 400, 'invalid_request', param);
+      expectError(await call('PATCH', `/admin/keys/${k.id}`, { admin: true, json: body }), 400, 'invalid_request', { param: param });
     }
-    expectError(await call('POST', `/admin/tenants/${t.id}/keys`, { admin: true, json: { name: 'x', disabled: 'no' } }), 400, 'invalid_request', 'disabled');
-    expectError(await call('POST', `/admin/tenants/${t.id}/keys`, { admin: true, json: {} }), 400, 'invalid_request', 'name');
+    expectError(await call('POST', `/admin/tenants/${t.id}/keys`, { admin: true, json: { name: 'x', disabled: 'no' } }), 400, 'invalid_request', { param: 'disabled' });
+    expectError(await call('POST', `/admin/tenants/${t.id}/keys`, { admin: true, json: {} }), 400, 'invalid_request', { param: 'name' });
   });
 
   it('revoke: 204, then the key gets 401; revoking again is harmless; the read shows it revoked', async () => {
-    const { keyId, key } = await newTenantKey();
+    const { keyId, key } = await createTenantWithKey();
     expect(await keyStatus(key)).toBe(200);
     const r = await call('DELETE', `/admin/keys/${keyId}`, { admin: true });
     expect(r.status).toBe(204);
@@ -228,7 +229,7 @@ describe('keys', () => {
   });
 
   it('rotate: a new plaintext that works; the old one gets 401; id, tenant and limits stay', async () => {
-    const { keyId, key, tenantId } = await newTenantKey({}, { rate_limit_rpm: 50 });
+    const { keyId, key, tenantId } = await createTenantWithKey({ key: { rate_limit_rpm: 50 } });
     expect(await keyStatus(key)).toBe(200);
     const r = await call('POST', `/admin/keys/${keyId}/rotate`, { admin: true });
     expect(r.status, r.text()).toBe(200);
@@ -305,7 +306,7 @@ describe('not found', () => {
   });
 
   it('unknown routes answer 404 not_found in the envelope, with or without a key', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const [method, path] of [
       ['GET', '/'],
       ['GET', '/nope'],

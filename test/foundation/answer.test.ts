@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, addKey, call, isPng, newTenantKey, unique } from '../helpers/api';
-import { expectError, pngSize } from './support';
+import { call, DEFAULT_MODEL, isPng, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
+import { pngSize } from './support';
 
 /** The seed request of the issue, with a prompt of its own so no cache entry of another run answers it. */
 const seedRequest = (prompt = unique('cinematic shot of a lone astronaut')) => ({
@@ -58,7 +60,7 @@ async function checkPng(bytes: Uint8Array): Promise<{ width: number; height: num
 
 describe('the image answer', () => {
   it('the seed request: a 1024×1024 PNG with every header of §3', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const r = await call('POST', '/image/generation', { key, json: seedRequest() });
     expect(r.status, r.text()).toBe(200);
     expect(r.headers.get('content-type')).toBe('image/png');
@@ -70,7 +72,7 @@ describe('the image answer', () => {
   });
 
   it('each request gets its own X-Request-Id', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const ids = new Set<string | null>();
     for (let i = 0; i < 3; i++) {
       const r = await call('POST', '/image/generation', { key, json: { positive_prompt: unique('rid'), width: 256, height: 256, seed: i } });
@@ -82,7 +84,7 @@ describe('the image answer', () => {
   });
 
   it('the cost header follows §4: 40 steps, small sizes, rounding up', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const cost = async (width: number, height: number, steps: number) =>
       (await call('POST', '/image/generation', { key, json: { positive_prompt: unique('cost'), width, height, steps, seed: 1 } })).headers.get('imagegate-cost-usd');
     expect(await cost(1024, 1024, 40)).toBe('0.002492295');
@@ -93,9 +95,9 @@ describe('the image answer', () => {
 
 describe('the JSON answer (Accept: application/json)', () => {
   it('has the fields of §3, and its url serves the same bytes to the same tenant only', async () => {
-    const owner = await newTenantKey();
+    const owner = await createTenantWithKey();
     const sibling = await addKey(owner.tenantId);
-    const stranger = await newTenantKey();
+    const stranger = await createTenantWithKey();
     const before = Math.floor(Date.now() / 1000);
     const r = await call('POST', '/image/generation', { key: owner.key, json: { ...seedRequest(), width: 768, height: 512 }, headers: { accept: 'application/json' } });
     expect(r.status, r.text()).toBe(200);
@@ -128,7 +130,7 @@ describe('the JSON answer (Accept: application/json)', () => {
   });
 
   it('every answer is an image of its own id, even for the same request', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const body = seedRequest();
     const a = await call('POST', '/image/generation', { key, json: body, headers: { accept: 'application/json' } });
     const b = await call('POST', '/image/generation', { key, json: body, headers: { accept: 'application/json' } });
@@ -138,7 +140,7 @@ describe('the JSON answer (Accept: application/json)', () => {
   });
 
   it('Accept: image/png or */* gets the bytes; application/json;q=0 does not', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const accept of ['image/png', '*/*', 'image/*', 'application/json;q=0']) {
       const r = await call('POST', '/image/generation', { key, json: { positive_prompt: unique('accept'), width: 256, height: 256, seed: 2 }, headers: { accept } });
       expect(r.status).toBe(200);
@@ -151,7 +153,7 @@ describe('the JSON answer (Accept: application/json)', () => {
 
 describe('seeds', () => {
   it('an unseeded request is given a seed in 1..4294967294, reported in the header and the JSON', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const seeds = new Set<number>();
     for (let i = 0; i < 6; i++) {
       const r = await call('POST', '/image/generation', { key, json: { positive_prompt: unique('unseeded'), width: 256, height: 256 }, headers: { accept: 'application/json' } });
@@ -168,8 +170,8 @@ describe('seeds', () => {
   });
 
   it('the drawn seed reproduces the image', async () => {
-    const owner = await newTenantKey();
-    const other = await newTenantKey(); // another tenant: its private cache cannot answer
+    const owner = await createTenantWithKey();
+    const other = await createTenantWithKey(); // another tenant: its private cache cannot answer
     const prompt = unique('reproduce');
     const first = await call('POST', '/image/generation', { key: owner.key, json: { positive_prompt: prompt, width: 256, height: 256 } });
     const seed = Number(first.headers.get('imagegate-seed'));
@@ -181,8 +183,8 @@ describe('seeds', () => {
 
 describe('the local origin', () => {
   it('is deterministic: same prompt and seed → same bytes; another seed or prompt → other bytes', async () => {
-    const a = await newTenantKey();
-    const b = await newTenantKey(); // separate tenants, so each answer comes from the origin, not a cache
+    const a = await createTenantWithKey();
+    const b = await createTenantWithKey(); // separate tenants, so each answer comes from the origin, not a cache
     const prompt = unique('deterministic');
     const gen = async (key: string, extra: Record<string, unknown>) => {
       const r = await call('POST', '/image/generation', { key, json: { positive_prompt: prompt, width: 320, height: 256, seed: 7, ...extra } });
@@ -201,7 +203,7 @@ describe('the local origin', () => {
   });
 
   it('answers a valid PNG of exactly the requested width × height', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const [width, height] of [
       [256, 256],
       [512, 768],
@@ -216,7 +218,7 @@ describe('the local origin', () => {
   });
 
   it('answers PNG whatever output_format asks, and says so', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const output_format of ['jpeg', 'webp']) {
       const r = await call('POST', '/image/generation', { key, json: { positive_prompt: unique('fmt'), width: 256, height: 256, seed: 3, output_format }, headers: { accept: 'application/json' } });
       expect(r.status, r.text()).toBe(200);

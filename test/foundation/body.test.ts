@@ -1,15 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors';
-import { call, genBody, isPng, newTenantKey, originCalls, type CallResult, type TenantKey } from '../helpers/api';
-import { charges, expectError, expectNoCharge, expectNothingCharged, loopback } from './support';
+import { call, genBody, isPng, loopback, originCalls, unique, type CallResult } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState, expectNoCharge, expectNothingCharged, nanoOfUsd } from '../helpers/money';
+import { seededRandom, type Random } from '../helpers/random';
+import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
 
 const LIMIT = 64 * 1024;
 /** `t` only ever has requests refused; `ok` has the accepted ones. */
 let t: TenantKey;
 let ok: TenantKey;
 beforeAll(async () => {
-  t = await newTenantKey();
-  ok = await newTenantKey();
+  t = await createTenantWithKey();
+  ok = await createTenantWithKey();
 });
 
 /** A raw body (no Content-Type unless given), through a loopback origin that must not be called. */
@@ -44,7 +47,7 @@ function stream(text: string, chunk = 4096): ReadableStream<Uint8Array> {
 
 /** A valid generation body padded with trailing JSON whitespace to exactly `size` bytes. */
 function paddedBody(size: number): string {
-  const json = JSON.stringify(genBody(`size-${Math.random()}`, { seed: 1 }));
+  const json = JSON.stringify(genBody(unique('size'), { seed: 1 }));
   return json + ' '.repeat(size - bytes(json).length);
 }
 
@@ -99,7 +102,7 @@ describe('content type', () => {
 
   it('application/json with parameters and in any case is JSON', async () => {
     for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8']) {
-      const { r, originCalled } = await send(bytes(JSON.stringify(genBody(`ct-${Math.random()}`, { seed: 1 }))), { 'content-type': type });
+      const { r, originCalled } = await send(bytes(JSON.stringify(genBody(unique('ct'), { seed: 1 }))), { 'content-type': type });
       expect(r.status, `${type}: ${r.text()}`).toBe(200);
       expect(originCalled).toBe(1);
     }
@@ -126,32 +129,11 @@ describe('malformed JSON', () => {
 
 // ------------------------------------------------------------------ fuzz
 
-function parseNano(usd: string): bigint {
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(usd);
-  if (!m) throw new Error(`not a USD amount: ${JSON.stringify(usd)}`);
-  return BigInt(m[1] ?? '0') * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
-}
-
-/** xorshift32: the fuzz corpus is the same on every run, so a failure can be replayed. */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick };
-}
-
 const FIELDS = ['model', 'positive_prompt', 'prompt', 'negative_prompt', 'width', 'height', 'steps', 'cfg', 'seed', 'output_format', 'step', 'n', '__proto__', 'constructor', 'toString', '', 'ünïcödé', '\u0000'];
 const ODD_STRINGS = ['', ' ', '\u0000', '\ud800', '\udfff', '\u{1F680}'.repeat(50), '𝕏'.repeat(3), '\u202e', 'png', 'PNG', 'stabilityai/stable-diffusion-3.5-large', '../../etc/passwd', '<script>', "'; DROP TABLE tenants; --", '1e999', '-0', 'NaN', 'Infinity', 'x'.repeat(10_001)];
 const ODD_NUMBERS = ['0', '-0', '1e308', '1e309', '-1e309', '1e-400', '4294967296', '4294967295', '9007199254740993', '123456789012345678901234567890', '0.1', '-1', '256', '2048', '1024.0000000000001', '7.5e0', '1E2'];
 
-function randomJson(r: ReturnType<typeof rng>, depth: number): string {
+function randomJson(r: Random, depth: number): string {
   const kind = depth > 4 ? r.int(4) : r.int(8);
   switch (kind) {
     case 0:
@@ -173,7 +155,7 @@ function randomJson(r: ReturnType<typeof rng>, depth: number): string {
 }
 
 /** A generation body with one field replaced by something odd: close to valid, so validation (not the parser) answers. */
-function nearlyValid(r: ReturnType<typeof rng>): string {
+function nearlyValid(r: Random): string {
   const base: Record<string, string> = {
     positive_prompt: JSON.stringify(`fuzz ${r.int(1e9)}`),
     width: '256',
@@ -185,7 +167,8 @@ function nearlyValid(r: ReturnType<typeof rng>): string {
 }
 
 function corpus(count: number): Uint8Array[] {
-  const r = rng(0x1ea6a7e);
+  // seeded, so the corpus is the same on every run and a failure can be replayed
+  const r = seededRandom(0x1ea6a7e);
   const out: Uint8Array[] = [
     bytes('['.repeat(100_000)),
     bytes('['.repeat(20_000) + ']'.repeat(20_000)),
@@ -200,7 +183,7 @@ function corpus(count: number): Uint8Array[] {
     const k = r.int(4);
     if (k === 0) out.push(bytes(randomJson(r, 0)));
     else if (k === 1) out.push(bytes(nearlyValid(r)));
-    else if (k === 2) out.push(crypto.getRandomValues(new Uint8Array(1 + r.int(300))).map((_, i) => (r.int(256) + i) & 0xff));
+    else if (k === 2) out.push(new Uint8Array(1 + r.int(300)).map((_, i) => (r.int(256) + i) & 0xff));
     else {
       // a valid-looking body cut or corrupted at a random byte
       const text = bytes(nearlyValid(r));
@@ -215,7 +198,7 @@ describe('fuzz: no malformed body produces a 500', () => {
   it('300 generated bodies: always an image or the envelope, never a 5xx, never a charge', async () => {
     const bodies = corpus(300);
     const { scenario, env } = loopback('fuzz');
-    const fuzzer = await newTenantKey();
+    const fuzzer = await createTenantWithKey();
     let charged = 0n;
     const statuses = new Map<number, number>();
     let images = 0;
@@ -230,7 +213,7 @@ describe('fuzz: no malformed body produces a 500', () => {
         expect(r.status, which).toBeLessThan(500);
         if (r.status === 200) {
           expect(isPng(r.bytes), which).toBe(true);
-          charged += parseNano(r.headers.get('imagegate-cost-usd') ?? '');
+          charged += nanoOfUsd(r.headers.get('imagegate-cost-usd'));
           images++;
           return;
         }
@@ -244,9 +227,9 @@ describe('fuzz: no malformed body produces a 500', () => {
     expect(statuses.get(400) ?? 0).toBeGreaterThan(200);
     expect((await originCalls(scenario)).length).toBe(images);
     // only the accepted ones were charged, each exactly what its answer said
-    const after = await charges(fuzzer);
-    expect(after.keyReserved).toBe(0);
-    expect(BigInt(after.keySpent)).toBe(charged);
+    const after = await budgetState('key', fuzzer.keyId);
+    expect(after.reservedNano).toBe(0n);
+    expect(after.spentNano).toBe(charged);
     expect(images).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, genBody, newTenantKey, type TenantKey } from '../helpers/api';
+import { DEFAULT_MODEL, genBody, unique } from '../helpers/api';
+import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
 import { expectAccepted, expectRefused } from './support';
 
 /**
@@ -10,11 +11,11 @@ import { expectAccepted, expectRefused } from './support';
 let refusing: TenantKey;
 let accepting: TenantKey;
 beforeAll(async () => {
-  refusing = await newTenantKey();
-  accepting = await newTenantKey();
+  refusing = await createTenantWithKey();
+  accepting = await createTenantWithKey();
 });
 
-const body = (extra: Record<string, unknown>) => genBody(`validation-${Math.random()}`, extra);
+const body = (extra: Record<string, unknown>) => genBody(unique('validation'), extra);
 const without = (b: Record<string, unknown>, ...fields: string[]) => Object.fromEntries(Object.entries(b).filter(([k]) => !fields.includes(k)));
 
 describe('numeric limits', () => {
@@ -45,7 +46,7 @@ describe('numeric limits', () => {
   });
 
   it('defaults: 1024×1024, 30 steps, cfg 7.5, png, the default model', async () => {
-    const sent = await expectAccepted(accepting, { positive_prompt: `defaults ${Math.random()}`, seed: 3 });
+    const sent = await expectAccepted(accepting, { positive_prompt: unique('defaults'), seed: 3 });
     expect(sent).toMatchObject({ model: DEFAULT_MODEL, width: 1024, height: 1024, steps: 30, cfg: 7.5, seed: 3, output_format: 'png' });
   });
 });
@@ -59,13 +60,13 @@ describe('prompts', () => {
 
   it('positive_prompt: 1 and 10,000 characters accepted; 10,001 → 400', async () => {
     expect((await expectAccepted(accepting, body({ positive_prompt: 'a' }))).positive_prompt).toBe('a');
-    const long = `${Math.random()}`.padEnd(10_000, 'x');
+    const long = unique('long').padEnd(10_000, 'x');
     expect((await expectAccepted(accepting, body({ positive_prompt: long }))).positive_prompt).toBe(long);
     await expectRefused(refusing, body({ positive_prompt: long + 'x' }), 400, 'invalid_request', 'positive_prompt');
   });
 
   it('characters, not UTF-16 units: 10,000 emoji accepted, 10,001 refused', async () => {
-    const tag = `${Math.random()}`.slice(0, 10).padEnd(10, '0');
+    const tag = unique('emoji').slice(-10);
     const tenThousand = tag + '\u{1F680}'.repeat(9_990);
     expect([...tenThousand].length).toBe(10_000);
     expect(tenThousand.length).toBe(19_990); // UTF-16 units: over the limit if counted that way
@@ -77,7 +78,7 @@ describe('prompts', () => {
   });
 
   it('the prompt alias works; both prompt and positive_prompt → 400', async () => {
-    const text = `alias ${Math.random()}`;
+    const text = unique('alias');
     expect((await expectAccepted(accepting, { ...without(body({}), 'positive_prompt'), prompt: text })).positive_prompt).toBe(text);
     const both = { ...body({}), prompt: 'other' };
     const r = await expectRefused(refusing, both, 400, 'invalid_request', undefined);

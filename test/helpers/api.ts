@@ -58,29 +58,6 @@ export function appWithClock(now: () => number): ReturnType<typeof createApp> {
   return createApp(deps);
 }
 
-export interface TenantKey {
-  tenantId: string;
-  keyId: string;
-  key: string;
-}
-
-/** A fresh tenant with one key, through the admin API. */
-export async function newTenantKey(tenant: Record<string, unknown> = {}, key: Record<string, unknown> = {}): Promise<TenantKey> {
-  const t = await call('POST', '/admin/tenants', { admin: true, json: { name: unique('tenant'), ...tenant } });
-  if (t.status !== 201) throw new Error(`creating a tenant: ${t.status} ${t.text()}`);
-  const tenantId = t.json().id as string;
-  const k = await call('POST', `/admin/tenants/${tenantId}/keys`, { admin: true, json: { name: unique('key'), ...key } });
-  if (k.status !== 201) throw new Error(`creating a key: ${k.status} ${k.text()}`);
-  return { tenantId, keyId: k.json().id, key: k.json().key };
-}
-
-/** Another key for an existing tenant. */
-export async function addKey(tenantId: string, key: Record<string, unknown> = {}): Promise<TenantKey> {
-  const k = await call('POST', `/admin/tenants/${tenantId}/keys`, { admin: true, json: { name: unique('key'), ...key } });
-  if (k.status !== 201) throw new Error(`creating a key: ${k.status} ${k.text()}`);
-  return { tenantId, keyId: k.json().id, key: k.json().key };
-}
-
 // ------------------------------------------------------------------ the loopback origin
 
 export function originBase(): string {
@@ -97,6 +74,12 @@ export function testOrigin(scenario: string, mode: string, extra: Record<string,
 /** The environment with ORIGINS (and any other bindings) replaced. */
 export function envWith(origins: Record<string, unknown>[], extra: Record<string, unknown> = {}): TestEnv {
   return { ...env, ORIGINS: JSON.stringify(origins), ...extra } as TestEnv;
+}
+
+/** An environment whose only origin is a fresh loopback scenario answering in `mode`, so origin calls can be counted. */
+export function loopback(label: string, mode = 'png', extra: Record<string, unknown> = {}): { scenario: string; env: TestEnv } {
+  const scenario = unique(label);
+  return { scenario, env: envWith([testOrigin(scenario, mode, extra)]) };
 }
 
 export interface OriginCall {
@@ -118,6 +101,10 @@ export async function scriptOrigin(scenario: string, modes: string[]): Promise<v
 export const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export function isPng(bytes: Uint8Array): boolean {
   return bytes.length > 8 && PNG_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** A valid Qubrid body; `tag` keeps prompts (and so cache keys) apart between tests. */

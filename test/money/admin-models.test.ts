@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, newTenantKey, testOrigin, unique } from '../helpers/api';
-import { expectBooksBalanced, keyRow } from './support';
+import { call, DEFAULT_MODEL, loopback, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState, expectBooksBalanced } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 const SEED_ROW = {
   model: DEFAULT_MODEL,
@@ -47,9 +49,8 @@ describe('admin: price rows (CONTRACT §8)', () => {
     const again = await call('PUT', `/admin/models/${model}`, { admin: true, json: { ...customRow(), model } });
     expect(again.status).toBe(200);
 
-    const { key, keyId, tenantId } = await newTenantKey();
-    const scenario = unique('custom-model');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('custom-model');
     // 512×512 = 262,144 px × 0.01 USD/MP = 2,621,440 nano; 15 steps = 5 extra × 1,000,000
     const est = await call('POST', '/v1/estimate', { key, json: { model, prompt: 'x', width: 512, height: 512, steps: 15, cfg: 2 } });
     expect(est.status, est.text()).toBe(200);
@@ -65,17 +66,16 @@ describe('admin: price rows (CONTRACT §8)', () => {
       [{ width: 64, height: 64, cfg: 2, steps: 21 }, 'steps'],
     ] as const) {
       const r = await call('POST', '/image/generation', { key, env: e, json: { model, prompt: 'x', height: 64, ...body } });
-      expect(r.status).toBe(400);
-      expect(r.json().error.param).toBe(param);
+      expectError(r, 400, 'invalid_request', { param: param });
     }
-    expect((await keyRow(keyId)).spent_nano).toBe(7_621_440);
+    expect((await budgetState('key', keyId)).spentNano).toBe(7_621_440n);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it('a price change applies to the next request at once', async () => {
     const model = `${unique('acme')}/repriced`;
     await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: customRow() });
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const body = { model, prompt: 'x', width: 64, height: 64, steps: 1, cfg: 1 };
     expect((await call('POST', '/v1/estimate', { key, json: body })).json().cost_usd).toBe('0.00004096');
     await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: { ...customRow(), price_per_megapixel_usd: '1' } });
@@ -96,8 +96,7 @@ describe('admin: price rows (CONTRACT §8)', () => {
   ])('PUT refuses %j with 400 naming %s', async (change, param) => {
     const model = `${unique('acme')}/bad`;
     const r = await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: { ...customRow(), ...change } });
-    expect(r.status).toBe(400);
-    expect(r.json().error).toMatchObject({ code: 'invalid_request', param });
+    expectError(r, 400, 'invalid_request', { param });
     expect((await call('GET', `/admin/models/${encodeURIComponent(model)}`, { admin: true })).status).toBe(404);
   });
 });
@@ -105,26 +104,22 @@ describe('admin: price rows (CONTRACT §8)', () => {
 describe('admin: budgets are exact decimals', () => {
   it.each(['1e3', '-1', '0.0000000001', '1.', '.5', ' 1', 'ten'])('budget_usd %j → 400 param budget_usd', async (bad) => {
     const t = await call('POST', '/admin/tenants', { admin: true, json: { name: unique('t'), budget_usd: bad } });
-    expect(t.status).toBe(400);
-    expect(t.json().error).toMatchObject({ code: 'invalid_request', param: 'budget_usd' });
-    const { tenantId, keyId } = await newTenantKey();
+    expectError(t, 400, 'invalid_request', { param: 'budget_usd' });
+    const { tenantId, keyId } = await createTenantWithKey();
     const k = await call('POST', `/admin/tenants/${tenantId}/keys`, { admin: true, json: { name: 'k', budget_usd: bad } });
-    expect(k.status).toBe(400);
-    expect(k.json().error.param).toBe('budget_usd');
+    expectError(k, 400, 'invalid_request', { param: 'budget_usd' });
     const p = await call('PATCH', `/admin/keys/${keyId}`, { admin: true, json: { budget_usd: bad } });
-    expect(p.status).toBe(400);
-    expect(p.json().error.param).toBe('budget_usd');
+    expectError(p, 400, 'invalid_request', { param: 'budget_usd' });
   });
 
   it('a number instead of a string is refused too (it would have passed through a float)', async () => {
     const t = await call('POST', '/admin/tenants', { admin: true, json: { name: unique('t'), budget_usd: 25.1 } });
-    expect(t.status).toBe(400);
-    expect(t.json().error.param).toBe('budget_usd');
+    expectError(t, 400, 'invalid_request', { param: 'budget_usd' });
   });
 
   it('"25.10" is stored as exactly 25,100,000,000 nano-USD', async () => {
-    const { keyId, tenantId } = await newTenantKey({ budget_usd: '25.10' }, { budget_usd: '0.000000001' });
-    expect((await keyRow(keyId)).budget_nano).toBe(1);
+    const { keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '25.10' }, key: { budget_usd: '0.000000001' } });
+    expect((await budgetState('key', keyId)).budgetNano).toBe(1n);
     const t = await call('GET', `/admin/tenants/${tenantId}`, { admin: true });
     expect(t.json().budget_usd).toBe('25.1');
   });

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/domain/money';
-import { addKey, call, envWith, genBody, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { BIG, expectBooksBalanced, IMAGE_NANO, keyRow, ledger, tenantRow } from './support';
+import { call, genBody, loopback, originCalls } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { BIG, budgetState, expectBooksBalanced, IMAGE_NANO, ledger } from '../helpers/money';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 const FIVE_IMAGES = formatUsd(5n * IMAGE_NANO); // "0.009961475"
 
 describe('hard budgets under concurrency (CONTRACT §4)', () => {
   it('a key budget of exactly 5 images admits exactly 5 of 50 concurrent generations', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: FIVE_IMAGES });
-    const scenario = unique('burst-key');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: FIVE_IMAGES } });
+    const { scenario, env: e } = loopback('burst-key');
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) => call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1000 + i }) })),
     );
@@ -19,14 +20,11 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
     expect(refused).toHaveLength(45);
     for (const r of ok) expect(r.headers.get('imagegate-cost-usd')).toBe('0.001992295');
     for (const r of refused) {
-      const error = r.json().error;
-      expect(error.code).toBe('budget_exceeded');
-      expect(error.type).toBe('budget_error');
-      expect(error.message).toMatch(/^key '.+' has [0-9.]+ USD left this month; this request costs 0\.001992295 USD$/);
+      expect(expectError(r, 402, 'budget_exceeded')).toMatch(/^key '.+' has [0-9.]+ USD left this month; this request costs 0\.001992295 USD$/);
     }
-    const k = await keyRow(keyId);
-    expect(BigInt(k.spent_nano)).toBe(5n * IMAGE_NANO);
-    expect(k.reserved_nano).toBe(0);
+    const k = await budgetState('key', keyId);
+    expect(k.spentNano).toBe(5n * IMAGE_NANO);
+    expect(k.reservedNano).toBe(0n);
     expect((await ledger('key_id', keyId)).filter((l) => l.status === 'ok')).toHaveLength(5);
     expect(await originCalls(scenario)).toHaveLength(5);
     await expectBooksBalanced([keyId], tenantId);
@@ -37,10 +35,9 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
   });
 
   it('a tenant budget of exactly 5 images holds across 3 keys hammering it at once', async () => {
-    const first = await newTenantKey({ budget_usd: FIVE_IMAGES, budget_period: 'day' });
+    const first = await createTenantWithKey({ tenant: { budget_usd: FIVE_IMAGES, budget_period: 'day' } });
     const keys = [first, await addKey(first.tenantId), await addKey(first.tenantId)];
-    const scenario = unique('burst-tenant');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('burst-tenant');
     const answers = await Promise.all(
       Array.from({ length: 51 }, (_, i) =>
         call('POST', '/image/generation', { key: keys[i % 3]!.key, env: e, json: genBody(scenario, { ...BIG, seed: 2000 + i }) }),
@@ -50,18 +47,17 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
     const refused = answers.filter((r) => r.status === 402);
     expect(refused).toHaveLength(46);
     for (const r of refused) expect(r.json().error.message).toMatch(/^tenant '.+' has [0-9.]+ USD left today; this request costs 0\.001992295 USD$/);
-    const t = await tenantRow(first.tenantId);
-    expect(BigInt(t.spent_nano)).toBe(5n * IMAGE_NANO);
-    expect(t.reserved_nano).toBe(0);
+    const t = await budgetState('tenant', first.tenantId);
+    expect(t.spentNano).toBe(5n * IMAGE_NANO);
+    expect(t.reservedNano).toBe(0n);
     expect(await originCalls(scenario)).toHaveLength(5);
     await expectBooksBalanced(keys.map((k) => k.keyId), first.tenantId);
   });
 
   it('refuses a request that does not fit with what is left, and says what is left', async () => {
     // 1.5 images: the first fits, the second does not, and what is left is reported exactly
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '0.003', budget_period: 'week' });
-    const scenario = unique('partial');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.003', budget_period: 'week' } });
+    const { scenario, env: e } = loopback('partial');
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1 }) })).status).toBe(200);
     const r = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 2 }) });
     expect(r.status).toBe(402);
@@ -70,19 +66,18 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
   });
 
   it('n images are reserved all or nothing (OpenAI route): 4 do not fit a budget of 3, and nothing is spent', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: formatUsd(3n * IMAGE_NANO) });
-    const scenario = unique('n-images');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: formatUsd(3n * IMAGE_NANO) } });
+    const { scenario, env: e } = loopback('n-images');
     const four = await call('POST', '/v1/images/generations', { key, env: e, json: { prompt: scenario, n: 4, size: '1024x1024', seed: 10 } });
     expect(four.status).toBe(402);
     expect(four.json().error.message).toMatch(/has 0\.005976885 USD left this month; this request costs 0\.00796918 USD$/);
     expect(await originCalls(scenario)).toHaveLength(0);
-    expect(await keyRow(keyId)).toMatchObject({ spent_nano: 0, reserved_nano: 0 });
+    expect(await budgetState('key', keyId)).toMatchObject({ spentNano: 0n, reservedNano: 0n });
     const three = await call('POST', '/v1/images/generations', { key, env: e, json: { prompt: scenario, n: 3, size: '1024x1024', seed: 20 } });
     expect(three.status, three.text()).toBe(200);
     expect(three.headers.get('imagegate-cost-usd')).toBe('0.005976885');
     expect(three.headers.get('imagegate-budget-remaining-usd')).toBe('0');
-    expect(BigInt((await keyRow(keyId)).spent_nano)).toBe(3n * IMAGE_NANO);
+    expect((await budgetState('key', keyId)).spentNano).toBe(3n * IMAGE_NANO);
     expect((await ledger('key_id', keyId)).map((l) => l.generation_id).sort()).toEqual(
       [0, 1, 2].map((i) => `${three.headers.get('x-request-id')}.${i}`),
     );
@@ -90,16 +85,15 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
   });
 
   it('a budget of "0" lets nothing through, and a null budget everything', async () => {
-    const zero = await newTenantKey({}, { budget_usd: '0' });
-    const scenario = unique('zero');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const zero = await createTenantWithKey({ key: { budget_usd: '0' } });
+    const { scenario, env: e } = loopback('zero');
     const r = await call('POST', '/image/generation', { key: zero.key, env: e, json: genBody(scenario, { seed: 1 }) });
     expect(r.status).toBe(402);
     expect(r.json().error.message).toContain('has 0 USD left this month');
     expect(await originCalls(scenario)).toHaveLength(0);
     await expectBooksBalanced([zero.keyId], zero.tenantId);
 
-    const free = await newTenantKey();
+    const free = await createTenantWithKey();
     const ok = await call('POST', '/image/generation', { key: free.key, env: e, json: genBody(scenario, { seed: 2 }) });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('imagegate-budget-remaining-usd')).toBeNull();
@@ -107,9 +101,8 @@ describe('hard budgets under concurrency (CONTRACT §4)', () => {
   });
 
   it('reports the smaller remaining budget of key and tenant on every generation', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({ budget_usd: '1' }, { budget_usd: '0.5' });
-    const scenario = unique('remaining');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '1' }, key: { budget_usd: '0.5' } });
+    const { scenario, env: e } = loopback('remaining');
     const r = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 3 }) });
     expect(r.status).toBe(200);
     expect(r.headers.get('imagegate-cost-usd')).toBe('0.001992295');

@@ -3,15 +3,16 @@ import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { claimKey } from '../../src/storage/idempotency';
 import { IDEMPOTENCY_LEASE_MS, IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency';
-import { appWithClock, call, envWith, genBody, isPng, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
-import { BIG, expectBooksBalanced, IMAGE_NANO, keyRow, ledger } from './support';
+import { appWithClock, call, genBody, isPng, loopback, originCalls, scriptOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { BIG, budgetState, expectBooksBalanced, IMAGE_NANO, ledger } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** CONTRACT §6 and §2: Idempotency-Key on a generation (IETF httpapi draft). */
 describe('Idempotency-Key', () => {
   it('a retry with the same key and the same body gets the same answer, charged once', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '1' });
-    const scenario = unique('idem-same');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });
+    const { scenario, env: e } = loopback('idem-same');
     const ik = unique('ik');
     const first = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 5 }), headers: { 'idempotency-key': ik } });
     expect(first.status).toBe(200);
@@ -36,15 +37,14 @@ describe('Idempotency-Key', () => {
     expect(again.bytes).toEqual(first.bytes);
     expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect(BigInt((await keyRow(keyId)).spent_nano)).toBe(IMAGE_NANO);
+    expect((await budgetState('key', keyId)).spentNano).toBe(IMAGE_NANO);
     expect(await ledger('key_id', keyId)).toHaveLength(1);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it('replays a JSON answer byte for byte', async () => {
-    const { key } = await newTenantKey();
-    const scenario = unique('idem-json');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-json');
     const headers = { 'idempotency-key': unique('ik'), accept: 'application/json' };
     const first = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario), headers });
     const again = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario), headers });
@@ -56,23 +56,20 @@ describe('Idempotency-Key', () => {
   });
 
   it('the same key with a different body is a 422 and charges nothing', async () => {
-    const { key, keyId, tenantId } = await newTenantKey();
-    const scenario = unique('idem-reuse');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-reuse');
     const headers = { 'idempotency-key': unique('ik') };
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 1 }), headers })).status).toBe(200);
     const other = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 2 }), headers });
-    expect(other.status).toBe(422);
-    expect(other.json().error.code).toBe('idempotency_key_reused');
+    expectError(other, 422, 'idempotency_key_reused');
     expect(await originCalls(scenario)).toHaveLength(1);
     expect(await ledger('key_id', keyId)).toHaveLength(1);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it('concurrent retries: one runs, the others get 409 or the replay; one charge at most', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '1' });
-    const scenario = unique('idem-race');
-    const e = envWith([testOrigin(scenario, 'slow-300')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });
+    const { scenario, env: e } = loopback('idem-race', 'slow-300');
     const headers = { 'idempotency-key': unique('ik') };
     const answers = await Promise.all(
       Array.from({ length: 12 }, () => call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 9 }), headers })),
@@ -83,10 +80,10 @@ describe('Idempotency-Key', () => {
     expect(fresh).toHaveLength(1);
     expect(fresh.length + replayed.length + conflicts.length).toBe(12);
     expect(conflicts.length).toBeGreaterThan(0);
-    for (const r of conflicts) expect(r.json().error.code).toBe('idempotency_in_progress');
+    for (const r of conflicts) expectError(r, 409, 'idempotency_in_progress');
     for (const r of replayed) expect(r.bytes).toEqual(fresh[0]!.bytes);
     expect(await originCalls(scenario)).toHaveLength(1);
-    expect(BigInt((await keyRow(keyId)).spent_nano)).toBe(IMAGE_NANO);
+    expect((await budgetState('key', keyId)).spentNano).toBe(IMAGE_NANO);
     await expectBooksBalanced([keyId], tenantId);
     // after it finished, a retry is a replay
     const later = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 9 }), headers });
@@ -94,10 +91,9 @@ describe('Idempotency-Key', () => {
   });
 
   it('keys are scoped to the tenant', async () => {
-    const a = await newTenantKey();
-    const b = await newTenantKey();
-    const scenario = unique('idem-scope');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const a = await createTenantWithKey();
+    const b = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-scope');
     const headers = { 'idempotency-key': unique('ik') };
     expect((await call('POST', '/image/generation', { key: a.key, env: e, json: genBody(scenario, { seed: 1 }), headers })).status).toBe(200);
     const other = await call('POST', '/image/generation', { key: b.key, env: e, json: genBody(scenario, { seed: 2 }), headers });
@@ -107,9 +103,8 @@ describe('Idempotency-Key', () => {
   });
 
   it('a failed attempt is not stored: the retry really runs, and is charged once', async () => {
-    const { key, keyId, tenantId } = await newTenantKey();
-    const scenario = unique('idem-fail');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-fail');
     await scriptOrigin(scenario, ['500']);
     const headers = { 'idempotency-key': unique('ik') };
     const failed = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 3 }), headers });
@@ -117,14 +112,13 @@ describe('Idempotency-Key', () => {
     const retry = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 3 }), headers });
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    expect((await keyRow(keyId)).spent_nano).toBe(124_519);
+    expect((await budgetState('key', keyId)).spentNano).toBe(124_519n);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it("an origin's refusal (400) is stored and replayed: the same request would be refused again", async () => {
-    const { key, keyId, tenantId } = await newTenantKey();
-    const scenario = unique('idem-400');
-    const e = envWith([testOrigin(scenario, '400')]);
+    const { key, keyId, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-400', '400');
     const headers = { 'idempotency-key': unique('ik') };
     const first = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 8 }), headers });
     expect(first.status).toBe(400);
@@ -137,9 +131,8 @@ describe('Idempotency-Key', () => {
   });
 
   it('a budget refusal is not stored either: after the budget is raised, the retry runs', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '0' });
-    const scenario = unique('idem-402');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0' } });
+    const { scenario, env: e } = loopback('idem-402');
     const headers = { 'idempotency-key': unique('ik') };
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { seed: 3 }), headers })).status).toBe(402);
     await call('PATCH', `/admin/keys/${keyId}`, { admin: true, json: { budget_usd: '1' } });
@@ -150,9 +143,8 @@ describe('Idempotency-Key', () => {
   it('a running record whose worker died blocks only until its lease runs out', async () => {
     let now = Date.UTC(2033, 4, 2, 12, 0, 0);
     const app = appWithClock(() => now);
-    const { key, tenantId, keyId } = await newTenantKey();
-    const scenario = unique('idem-dead');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, tenantId, keyId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-dead');
     const ik = unique('ik');
     const body = genBody(scenario, { seed: 4 });
     // a first attempt claims the key, then its worker dies: seen from outside, the same as this
@@ -163,8 +155,7 @@ describe('Idempotency-Key', () => {
       .run();
     now += 60_000;
     const blocked = await call('POST', '/image/generation', { app, key, env: e, json: body, headers: { 'idempotency-key': ik } });
-    expect(blocked.status).toBe(409);
-    expect(blocked.json().error.code).toBe('idempotency_in_progress');
+    expectError(blocked, 409, 'idempotency_in_progress');
     expect(blocked.headers.get('retry-after')).toBe('1');
     now += IDEMPOTENCY_LEASE_MS;
     const other = await call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { seed: 5 }), headers: { 'idempotency-key': ik } });
@@ -178,9 +169,8 @@ describe('Idempotency-Key', () => {
   it('is remembered 24 h, then runs again; the cron forgets records past 24 h', async () => {
     let now = Date.UTC(2033, 5, 1, 8, 0, 0);
     const app = appWithClock(() => now);
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('idem-ttl');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('idem-ttl');
     const headers = { 'idempotency-key': unique('ik') };
     const body = genBody(scenario); // no seed: no image cache hit either, so a rerun reaches the origin
     expect((await call('POST', '/image/generation', { app, key, env: e, json: body, headers })).status).toBe(200);
@@ -203,13 +193,12 @@ describe('Idempotency-Key', () => {
   });
 
   it('rejects an unusable key with 400', async () => {
-    const { key, keyId } = await newTenantKey();
+    const { key, keyId } = await createTenantWithKey();
     for (const bad of ['', '   ', 'x'.repeat(256), 'a\tb']) {
       const r = await call('POST', '/image/generation', { key, json: genBody(unique('bad-ik')), headers: { 'idempotency-key': bad } });
-      expect(r.status, JSON.stringify(bad)).toBe(400);
-      expect(r.json().error).toMatchObject({ code: 'invalid_request', param: 'Idempotency-Key' });
+      expectError(r, 400, 'invalid_request', { param: 'Idempotency-Key' });
     }
-    expect((await keyRow(keyId)).spent_nano).toBe(0);
+    expect((await budgetState('key', keyId)).spentNano).toBe(0n);
   });
 
   it('claimKey takes over only a dead run of the same body', async () => {

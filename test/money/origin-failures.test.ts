@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { BIG, expectBooksBalanced, keyRow, ledger, tenantRow } from './support';
+import type { ErrorCode } from '../../src/errors';
+import { call, envWith, genBody, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { BIG, budgetState, expectBooksBalanced, ledger } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** CONTRACT §4: a request that fails costs 0, and its reservation is given back at once. */
 describe('origin failures charge nothing', () => {
-  const cases: { mode: string; status: number; code: string; extra?: Record<string, unknown> }[] = [
+  const cases: { mode: string; status: number; code: ErrorCode; extra?: Record<string, unknown> }[] = [
     { mode: '500', status: 502, code: 'origin_error' },
     { mode: '503', status: 502, code: 'origin_error' },
     { mode: 'hang', status: 504, code: 'origin_timeout', extra: { timeout_ms: 300 } },
@@ -15,17 +18,16 @@ describe('origin failures charge nothing', () => {
 
   for (const { mode, status, code, extra } of cases) {
     it(`origin answers ${mode}: ${status} ${code}, nothing charged, nothing reserved`, async () => {
-      const { key, keyId, tenantId } = await newTenantKey({ budget_usd: '0.01' }, { budget_usd: '0.005' });
+      const { key, keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '0.01' }, key: { budget_usd: '0.005' } });
       const scenario = unique(`fail-${mode}`);
       const e = envWith([testOrigin(scenario, mode, extra)]);
       const r = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 11 }) });
-      expect(r.status, r.text()).toBe(status);
-      expect(r.json().error.code).toBe(code);
+      expectError(r, status, code);
       expect(await originCalls(scenario)).toHaveLength(1);
-      const k = await keyRow(keyId);
-      expect(k.spent_nano).toBe(0);
-      expect(k.reserved_nano).toBe(0);
-      expect((await tenantRow(tenantId)).reserved_nano).toBe(0);
+      const k = await budgetState('key', keyId);
+      expect(k.spentNano).toBe(0n);
+      expect(k.reservedNano).toBe(0n);
+      expect((await budgetState('tenant', tenantId)).reservedNano).toBe(0n);
       const rows = await ledger('key_id', keyId);
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ cost_nano: 0, status: code, width: 1024, height: 1024, steps: 30 });
@@ -34,23 +36,22 @@ describe('origin failures charge nothing', () => {
   }
 
   it('every origin of a chain failing charges nothing; the next request that succeeds is charged once', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '0.002' });
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.002' } });
     const scenario = unique('chain');
     const e = envWith([testOrigin(scenario, '500'), testOrigin(`${scenario}b`, 'garbage')]);
     const r = await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1 }) });
     expect(r.status).toBe(502);
-    expect((await keyRow(keyId)).spent_nano).toBe(0);
+    expect((await budgetState('key', keyId)).spentNano).toBe(0n);
     // the budget only fits one image: had the failure kept its reservation, this would be a 402
     const ok = await call('POST', '/image/generation', { key, env: envWith([testOrigin(`${scenario}c`, 'png')]), json: genBody(scenario, { ...BIG, seed: 2 }) });
     expect(ok.status, ok.text()).toBe(200);
-    expect((await keyRow(keyId)).spent_nano).toBe(1_992_295);
+    expect((await budgetState('key', keyId)).spentNano).toBe(1_992_295n);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it('a failure in a burst gives its share back: budget for 2, origin fails every other call', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '0.00398459' });
-    const scenario = unique('flaky');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.00398459' } });
+    const { scenario, env: e } = loopback('flaky');
     const { scriptOrigin } = await import('../helpers/api');
     await scriptOrigin(scenario, ['500', 'png', '500', 'png']);
     const results = [];
@@ -58,7 +59,7 @@ describe('origin failures charge nothing', () => {
       results.push((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 100 + i }) })).status);
     }
     expect(results).toEqual([502, 200, 502, 200]);
-    expect((await keyRow(keyId)).spent_nano).toBe(2 * 1_992_295);
+    expect((await budgetState('key', keyId)).spentNano).toBe(2n * 1_992_295n);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 200 }) })).status).toBe(402);
     await expectBooksBalanced([keyId], tenantId);
   });

@@ -1,12 +1,14 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, envWith, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
-import { expectBooksBalanced, keyRow, ledger } from './support';
+import { call, envWith, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { budgetState, expectBooksBalanced, ledger } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** n images in one request: the request succeeds as a whole or costs nothing (CONTRACT §4). */
 describe('a request of several images where one fails', () => {
   it('answers the failure and charges none of the images, not even those the origin made', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '1' });
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });
     const scenario = unique('n-partial');
     // one origin; of the two calls one answers an image and the other a 500, in whichever order they come
     await scriptOrigin(scenario, ['png', '500']);
@@ -15,12 +17,11 @@ describe('a request of several images where one fails', () => {
       json: { prompt: `partial ${scenario}`, n: 2, size: '512x512', seed: 10 },
       env: envWith([testOrigin(scenario, 'png')]),
     });
-    expect(r.status, r.text()).toBe(502);
-    expect(r.json().error.code).toBe('origin_error');
+    expectError(r, 502, 'origin_error');
     expect(await originCalls(scenario)).toHaveLength(2);
-    const k = await keyRow(keyId);
-    expect(k.spent_nano).toBe(0);
-    expect(k.reserved_nano).toBe(0);
+    const k = await budgetState('key', keyId);
+    expect(k.spentNano).toBe(0n);
+    expect(k.reservedNano).toBe(0n);
     const rows = await ledger('key_id', keyId);
     expect(rows.map((row) => [row.cost_nano, row.status]).sort()).toEqual([
       [0, 'origin_error'],
@@ -30,7 +31,7 @@ describe('a request of several images where one fails', () => {
   });
 
   it('charges every image when all succeed', async () => {
-    const { key, keyId, tenantId } = await newTenantKey();
+    const { key, keyId, tenantId } = await createTenantWithKey();
     const scenario = unique('n-whole');
     const r = await call('POST', '/v1/images/generations', {
       key,
@@ -40,7 +41,7 @@ describe('a request of several images where one fails', () => {
     expect(r.status, r.text()).toBe(200);
     const perImage = 498_074n; // ceil(512 × 512 × 1,900,000 / 1e6)
     expect(r.headers.get('imagegate-cost-usd')).toBe('0.001494222');
-    expect(BigInt((await keyRow(keyId)).spent_nano)).toBe(3n * perImage);
+    expect((await budgetState('key', keyId)).spentNano).toBe(3n * perImage);
     await expectBooksBalanced([keyId], tenantId);
   });
 });
@@ -53,9 +54,8 @@ describe('where a generated image is kept', () => {
   }
 
   it('writes a cached image once: its id leads through the ledger to the cache entry, and a hit writes nothing', async () => {
-    const { key, tenantId } = await newTenantKey();
-    const scenario = unique('image-ref');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, tenantId } = await createTenantWithKey();
+    const { scenario, env: e } = loopback('image-ref');
     const body = { positive_prompt: `ref ${scenario}`, width: 256, height: 256, seed: 5 };
     const r = await call('POST', '/image/generation', { key, json: body, headers: { accept: 'application/json' }, env: e });
     expect(r.status, r.text()).toBe(200);
@@ -78,7 +78,7 @@ describe('where a generated image is kept', () => {
   });
 
   it('copies a no-store image under its tenant, since the cache does not hold it', async () => {
-    const { key, tenantId } = await newTenantKey();
+    const { key, tenantId } = await createTenantWithKey();
     const scenario = unique('image-copy');
     const r = await call('POST', '/image/generation', {
       key,
@@ -95,7 +95,7 @@ describe('where a generated image is kept', () => {
   });
 
   it('never serves an image of a request that failed as a whole', async () => {
-    const { key, keyId } = await newTenantKey();
+    const { key, keyId } = await createTenantWithKey();
     const scenario = unique('n-failed-image');
     await scriptOrigin(scenario, ['png', '500']);
     const r = await call('POST', '/v1/images/generations', {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, genBody, newTenantKey, testOrigin, unique } from '../helpers/api';
-import { BIG, IMAGE_NANO, keyRow, ledgerSum } from './support';
+import { appWithClock, call, genBody, loopback } from '../helpers/api';
+import { BIG, budgetState, IMAGE_NANO, ledgerSum } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** CONTRACT §4: budgets are UTC calendar periods; a new period starts from 0 without any cron run. */
 describe('period rollover with an injected clock', () => {
   it('a monthly key budget starts again from 0 in the next month', async () => {
     let now = Date.UTC(2032, 0, 31, 23, 59, 0); // Sat 31 Jan 2032
     const app = appWithClock(() => now);
-    const { key, keyId } = await newTenantKey({}, { budget_usd: '0.00398459', budget_period: 'month' });
-    const scenario = unique('rollover-month');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key, keyId } = await createTenantWithKey({ key: { budget_usd: '0.00398459', budget_period: 'month' } });
+    const { scenario, env: e } = loopback('rollover-month');
     const gen = (seed: number) => call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { ...BIG, seed }) });
     expect((await gen(1)).status).toBe(200);
     expect((await gen(2)).status).toBe(200);
@@ -25,9 +25,9 @@ describe('period rollover with an injected clock', () => {
     const fresh = await gen(4);
     expect(fresh.status).toBe(200);
     expect(fresh.headers.get('imagegate-budget-remaining-usd')).toBe('0.001992295');
-    const row = await keyRow(keyId);
-    expect(row).toMatchObject({ period_key: 'month:2032-02-01', reserved_nano: 0 });
-    expect(BigInt(row.spent_nano)).toBe(IMAGE_NANO);
+    const row = await budgetState('key', keyId);
+    expect(row).toMatchObject({ periodKey: 'month:2032-02-01', reservedNano: 0n });
+    expect(row.spentNano).toBe(IMAGE_NANO);
     expect(await ledgerSum('key_id', keyId, '2032-02-01')).toBe(IMAGE_NANO);
     expect(await ledgerSum('key_id', keyId)).toBe(3n * IMAGE_NANO);
   });
@@ -35,10 +35,9 @@ describe('period rollover with an injected clock', () => {
   it('a daily tenant budget rolls over at UTC midnight, a weekly one on Monday', async () => {
     let now = Date.UTC(2032, 2, 7, 23, 0, 0); // Sunday 7 March 2032
     const app = appWithClock(() => now);
-    const daily = await newTenantKey({ budget_usd: '0.001992295', budget_period: 'day' });
-    const weekly = await newTenantKey({}, { budget_usd: '0.001992295', budget_period: 'week' });
-    const scenario = unique('rollover-day');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const daily = await createTenantWithKey({ tenant: { budget_usd: '0.001992295', budget_period: 'day' } });
+    const weekly = await createTenantWithKey({ key: { budget_usd: '0.001992295', budget_period: 'week' } });
+    const { scenario, env: e } = loopback('rollover-day');
     let seed = 0;
     const gen = (key: string) => call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { ...BIG, seed: ++seed }) });
     expect((await gen(daily.key)).status).toBe(200);

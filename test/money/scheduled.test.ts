@@ -4,8 +4,9 @@ import worker from '../../src/index';
 import type { Caller } from '../../src/env';
 import { release, reserve, RESERVATION_TTL_MS, settle, type LedgerEntry } from '../../src/storage/budget-ledger';
 import { getKey, getTenant } from '../../src/storage/tenants';
-import { call, DEFAULT_MODEL, newTenantKey } from '../helpers/api';
-import { expectBooksBalanced, IMAGE_NANO, keyRow, ledger, reservationsOf, tenantRow } from './support';
+import { call, DEFAULT_MODEL, unique } from '../helpers/api';
+import { budgetState, expectBooksBalanced, IMAGE_NANO, ledger, reservationsOf } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 async function callerOf(keyId: string, tenantId: string): Promise<Caller> {
   const key = await getKey(env.DB, keyId);
@@ -29,13 +30,13 @@ async function runCron(scheduledTime: number): Promise<void> {
 
 describe('reservations whose request died', () => {
   it('the scheduled handler releases an expired reservation, and a late settle or release changes nothing', async () => {
-    const { keyId, tenantId } = await newTenantKey({ budget_usd: '0.003' }, { budget_usd: '0.002' });
+    const { keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '0.003' }, key: { budget_usd: '0.002' } });
     const caller = await callerOf(keyId, tenantId);
     const now = Date.now();
     const dead = { generationId: `req_dead${now}`, costNano: IMAGE_NANO, request };
     expect(await reserve(env.DB, caller, [dead], now)).toEqual({ ok: true });
-    expect((await keyRow(keyId)).reserved_nano).toBe(1_992_295);
-    expect((await tenantRow(tenantId)).reserved_nano).toBe(1_992_295);
+    expect((await budgetState('key', keyId)).reservedNano).toBe(1_992_295n);
+    expect((await budgetState('tenant', tenantId)).reservedNano).toBe(1_992_295n);
 
     // while it is held, the budget has no room for another image
     const refused = await reserve(env.DB, caller, [{ generationId: `req_other${now}`, costNano: IMAGE_NANO, request }], now);
@@ -43,11 +44,11 @@ describe('reservations whose request died', () => {
 
     // before it expires, the cron leaves it alone
     await runCron(now + RESERVATION_TTL_MS - 1_000);
-    expect((await keyRow(keyId)).reserved_nano).toBe(1_992_295);
+    expect((await budgetState('key', keyId)).reservedNano).toBe(1_992_295n);
 
     await runCron(now + RESERVATION_TTL_MS + 1_000);
-    expect((await keyRow(keyId)).reserved_nano).toBe(0);
-    expect((await tenantRow(tenantId)).reserved_nano).toBe(0);
+    expect((await budgetState('key', keyId)).reservedNano).toBe(0n);
+    expect((await budgetState('tenant', tenantId)).reservedNano).toBe(0n);
     expect(await reservationsOf(keyId)).toBe(0);
     const rows = await ledger('key_id', keyId);
     expect(rows).toHaveLength(1);
@@ -56,9 +57,9 @@ describe('reservations whose request died', () => {
     // the request was not dead after all: its settle comes too late and must not apply twice
     await settle(env.DB, caller, dead, entry(dead.generationId), now + RESERVATION_TTL_MS + 2_000);
     await release(env.DB, caller, dead, entry(dead.generationId, 'origin_error'), now + RESERVATION_TTL_MS + 2_000);
-    const k = await keyRow(keyId);
-    expect(k.reserved_nano).toBe(0);
-    expect(k.spent_nano).toBe(0);
+    const k = await budgetState('key', keyId);
+    expect(k.reservedNano).toBe(0n);
+    expect(k.spentNano).toBe(0n);
     expect(await ledger('key_id', keyId)).toHaveLength(1);
     await expectBooksBalanced([keyId], tenantId);
 
@@ -71,39 +72,39 @@ describe('reservations whose request died', () => {
   });
 
   it('settle and release each apply once, even when called twice', async () => {
-    const { keyId, tenantId } = await newTenantKey();
+    const { keyId, tenantId } = await createTenantWithKey();
     const caller = await callerOf(keyId, tenantId);
     const now = Date.now();
     const a = { generationId: `req_a${now}`, costNano: 5n, request };
     const b = { generationId: `req_b${now}`, costNano: 7n, request };
     expect(await reserve(env.DB, caller, [a, b], now)).toEqual({ ok: true });
-    expect((await keyRow(keyId)).reserved_nano).toBe(12);
+    expect((await budgetState('key', keyId)).reservedNano).toBe(12n);
     await settle(env.DB, caller, a, entry(a.generationId), now);
     await settle(env.DB, caller, a, entry(a.generationId), now);
     await release(env.DB, caller, b, entry(b.generationId, 'origin_error'), now);
     await release(env.DB, caller, b, entry(b.generationId, 'origin_error'), now);
-    const k = await keyRow(keyId);
-    expect(k).toMatchObject({ spent_nano: 5, reserved_nano: 0 });
-    expect((await tenantRow(tenantId)).spent_nano).toBe(5);
+    const k = await budgetState('key', keyId);
+    expect(k).toMatchObject({ spentNano: 5n, reservedNano: 0n });
+    expect((await budgetState('tenant', tenantId)).spentNano).toBe(5n);
     expect(await ledger('key_id', keyId)).toHaveLength(2);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it('a reservation made in one month and settled in the next is charged to the new month', async () => {
-    const { keyId, tenantId } = await newTenantKey({}, { budget_usd: '0.003' });
+    const { keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.003' } });
     const caller = await callerOf(keyId, tenantId);
     const nov = Date.UTC(2031, 10, 30, 23, 59, 59);
     const dec = Date.UTC(2031, 11, 1, 0, 0, 1);
-    const spend = { generationId: `req_nov${nov}${Math.random()}`, costNano: 1_000_000n, request };
+    const spend = { generationId: unique(`req_nov${nov}`), costNano: 1_000_000n, request };
     expect(await reserve(env.DB, caller, [spend], nov)).toEqual({ ok: true });
     await settle(env.DB, caller, spend, entry(spend.generationId), nov);
-    const held = { generationId: `req_held${nov}${Math.random()}`, costNano: 1_500_000n, request };
+    const held = { generationId: unique(`req_held${nov}`), costNano: 1_500_000n, request };
     expect(await reserve(env.DB, caller, [held], nov)).toEqual({ ok: true });
     // December: November's spend is gone, the reservation in flight still counts
-    const tooMuch = await reserve(env.DB, caller, [{ generationId: `req_x${Math.random()}`, costNano: 1_600_000n, request }], dec);
+    const tooMuch = await reserve(env.DB, caller, [{ generationId: unique('req_x'), costNano: 1_600_000n, request }], dec);
     expect(tooMuch).toMatchObject({ ok: false, remainingNano: 1_500_000n });
     await settle(env.DB, caller, held, entry(held.generationId), dec);
-    expect(await keyRow(keyId)).toMatchObject({ spent_nano: 1_500_000, reserved_nano: 0, period_key: 'month:2031-12-01' });
+    expect(await budgetState('key', keyId)).toMatchObject({ spentNano: 1_500_000n, reservedNano: 0n, periodKey: 'month:2031-12-01' });
     const rows = await ledger('key_id', keyId);
     expect(rows.filter((r) => r.created_at >= '2031-12-01').reduce((s, r) => s + r.cost_nano, 0)).toBe(1_500_000);
   });

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { parseUsd } from '../../src/domain/money';
 import { recordFree } from '../../src/storage/budget-ledger';
 import { getKey, getTenant } from '../../src/storage/tenants';
-import { addKey, appWithClock, call, DEFAULT_MODEL, envWith, genBody, newTenantKey, scriptOrigin, testOrigin, unique } from '../helpers/api';
-import { BIG, expectBooksBalanced, keyRow, ledger, ledgerSum } from './support';
+import { appWithClock, call, DEFAULT_MODEL, genBody, loopback, scriptOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { BIG, budgetState, expectBooksBalanced, ledger, ledgerSum } from '../helpers/money';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 describe('POST /v1/estimate', () => {
   it('prices a request exactly and charges nothing', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '0.002' });
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.002' } });
     const r = await call('POST', '/v1/estimate', { key, json: { positive_prompt: 'a cat' } });
     expect(r.status).toBe(200);
     expect(r.json()).toEqual({ cost_usd: '0.001992295', megapixels: 1.048576, extra_steps: 0, cacheable: false, would_fit_budget: true });
@@ -17,13 +19,13 @@ describe('POST /v1/estimate', () => {
     const noStore = await call('POST', '/v1/estimate', { key, json: { positive_prompt: 'a cat', seed: 3 }, headers: { 'cache-control': 'no-store' } });
     expect(noStore.json().cacheable).toBe(false);
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x', width: 256, height: 256 } })).json().megapixels).toBe(0.065536);
-    expect(await keyRow(keyId)).toMatchObject({ spent_nano: 0, reserved_nano: 0 });
+    expect(await budgetState('key', keyId)).toMatchObject({ spentNano: 0n, reservedNano: 0n });
     expect(await ledger('key_id', keyId)).toHaveLength(0);
     await expectBooksBalanced([keyId], tenantId);
   });
 
   it('validates like the generation route', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const [body, param] of [
       [{ positive_prompt: 'x', step: 40 }, 'step'],
       [{ positive_prompt: 'x', width: 1000 }, 'width'],
@@ -31,16 +33,14 @@ describe('POST /v1/estimate', () => {
       [{ positive_prompt: 'x', model: 'no/such' }, 'model'],
     ] as const) {
       const r = await call('POST', '/v1/estimate', { key, json: body });
-      expect(r.status).toBe(400);
-      expect(r.json().error.param).toBe(param);
+      expectError(r, 400, 'invalid_request', { param: param });
     }
     expect((await call('POST', '/v1/estimate', { json: { positive_prompt: 'x' } })).status).toBe(401);
   });
 
   it('would_fit_budget looks at the tenant too, and at what is spent', async () => {
-    const { key } = await newTenantKey({ budget_usd: '0.003' }, { budget_usd: '1' });
-    const scenario = unique('fit');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { key } = await createTenantWithKey({ tenant: { budget_usd: '0.003' }, key: { budget_usd: '1' } });
+    const { scenario, env: e } = loopback('fit');
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x' } })).json().would_fit_budget).toBe(true);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, BIG) })).status).toBe(200);
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x' } })).json().would_fit_budget).toBe(false);
@@ -50,10 +50,9 @@ describe('POST /v1/estimate', () => {
 
 describe('GET /v1/usage', () => {
   it('reports the key and the tenant for their current periods; refusals are not usage', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({ budget_usd: '10', budget_period: 'none' }, { budget_usd: '0.00398459', budget_period: 'day' });
+    const { key, keyId, tenantId } = await createTenantWithKey({ tenant: { budget_usd: '10', budget_period: 'none' }, key: { budget_usd: '0.00398459', budget_period: 'day' } });
     const other = await addKey(tenantId);
-    const scenario = unique('usage');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('usage');
     await scriptOrigin(scenario, ['500']);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 1 }) })).status).toBe(502);
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed: 2 }) })).status).toBe(200);
@@ -97,7 +96,7 @@ describe('GET /v1/usage', () => {
     });
     await expectBooksBalanced([keyId, other.keyId], tenantId);
     // another tenant sees only itself
-    const stranger = await newTenantKey();
+    const stranger = await createTenantWithKey();
     const s = (await call('GET', '/v1/usage', { key: stranger.key })).json();
     expect(s.key).toMatchObject({ id: stranger.keyId, spent_usd: '0', requests: 0, budget_usd: null, remaining_usd: null, period: 'month' });
     expect((await call('GET', '/v1/usage')).status).toBe(401);
@@ -108,10 +107,9 @@ describe('GET /admin/usage', () => {
   async function seedThreeDays() {
     let now = Date.UTC(2034, 0, 10, 12, 0, 0);
     const app = appWithClock(() => now);
-    const a = await newTenantKey();
+    const a = await createTenantWithKey();
     const b = await addKey(a.tenantId);
-    const scenario = unique('admin-usage');
-    const e = envWith([testOrigin(scenario, 'png')]);
+    const { scenario, env: e } = loopback('admin-usage');
     let seed = 0;
     const gen = (key: string, extra: Record<string, unknown> = {}) =>
       call('POST', '/image/generation', { app, key, env: e, json: genBody(scenario, { seed: ++seed, ...extra }) });
@@ -187,12 +185,11 @@ describe('GET /admin/usage', () => {
     ['tenant=abc', 'tenant'],
   ])('?%s → 400 naming %s', async (query, param) => {
     const r = await call('GET', `/admin/usage?${query}`, { admin: true });
-    expect(r.status).toBe(400);
-    expect(r.json().error).toMatchObject({ code: 'invalid_request', param });
+    expectError(r, 400, 'invalid_request', { param });
   });
 
   it('needs the admin token', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     expect((await call('GET', '/admin/usage', { key })).status).toBe(401);
   });
 });

@@ -1,14 +1,15 @@
 import { UnprocessableEntityError } from 'openai';
 import type { ImageGenerateParamsNonStreaming } from 'openai/resources/images';
 import { describe, expect, it } from 'vitest';
-import { call, envWith, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, envWith, originCalls, testOrigin, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 import { sdkClient } from './sdk-client';
 
 const params = (body: Record<string, unknown>) => body as unknown as ImageGenerateParamsNonStreaming;
 
 describe('Idempotency-Key on POST /v1/images/generations', () => {
   it('replays the first answer to a retry, without a second origin call or charge; another body is a 422', async () => {
-    const { key } = await newTenantKey({}, { budget_usd: '1', budget_period: 'month' });
+    const { key } = await createTenantWithKey({ key: { budget_usd: '1', budget_period: 'month' } });
     const scenario = unique('oa-idem');
     const env = envWith([testOrigin(scenario, 'png')]);
     const { client } = sdkClient(key, { env });

@@ -2,7 +2,9 @@ import { APIError, AuthenticationError, BadRequestError, PermissionDeniedError }
 import type { Image, ImageGenerateParamsNonStreaming, ImagesResponse } from 'openai/resources/images';
 import { describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/domain/money';
-import { call, envWith, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, envWith, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { createTenantWithKey } from '../helpers/tenants';
 import { sdkClient } from './sdk-client';
 
 /** Our body: OpenAI's fields plus the SD extensions, which the SDK's types do not know. */
@@ -30,7 +32,7 @@ function bytesOf(b64: string): Uint8Array {
 
 describe('POST /v1/images/generations through the openai SDK', () => {
   it('returns a PNG as b64_json, with the generation headers', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('oa-b64');
     const { client } = sdkClient(key, { env: envWith([testOrigin(scenario, 'png')]) });
     const { data, response } = await client.images
@@ -54,7 +56,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
   });
 
   it('b64_json is the default response_format', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const { client } = sdkClient(key);
     const res = await client.images.generate(params({ prompt: unique('default-format'), size: '256x256' }));
     expect(isPng(bytesOf(res.data?.[0]?.b64_json ?? ''))).toBe(true);
@@ -62,9 +64,9 @@ describe('POST /v1/images/generations through the openai SDK', () => {
   });
 
   it('response_format url links to /v1/images/{id}, served to the same tenant and to nobody else', async () => {
-    const owner = await newTenantKey();
+    const owner = await createTenantWithKey();
     const sameTenantOtherKey = await call('POST', `/admin/tenants/${owner.tenantId}/keys`, { admin: true, json: { name: unique('k2') } });
-    const stranger = await newTenantKey();
+    const stranger = await createTenantWithKey();
     const { client } = sdkClient(owner.key);
     const res = await client.images.generate(params({ prompt: unique('url'), size: '256x256', response_format: 'url', seed: 7 }));
     const url = res.data?.[0]?.url ?? '';
@@ -80,12 +82,11 @@ describe('POST /v1/images/generations through the openai SDK', () => {
     expect(colleague.status).toBe(200);
 
     const theirs = await call('GET', path, { key: stranger.key });
-    expect(theirs.status).toBe(404);
-    expect(theirs.json().error.code).toBe('not_found');
+    expectError(theirs, 404, 'not_found');
   });
 
   it('n=3 with a seed makes 3 images with seeds seed, seed+1, seed+2 and sums their cost', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('oa-n3');
     const { client } = sdkClient(key, { env: envWith([testOrigin(scenario, 'png')]) });
     const { data, response } = await client.images
@@ -107,7 +108,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
   });
 
   it('shares one cache entry with POST /image/generation for the same image', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('oa-cross');
     const env = envWith([testOrigin(scenario, 'png')]);
     const prompt = `both routes ${scenario}`;
@@ -122,7 +123,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
   });
 
   it('n=4 without a seed draws one and uses consecutive seeds, none looked up in the cache', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const { client } = sdkClient(key);
     const { data, response } = await client.images.generate(params({ prompt: unique('drawn'), size: '256x256', n: 4 })).withResponse();
     const seeds = images(data).map((d) => d.seed);
@@ -137,7 +138,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
   });
 
   it('a key with no budget left gets APIError 402 budget_exceeded, not retried, and the origin sees nothing', async () => {
-    const { key } = await newTenantKey({}, { budget_usd: '0', budget_period: 'month' });
+    const { key } = await createTenantWithKey({ key: { budget_usd: '0', budget_period: 'month' } });
     const scenario = unique('oa-402');
     // the SDK's default retries are on: a 402 must not be one it retries
     const { client, sent } = sdkClient(key, { env: envWith([testOrigin(scenario, 'png')]), maxRetries: 2 });
@@ -153,7 +154,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
 
   it('refuses all n when the budget fits only some of them, before any origin call', async () => {
     // 0.0003 USD pays for two 256×256 images (2 × 124,519 nano-USD) but not three
-    const { key } = await newTenantKey({}, { budget_usd: '0.0003', budget_period: 'month' });
+    const { key } = await createTenantWithKey({ key: { budget_usd: '0.0003', budget_period: 'month' } });
     const scenario = unique('oa-partial');
     const { client } = sdkClient(key, { env: envWith([testOrigin(scenario, 'png')]) });
     const error = await client.images.generate(params({ prompt: `partial ${scenario}`, size: '256x256', n: 3, seed: 5 })).catch((e: unknown) => e);
@@ -171,7 +172,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
     expect(e1).toBeInstanceOf(AuthenticationError);
     expect((e1 as APIError).code).toBe('unauthorized');
 
-    const { key } = await newTenantKey({ allowed_models: ['some/other-model'] });
+    const { key } = await createTenantWithKey({ tenant: { allowed_models: ['some/other-model'] } });
     const e2 = await sdkClient(key).client.images.generate(params({ prompt: 'x', size: '256x256' })).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(PermissionDeniedError);
     expect((e2 as APIError).code).toBe('forbidden');
@@ -202,7 +203,7 @@ describe('POST /v1/images/generations validation', () => {
 
   for (const { name, body, param } of cases) {
     it(`400 invalid_request naming '${param}': ${name}`, async () => {
-      const { key } = await newTenantKey();
+      const { key } = await createTenantWithKey();
       const scenario = unique('oa-400');
       const { client } = sdkClient(key, { env: envWith([testOrigin(scenario, 'png')]) });
       const error = await client.images.generate(params(body)).catch((e: unknown) => e);
@@ -217,7 +218,7 @@ describe('POST /v1/images/generations validation', () => {
   }
 
   it('accepts null for OpenAI fields (their default) and size "auto"', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('oa-null');
     const { client } = sdkClient(key, { env: envWith([testOrigin(scenario, 'png')]) });
     const res = await client.images.generate(params({ prompt: `nulls ${scenario}`, n: null, size: 'auto', response_format: null, user: 'u-1', seed: 9 }));
@@ -227,7 +228,7 @@ describe('POST /v1/images/generations validation', () => {
   });
 
   it('counts prompt characters as code points, like the Qubrid route: 10,000 emoji pass, 10,001 do not', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const { client } = sdkClient(key);
     const ok = await client.images.generate(params({ prompt: '🦊'.repeat(10_000), size: '256x256' }));
     expect(ok.data).toHaveLength(1);
@@ -240,12 +241,10 @@ describe('POST /v1/images/generations validation', () => {
   });
 
   it('answers 415 and 400 in the envelope for a non-JSON body and malformed JSON', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const r1 = await call('POST', '/v1/images/generations', { key, body: 'prompt=x', headers: { 'content-type': 'text/plain' } });
-    expect(r1.status).toBe(415);
-    expect(r1.json().error.code).toBe('unsupported_media_type');
+    expectError(r1, 415, 'unsupported_media_type');
     const r2 = await call('POST', '/v1/images/generations', { key, body: '{"prompt":', headers: { 'content-type': 'application/json' } });
-    expect(r2.status).toBe(400);
-    expect(r2.json().error).toMatchObject({ code: 'invalid_request', type: 'invalid_request_error' });
+    expectError(r2, 400, 'invalid_request');
   });
 });

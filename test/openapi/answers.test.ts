@@ -18,7 +18,8 @@ import {
 } from '../../src/openapi/answers';
 import { modelJson } from '../../src/routes/admin-models';
 import { keyJson, tenantJson } from '../../src/routes/admin-tenants';
-import { call, DEFAULT_MODEL, genBody, newTenantKey, unique } from '../helpers/api';
+import { call, DEFAULT_MODEL, genBody, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /**
  * The document's answer schemas are written next to it, not derived from the handlers; these tests
@@ -57,13 +58,13 @@ describe('answer schemas match real answers', () => {
   it('models and the usage report', async () => {
     parses(ModelListAnswer, (await call('GET', '/admin/models', { admin: true })).json());
     parses(ModelAnswer, (await call('GET', `/admin/models/${encodeURIComponent(DEFAULT_MODEL)}`, { admin: true })).json());
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     await call('POST', '/image/generation', { key, json: genBody(unique('report')) });
     parses(UsageReportAnswer, (await call('GET', '/admin/usage?group_by=model', { admin: true })).json());
   });
 
   it('generation JSON, OpenAI images, estimate, usage, health and errors', async () => {
-    const { key } = await newTenantKey({ budget_usd: '10', budget_period: 'month' });
+    const { key } = await createTenantWithKey({ tenant: { budget_usd: '10', budget_period: 'month' } });
     const tag = unique('answers');
     const qubrid = await call('POST', '/image/generation', { key, json: genBody(tag, { seed: 3 }), headers: { accept: 'application/json' } });
     expect(qubrid.status).toBe(200);

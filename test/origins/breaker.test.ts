@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkBreaker, recordFailure, recordNeutral, recordSuccess, breakerState } from '../../src/origins/breaker';
 import { parseOrigins, type OriginConfig } from '../../src/origins/config';
-import { appWithClock, envWith, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
-import { expectError, expectNothingCharged, generateLogged } from './support';
+import { appWithClock, envWith, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { expectNothingCharged } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
+import { generateLogged } from './support';
 
 function origin(extra: Record<string, unknown> = {}): OriginConfig {
   const parsed = parseOrigins(JSON.stringify([{ name: unique('unit'), kind: 'qubrid', url: 'http://unit.test/x', breaker_failures: 3, breaker_cooldown_ms: 1_000, timeout_ms: 500, ...extra }]));
@@ -73,7 +76,7 @@ describe('breaker through the gateway (injected clock)', () => {
   it('opens after N failures (the origin is no longer called) and closes after a successful half-open probe', async () => {
     let now = Date.UTC(2026, 10, 26, 12);
     const app = appWithClock(() => now);
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const flaky = unique('flaky');
     const spare = unique('spare');
     const origins = [testOrigin(flaky, '500', { breaker_failures: 2, breaker_cooldown_ms: 10_000 }), testOrigin(spare, 'png')];
@@ -113,7 +116,7 @@ describe('breaker through the gateway (injected clock)', () => {
   it('a failed half-open probe opens the breaker again at once', async () => {
     let now = Date.UTC(2026, 10, 26, 13);
     const app = appWithClock(() => now);
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const flaky = unique('flaky-probe');
     const spare = unique('spare-probe');
     const env = envWith([testOrigin(flaky, '500', { breaker_failures: 2, breaker_cooldown_ms: 5_000 }), testOrigin(spare, 'png')]);
@@ -129,7 +132,7 @@ describe('breaker through the gateway (injected clock)', () => {
   it('every eligible origin cooling down → an immediate 502 with Retry-After, nothing called or charged', async () => {
     let now = Date.UTC(2026, 10, 26, 14);
     const app = appWithClock(() => now);
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const a = unique('down-a');
     const b = unique('down-b');
     const env = envWith([
@@ -153,7 +156,7 @@ describe('breaker through the gateway (injected clock)', () => {
   it("an origin's 4xx never opens its breaker", async () => {
     const now = Date.UTC(2026, 10, 26, 15);
     const app = appWithClock(() => now);
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const picky = unique('picky');
     const env = envWith([testOrigin(picky, '400', { breaker_failures: 1 })]);
     for (let i = 0; i < 3; i++) expectError((await generateLogged(t, picky, { seed: 400 + i }, { env, app })).r, 400, 'invalid_request');

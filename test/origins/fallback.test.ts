@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, envWith, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
-import { expectError, expectNothingCharged, generateLogged } from './support';
+import { DEFAULT_MODEL, envWith, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { expectNothingCharged } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
+import { generateLogged } from './support';
 
 /** Two loopback origins, each its own scenario so their calls are counted apart. */
 function pair(firstMode: string, secondMode: string, first: Record<string, unknown> = {}, second: Record<string, unknown> = {}) {
@@ -17,7 +20,7 @@ describe('fallback between origins', () => {
     ['json-garbage', 'not_image', undefined],
   ] as const) {
     it(`first answers ${mode} → the second answers, and the log line records both attempts`, async () => {
-      const t = await newTenantKey();
+      const t = await createTenantWithKey();
       const p = pair(mode, 'png');
       const { r, attempts } = await generateLogged(t, p.a, { seed: 11 }, { env: envWith(p.origins) });
       expect(r.status, r.text()).toBe(200);
@@ -33,7 +36,7 @@ describe('fallback between origins', () => {
   }
 
   it('first hangs past its timeout → the second answers within timeout + margin', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const p = pair('hang', 'png', { timeout_ms: 300 });
     const started = Date.now();
     const { r, attempts } = await generateLogged(t, p.a, { seed: 12 }, { env: envWith(p.origins) });
@@ -46,7 +49,7 @@ describe('fallback between origins', () => {
   });
 
   it('first answers an image over its size cap → the second answers', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const p = pair('big', 'png', { max_image_bytes: 500_000 });
     const { r, attempts } = await generateLogged(t, p.a, { seed: 13 }, { env: envWith(p.origins) });
     expect(r.status, r.text()).toBe(200);
@@ -54,7 +57,7 @@ describe('fallback between origins', () => {
   });
 
   it('first answers 400 → 400 invalid_request with its message, and the second is never called', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const p = pair('400', 'png');
     const { r, attempts } = await generateLogged(t, p.a, { seed: 14 }, { env: envWith(p.origins) });
     expect(expectError(r, 400, 'invalid_request')).toContain('prompt rejected by origin policy');
@@ -65,7 +68,7 @@ describe('fallback between origins', () => {
   });
 
   it('every origin failing → 502 origin_error, nothing charged', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const p = pair('500', '503');
     const { r } = await generateLogged(t, p.a, { seed: 15 }, { env: envWith(p.origins) });
     expect(expectError(r, 502, 'origin_error')).toMatch(/^every origin failed; last: .*answered 503/);
@@ -74,7 +77,7 @@ describe('fallback between origins', () => {
   });
 
   it('every origin failing, the last by timeout → 504 origin_timeout; a timeout before a 500 → 502', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const last = pair('500', 'hang', {}, { timeout_ms: 300 });
     const r1 = (await generateLogged(t, last.a, { seed: 16 }, { env: envWith(last.origins) })).r;
     expectError(r1, 504, 'origin_timeout');
@@ -85,7 +88,7 @@ describe('fallback between origins', () => {
   });
 
   it('stops the chain at the overall deadline (ORIGIN_DEADLINE_MS) with 504, however long each origin may take', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const p = pair('hang', 'png', { timeout_ms: 20_000, breaker_failures: 1 });
     const env = envWith(p.origins, { ORIGIN_DEADLINE_MS: '400' });
     const started = Date.now();
@@ -105,7 +108,7 @@ describe('fallback between origins', () => {
 
 describe('routing by model', () => {
   it('tries only origins whose models cover the request ("*" = any), in order', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const other = unique('other-model');
     const exact = unique('exact-model');
     const any = unique('any-model');
@@ -122,7 +125,7 @@ describe('routing by model', () => {
   });
 
   it('no origin serving the model → 502 naming the model, nothing called or charged', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const other = unique('only-other');
     const { r } = await generateLogged(t, other, { seed: 20 }, { env: envWith([testOrigin(other, 'png', { models: ['acme/other-model'] })]) });
     expect(expectError(r, 502, 'origin_error')).toContain(`no origin serves model '${DEFAULT_MODEL}'`);
@@ -139,7 +142,7 @@ describe('an invalid ORIGINS', () => {
     ['an empty list', '[]'],
   ] as const) {
     it(`(${label}) → 502 origin_error without detail or secret; the detail goes to the log only; nothing charged`, async () => {
-      const t = await newTenantKey();
+      const t = await createTenantWithKey();
       const { r, errors } = await generateLogged(t, unique('bad-origins'), { seed: 21 }, { env: envWith([], { ORIGINS: value }) });
       expect(expectError(r, 502, 'origin_error')).toBe('the gateway has no valid origin configuration');
       expect(r.text()).not.toContain('sk-live');

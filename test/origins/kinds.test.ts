@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { expectError, expectNothingCharged } from './support';
+import { call, DEFAULT_MODEL, envWith, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { expectNothingCharged } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** A request with every field that an origin must receive, none at its default. */
 const FIELDS = { seed: 3_000_000_001, steps: 42, cfg: 6.5, negative_prompt: 'blurry, text', width: 512, height: 768 };
 
 describe('kind openai', () => {
   it('posts to /v1/images/generations and reads data[0].b64_json', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('openai');
     const origin = testOrigin(scenario, 'openai', { kind: 'openai' });
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario, FIELDS), env: envWith([origin]) });
@@ -32,7 +34,7 @@ describe('kind openai', () => {
   });
 
   it('follows data[0].url, and does not double a base URL that ends in /v1', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('openai-url');
     const origin = { ...testOrigin(scenario, 'url', { kind: 'openai' }) };
     origin.url = `${origin.url as string}/v1`;
@@ -47,7 +49,7 @@ describe('kind openai', () => {
 
 describe('kind a1111', () => {
   it('posts to /sdapi/v1/txt2img and reads images[0]', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('a1111');
     const origin = testOrigin(scenario, 'a1111', { kind: 'a1111' });
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario, FIELDS), env: envWith([origin]) });
@@ -75,7 +77,7 @@ describe('kind a1111', () => {
   });
 
   it('sends an explicit seed 0 as 0: A1111 reads only -1 as random', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('a1111-zero');
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario, { seed: 0 }), env: envWith([testOrigin(scenario, 'a1111', { kind: 'a1111' })]) });
     expect(r.status, r.text()).toBe(200);
@@ -84,7 +86,7 @@ describe('kind a1111', () => {
   });
 
   it('fails over when images[] is empty or not an image', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const scenario = unique('a1111-bad');
     const r = await call('POST', '/image/generation', { key: t.key, json: genBody(scenario), env: envWith([testOrigin(scenario, 'json-garbage', { kind: 'a1111' })]) });
     expectError(r, 502, 'origin_error');
@@ -94,7 +96,7 @@ describe('kind a1111', () => {
 
 describe('kind cog', () => {
   it('posts {input} to /predictions and reads output as a list of data URLs', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('cog');
     const origin = testOrigin(scenario, 'cog', { kind: 'cog' });
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario, { ...FIELDS, output_format: 'jpeg' }), env: envWith([origin]) });
@@ -120,7 +122,7 @@ describe('kind cog', () => {
   });
 
   it('follows output as a single URL', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('cog-url');
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario, { seed: 9 }), env: envWith([testOrigin(scenario, 'cog-url', { kind: 'cog' })]) });
     expect(r.status, r.text()).toBe(200);
@@ -129,7 +131,7 @@ describe('kind cog', () => {
   });
 
   it('sends the seed the gateway drew (never 0) and reports it', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('cog-drawn');
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario), env: envWith([testOrigin(scenario, 'cog', { kind: 'cog' })]) });
     expect(r.status, r.text()).toBe(200);
@@ -143,7 +145,7 @@ describe('kind cog', () => {
 describe('a seed an origin would read as random', () => {
   for (const kind of ['cog', 'openai'] as const) {
     it(`is never sent to kind ${kind}: an explicit seed 0 with only that kind is a 400, nothing called or charged`, async () => {
-      const t = await newTenantKey();
+      const t = await createTenantWithKey();
       const scenario = unique(`zero-${kind}`);
       const r = await call('POST', '/image/generation', { key: t.key, json: genBody(scenario, { seed: 0 }), env: envWith([testOrigin(scenario, kind, { kind })]) });
       expect(expectError(r, 400, 'invalid_request')).toMatch(/seed 0/);
@@ -153,7 +155,7 @@ describe('a seed an origin would read as random', () => {
   }
 
   it('passes such an origin over for the next one that can honour it', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const cog = unique('zero-cog');
     const a1111 = unique('zero-a1111');
     const second = testOrigin(a1111, 'a1111', { kind: 'a1111' });

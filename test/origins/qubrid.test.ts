@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { expectError, expectNothingCharged } from './support';
+import { call, DEFAULT_MODEL, envWith, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { expectNothingCharged } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 const SECRET = 'origin-secret-6f1d2c9a77e04b1f';
 
 describe('kind qubrid against a loopback origin', () => {
   for (const mode of ['png', 'b64', 'url'] as const) {
     it(`reads an image answered as ${mode === 'png' ? 'bytes' : mode === 'b64' ? 'JSON data[0].b64_json' : 'JSON data[0].url'}`, async () => {
-      const { key } = await newTenantKey();
+      const { key } = await createTenantWithKey();
       const scenario = unique(`qubrid-${mode}`);
       const origin = testOrigin(scenario, mode);
       const r = await call('POST', '/image/generation', {
@@ -37,7 +39,7 @@ describe('kind qubrid against a loopback origin', () => {
   }
 
   it('accepts JPEG and WebP bytes by their magic numbers', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     for (const [mode, type] of [
       ['jpeg', 'image/jpeg'],
       ['webp', 'image/webp'],
@@ -58,7 +60,7 @@ describe('kind qubrid against a loopback origin', () => {
   ] as const;
   for (const f of failures) {
     it(`answers ${f.status} ${f.code} when the origin ${f.mode === 'hang' ? 'hangs past its timeout' : `answers ${f.mode}`}, and charges nothing`, async () => {
-      const t = await newTenantKey();
+      const t = await createTenantWithKey();
       const scenario = unique(`qubrid-${f.mode}`);
       const started = Date.now();
       const r = await call('POST', '/image/generation', { key: t.key, json: genBody(scenario, { seed: 3 }), env: envWith([testOrigin(scenario, f.mode, { timeout_ms: 300 })]) });
@@ -74,7 +76,7 @@ describe('kind qubrid against a loopback origin', () => {
   }
 
   it('caps the image size (max_image_bytes) with a clear 502, bytes or base64 alike', async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const scenario = unique('qubrid-big');
     const r = await call('POST', '/image/generation', { key: t.key, json: genBody(scenario), env: envWith([testOrigin(scenario, 'big', { max_image_bytes: 1_000_000 })]) });
     expect(expectError(r, 502, 'origin_error')).toMatch(/over the 1000000-byte limit/);
@@ -90,7 +92,7 @@ describe('kind qubrid against a loopback origin', () => {
   });
 
   it('lets a base64 answer carry an image right at the cap (the JSON around it may be bigger)', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const tag = unique('qubrid-at-cap');
     const first = unique('qubrid-size');
     const sized = await call('POST', '/image/generation', { key, json: genBody(tag, { seed: 5 }), env: envWith([testOrigin(first, 'b64')]) });
@@ -109,7 +111,7 @@ describe('kind qubrid against a loopback origin', () => {
   });
 
   it('sends X-Request-Id and its own bearer secret, never the tenant key (Authorization or x-api-key)', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('qubrid-headers');
     const env = envWith([testOrigin(scenario, 'png', { api_key_secret: 'TEST_ORIGIN_SECRET' })], { TEST_ORIGIN_SECRET: SECRET });
     const viaBearer = await call('POST', '/image/generation', { key, json: genBody(scenario, { seed: 1 }), env });
@@ -133,7 +135,7 @@ describe('kind qubrid against a loopback origin', () => {
   });
 
   it('sends no Authorization at all when the origin has no secret, or its secret is not set', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('qubrid-nosecret');
     await call('POST', '/image/generation', { key, json: genBody(scenario, { seed: 1 }), env: envWith([testOrigin(scenario, 'png')]) });
     await call('POST', '/image/generation', { key, json: genBody(scenario, { seed: 2 }), env: envWith([testOrigin(scenario, 'png', { api_key_secret: 'UNSET_ORIGIN_SECRET' })]) });
@@ -143,7 +145,7 @@ describe('kind qubrid against a loopback origin', () => {
   });
 
   it("returns an origin's 4xx as 400 with its message, trimmed and with its secret blotted out", async () => {
-    const t = await newTenantKey();
+    const t = await createTenantWithKey();
     const plain = unique('qubrid-400');
     const r = await call('POST', '/image/generation', { key: t.key, json: genBody(plain), env: envWith([testOrigin(plain, '400')]) });
     expect(expectError(r, 400, 'invalid_request')).toBe(`origin '${plain}-400' refused the request: prompt rejected by origin policy`);

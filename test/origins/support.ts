@@ -1,19 +1,6 @@
 import { expect, vi } from 'vitest';
-import { ERROR_CODES, type ErrorCode } from '../../src/errors';
-import { call, genBody, type CallOptions, type CallResult, type TenantKey } from '../helpers/api';
-
-export { expectNothingCharged } from '../foundation/support';
-
-/** The error envelope of CONTRACT §2 with this status and code; returns its message. */
-export function expectError(r: CallResult, status: number, code: ErrorCode): string {
-  const text = r.text();
-  expect(r.status, text).toBe(status);
-  const body = JSON.parse(text) as { error: { code: string; type: string; message: string; request_id: string } };
-  expect(body.error.code).toBe(code);
-  expect(body.error.type).toBe(ERROR_CODES[code].type);
-  expect(body.error.request_id).toBe(r.headers.get('x-request-id'));
-  return body.error.message;
-}
+import { call, genBody, type CallOptions, type CallResult } from '../helpers/api';
+import type { TenantKey } from '../helpers/tenants';
 
 export interface LoggedAttempt {
   origin: string;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { addKey, call, envWith, genBody, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
-import { charges, expectError } from '../foundation/support';
-import { ledgerRows, rateLimitState, retryAfterOf } from './support';
+import { call, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
+import { chargesOf, ledger } from '../helpers/money';
+import { addKey, createTenantWithKey } from '../helpers/tenants';
+import { rateLimitState, retryAfterOf } from './support';
 
 const GEN = '/image/generation';
 
@@ -9,7 +11,7 @@ describe('max_concurrent through the gateway (CONTRACT §5)', () => {
   it('lets exactly max_concurrent requests reach a slow origin, refuses the rest, and admits again once they finish', async () => {
     const scenario = unique('conc');
     const env = envWith([testOrigin(scenario, 'slow-1500')]);
-    const tk = await newTenantKey({}, { max_concurrent: 2 });
+    const tk = await createTenantWithKey({ key: { max_concurrent: 2 } });
 
     const results = await Promise.all(
       Array.from({ length: 4 }, () => call('POST', GEN, { key: tk.key, env, json: genBody(unique('conc')) })),
@@ -38,7 +40,7 @@ describe('max_concurrent through the gateway (CONTRACT §5)', () => {
   it('a tenant in-flight limit covers all its keys, and a refused request is not charged', async () => {
     const scenario = unique('tconc');
     const env = envWith([testOrigin(scenario, 'slow-1500')]);
-    const a = await newTenantKey({ max_concurrent: 1, budget_usd: '1', budget_period: 'month' });
+    const a = await createTenantWithKey({ tenant: { max_concurrent: 1, budget_usd: '1', budget_period: 'month' } });
     const b = await addKey(a.tenantId);
     const slow = call('POST', GEN, { key: a.key, env, json: genBody(unique('tconc')) });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -48,18 +50,18 @@ describe('max_concurrent through the gateway (CONTRACT §5)', () => {
     expect((await slow).status).toBe(200);
     expect(await originCalls(scenario)).toHaveLength(1);
     // only the request that went to the origin was charged
-    const [ca, cb] = [await charges(a), await charges(b)];
-    expect(cb.keySpent).toBe(0);
-    expect(cb.keyReserved).toBe(0);
-    expect(ca.tenantReserved).toBe(0);
-    expect(ca.tenantSpent).toBe(ca.keySpent);
-    expect(await ledgerRows(refused.json().error.request_id)).toBe(0);
+    const [ca, cb] = [await chargesOf(a), await chargesOf(b)];
+    expect(cb.key.spentNano).toBe(0n);
+    expect(cb.key.reservedNano).toBe(0n);
+    expect(ca.tenant.reservedNano).toBe(0n);
+    expect(ca.tenant.spentNano).toBe(ca.key.spentNano);
+    expect(await ledger('request_id', refused.json().error.request_id)).toEqual([]);
   });
 
   it('a request that may be a cache hit and is refused a slot does not use up the rpm', async () => {
     const scenario = unique('defer');
     const env = envWith([testOrigin(scenario, 'slow-1500')]);
-    const tk = await newTenantKey({}, { max_concurrent: 1, rate_limit_rpm: 2 });
+    const tk = await createTenantWithKey({ key: { max_concurrent: 1, rate_limit_rpm: 2 } });
     const holder = call('POST', GEN, { key: tk.key, env, json: genBody(unique('defer'), { seed: 11 }) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     // a seeded miss is admitted provisionally (it might have been a hit), then refused a slot
@@ -75,7 +77,7 @@ describe('max_concurrent through the gateway (CONTRACT §5)', () => {
   it('a cache hit needs no in-flight slot: it is served while the only slot is taken', async () => {
     const scenario = unique('hitslot');
     const env = envWith([testOrigin(scenario, 'slow-1500')]);
-    const tk = await newTenantKey({}, { max_concurrent: 1 });
+    const tk = await createTenantWithKey({ key: { max_concurrent: 1 } });
     const cached = genBody(unique('hitslot'), { seed: 77 });
     expect((await call('POST', GEN, { key: tk.key, env, json: cached })).status).toBe(200);
 

@@ -2,7 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { WINDOW_MS, type LimitScope } from '../../src/durable-objects/rate-limiter';
 import { unique } from '../helpers/api';
-import { admitAt, limiterOf, prng } from './support';
+import { seededRandom } from '../helpers/random';
+import { admitAt, limiterOf } from './support';
 
 /** The most admissions that any half-open 60 s window [x, x + 60 s) holds. */
 function busiestWindow(times: number[]): number {
@@ -19,10 +20,10 @@ function busiestWindow(times: number[]): number {
 describe('RateLimiter object', () => {
   it('over 10 simulated minutes of random arrivals, no 60 s window admits more than the limit', async () => {
     for (const seed of [1, 2, 3]) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const tenantId = unique('prop');
-      const keyLimit = 5 + Math.floor(random() * 10);
-      const tenantLimit = keyLimit + 3 + Math.floor(random() * 8);
+      const keyLimit = 5 + random.int(10);
+      const tenantLimit = keyLimit + 3 + random.int(8);
       const keys: LimitScope[] = [0, 1, 2].map((i) => ({ id: `key:k${i}`, rpm: keyLimit, maxConcurrent: null }));
       const tenant: LimitScope = { id: 'tenant', rpm: tenantLimit, maxConcurrent: null };
       const admitted = new Map<string, number[]>([['tenant', []], ...keys.map((k) => [k.id, []] as [string, number[]])]);
@@ -33,8 +34,8 @@ describe('RateLimiter object', () => {
       let n = 0;
       let refusals = 0;
       while (t < end) {
-        t += random() < 0.3 ? Math.floor(random() * 50) : Math.floor(random() * 8_000);
-        const key = keys[Math.floor(random() * keys.length)] as LimitScope;
+        t += random.next() < 0.3 ? random.int(50) : random.int(8_000);
+        const key = random.pick(keys);
         const result = await admitAt(tenantId, `r${n++}`, t, [key, tenant]);
         if (result.ok) {
           admitted.get(key.id)?.push(t);

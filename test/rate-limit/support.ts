@@ -42,21 +42,3 @@ export function rateLimitState(r: CallResult, policy: string): { r: number; t: n
   expect(params.get('r')).toMatch(/^[0-9]+$/);
   return { r: Number(params.get('r')), t: params.has('t') ? Number(params.get('t')) : null };
 }
-
-/** Rows of the usage ledger for a request id (a refusal must leave none). */
-export async function ledgerRows(requestId: string): Promise<number> {
-  const row = await env.DB.prepare('SELECT count(*) AS n FROM usage_ledger WHERE request_id = ?').bind(requestId).first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing property run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, envWith, genBody, isPng, newTenantKey, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, envWith, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { createTenantWithKey } from '../helpers/tenants';
 
 describe('foundation', () => {
   it('answers healthz', async () => {
@@ -9,7 +10,7 @@ describe('foundation', () => {
   });
 
   it('generates a PNG through the local origin', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const r = await call('POST', '/image/generation', { key, json: genBody(unique('local'), { seed: 42 }) });
     expect(r.status, r.text()).toBe(200);
     expect(isPng(r.bytes)).toBe(true);
@@ -17,7 +18,7 @@ describe('foundation', () => {
   });
 
   it('generates through a loopback qubrid origin', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const scenario = unique('qubrid');
     const r = await call('POST', '/image/generation', { key, json: genBody(scenario, { seed: 7 }), env: envWith([testOrigin(scenario, 'png')]) });
     expect(r.status, r.text()).toBe(200);
