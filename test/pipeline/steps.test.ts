@@ -10,8 +10,9 @@ import { join } from '../../src/services/generation/join';
 import { lookup } from '../../src/services/generation/lookup';
 import { reservationFor, reserve } from '../../src/services/generation/reserve';
 import type { GenerationOptions, ImageJob } from '../../src/services/generation/types';
-import { DEFAULT_MODEL, envWith, newTenantKey, testOrigin, unique } from '../helpers/api';
-import { keyRow, ledger, tenantRow } from '../money/support';
+import { DEFAULT_MODEL, envWith, testOrigin, unique } from '../helpers/api';
+import { budgetState, ledger } from '../helpers/money';
+import { createTenantWithKey } from '../helpers/tenants';
 
 /** The pipeline's steps one at a time, on the real bindings, without the HTTP around them. */
 
@@ -49,46 +50,46 @@ function jobFor(run: GenerationOptions, seed: number | null, cacheable = seed !=
 
 describe('the generation steps, each on its own', () => {
   it('lookup: an image that is not cacheable is never looked up', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const run = await runFor(key);
     expect(await lookup({ run, job: jobFor(run, null), now: Date.now() })).toBeNull();
   });
 
   it('join: an image that is not cacheable leads alone', async () => {
-    const { key } = await newTenantKey();
+    const { key } = await createTenantWithKey();
     const run = await runFor(key);
     expect(await join({ run, job: jobFor(run, 5, false), now: Date.now() })).toEqual({ as: 'leader', flight: null });
   });
 
   it('reserve: a budget too small fails with budget_exceeded and holds nothing', async () => {
-    const { key, keyId, tenantId } = await newTenantKey({}, { budget_usd: '0.001' });
+    const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.001' } });
     const run = await runFor(key);
     const item = reservationFor(run, jobFor(run, 1));
     const err = await reserve({ run, items: [item], now: Date.now() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Failed);
     expect((err as Failed).failure.code).toBe('budget_exceeded');
     expect((err as Failed).failure.message).toContain('0.001992295 USD');
-    expect((await keyRow(keyId)).reserved_nano).toBe(0);
-    expect((await tenantRow(tenantId)).reserved_nano).toBe(0);
+    expect((await budgetState('key', keyId)).reservedNano).toBe(0n);
+    expect((await budgetState('tenant', tenantId)).reservedNano).toBe(0n);
   });
 
   it('fetch: when every origin fails, the reservation is given back with a ledger row saying why', async () => {
-    const { key, keyId } = await newTenantKey({}, { budget_usd: '1' });
+    const { key, keyId } = await createTenantWithKey({ key: { budget_usd: '1' } });
     const scenario = unique('steps-fetch');
     const run = await runFor(key, { env: envWith([testOrigin(scenario, '500')]) });
     const job = jobFor(run, 3);
     const item = reservationFor(run, job);
     await reserve({ run, items: [item], now: Date.now() });
-    expect((await keyRow(keyId)).reserved_nano).toBe(Number(item.costNano));
+    expect((await budgetState('key', keyId)).reservedNano).toBe(item.costNano);
     const err = await fetchImage({ run, job, item, started: Date.now() }).catch((e: unknown) => e);
     expect((err as Failed).failure.code).toBe('origin_error');
-    const row = await keyRow(keyId);
-    expect([row.reserved_nano, row.spent_nano]).toEqual([0, 0]);
+    const row = await budgetState('key', keyId);
+    expect([row.reservedNano, row.spentNano]).toEqual([0n, 0n]);
     expect((await ledger('key_id', keyId)).map((r) => [r.status, r.cost_nano])).toEqual([['origin_error', 0]]);
   });
 
   it('charge: one failed image gives back the reservations of the images in hand', async () => {
-    const { key, keyId } = await newTenantKey({}, { budget_usd: '1' });
+    const { key, keyId } = await createTenantWithKey({ key: { budget_usd: '1' } });
     const run = await runFor(key);
     const job = jobFor(run, 11);
     const item = reservationFor(run, job);
@@ -104,8 +105,8 @@ describe('the generation steps, each on its own', () => {
       ],
     }).catch((e: unknown) => e);
     expect(err).toBe(failure);
-    const row = await keyRow(keyId);
-    expect([row.reserved_nano, row.spent_nano]).toEqual([0, 0]);
+    const row = await budgetState('key', keyId);
+    expect([row.reservedNano, row.spentNano]).toEqual([0n, 0n]);
     expect((await ledger('key_id', keyId)).map((r) => [r.status, r.cost_nano])).toEqual([['origin_timeout', 0]]);
   });
 });
