@@ -1,14 +1,16 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
-import { base64FromBytes } from '../domain/image-format';
-import { formatUsd } from '../domain/money';
+import type { CacheDirectives } from '../domain/cache-key';
 import type { GenerationRequest } from '../domain/generation-request';
+import { base64FromBytes } from '../domain/image-format';
 import type { ModelSpec } from '../domain/models';
+import { formatUsd } from '../domain/money';
 import { ApiError } from '../errors';
 import { assertModelAllowed } from '../middleware/tenant-auth';
+import { generate, type GeneratedImage, type GenerationResult } from '../services/generation';
 import { getModelSpec } from '../storage/models';
-import { cacheDirectives, generate, type GeneratedImage, type GenerationResult } from '../services/generate';
-import { requestHash, withIdempotency } from '../services/idempotency';
+import { rateLimitHeaders } from './failures';
+import { requestHash, withIdempotency } from './idempotency';
 
 /** The model's price row and limits, for a model that exists (else 400) and the tenant may use (else 403). */
 export async function modelFor(c: Context<AppEnv>, model: string): Promise<ModelSpec> {
@@ -19,8 +21,8 @@ export async function modelFor(c: Context<AppEnv>, model: string): Promise<Model
 }
 
 /**
- * Runs a route's generations through the pipeline, under the request's Idempotency-Key (CONTRACT
- * §6): both generation routes call this, so they share one pipeline, one cache and one replay rule.
+ * Runs a route's generations through the pipeline, under the request's Idempotency-Key
+ * (docs/cache.md): both generation routes call this, so they share one pipeline, one cache and one replay rule.
  * `hashed` is the parsed request as the route sees it; equal parsed requests replay the same answer.
  */
 export async function runGenerations(
@@ -56,11 +58,33 @@ export async function runGenerations(
   });
 }
 
-/** The headers every generation answer carries (CONTRACT §3). Cache-Status follows RFC 9211. */
-export function generationHeaders(result: GenerationResult, first: GeneratedImage): Record<string, string> {
+/** `Cache-Control` directives a client may send on a generation (docs/cache.md). */
+export function cacheDirectives(header: string | undefined): CacheDirectives {
+  const parts = (header ?? '').toLowerCase().split(',').map((p) => p.trim());
+  return { noCache: parts.includes('no-cache'), noStore: parts.includes('no-store') };
+}
+
+/**
+ * The RFC 9211 `Cache-Status` of one image: a hit (or an identical request in flight that made it)
+ * was served by the cache; otherwise why the origin was asked (`fwd`) and whether the result was
+ * `stored`.
+ */
+export function cacheStatusOf(image: GeneratedImage, directives: CacheDirectives): string {
+  if (image.cache === 'hit') return 'imagegate; hit';
+  if (image.cache === 'coalesced') return 'imagegate; hit; detail=coalesced';
+  if (directives.noStore) return 'imagegate; fwd=request';
+  if (directives.noCache) return 'imagegate; fwd=request; stored';
+  if (image.drawn) return 'imagegate; fwd=bypass; stored';
+  return 'imagegate; fwd=miss; stored';
+}
+
+/** The headers every generation answer carries (docs/generation.md); per-image ones are the first image's. */
+export function generationHeaders(result: GenerationResult, first: GeneratedImage, directives: CacheDirectives): Record<string, string> {
+  const budget = result.budgetRemainingNano;
   return {
-    ...result.headers,
-    'Cache-Status': first.cacheStatus,
+    ...(result.rateLimit ? rateLimitHeaders(result.rateLimit) : {}),
+    ...(budget === null ? {} : { 'Imagegate-Budget-Remaining-USD': formatUsd(budget < 0n ? 0n : budget) }),
+    'Cache-Status': cacheStatusOf(first, directives),
     'Imagegate-Cost-USD': formatUsd(result.costNano),
     'Imagegate-Origin': first.origin,
     'Imagegate-Seed': String(first.request.seed),
@@ -75,16 +99,11 @@ export function imageUrl(c: Context<AppEnv>, image: GeneratedImage): string {
   return new URL(`/v1/images/${image.id}`, c.req.url).href;
 }
 
-/** `cache` as the JSON answers say it: a no-cache or no-store request is a `miss`. */
-export function cacheWord(image: GeneratedImage): string {
-  return image.cache;
-}
-
 /** The Qubrid-compatible answer: the image bytes, or with `Accept: application/json` a JSON description. */
 export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Response {
   const image = result.images[0];
   if (!image) throw new Error('a generation without an image');
-  const headers = generationHeaders(result, image);
+  const headers = generationHeaders(result, image, cacheDirectives(c.req.header('cache-control')));
   if (wantsJson(c.req.header('accept'))) {
     return c.json(
       {
@@ -96,7 +115,7 @@ export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Resp
         height: image.request.height,
         output_format: formatOf(image),
         cost_usd: formatUsd(image.costNano),
-        cache: cacheWord(image),
+        cache: image.cache,
         image_base64: base64FromBytes(image.bytes),
         url: imageUrl(c, image),
       },

@@ -2,7 +2,10 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { claimKey } from '../../src/storage/idempotency';
-import { IDEMPOTENCY_LEASE_MS, IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency';
+import { IDEMPOTENCY_TTL_MS, requestLifetimes } from '../../src/domain/lifetimes';
+import { originDeadlineMs } from '../../src/origins/config';
+
+const IDEMPOTENCY_LEASE_MS = requestLifetimes(originDeadlineMs({})).idempotencyLeaseMs;
 import { appWithClock, call, envWith, genBody, isPng, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { BIG, expectBooksBalanced, IMAGE_NANO, keyRow, ledger } from './support';
 
