@@ -40,7 +40,11 @@ describe('GET /openapi.json', () => {
     const body = components.schemas.OpenAIImagesRequest;
     expect(body.additionalProperties).toBe(false);
     expect(body.required).toEqual(['prompt']);
-    expect(body.properties.n.anyOf[0]).toMatchObject({ type: 'integer', minimum: 1, maximum: 4 });
+    // nullish: OpenAPI 3.1 may render it as a type list or an anyOf; either way an integer in 1–4
+    const n = body.properties.n;
+    const integer = n.anyOf ? n.anyOf.find((s: any) => s.type === 'integer') : n;
+    expect(integer).toMatchObject({ minimum: 1, maximum: 4 });
+    expect([integer.type].flat()).toContain('integer');
     expect(Object.keys(body.properties).sort()).toEqual(
       ['cfg', 'model', 'n', 'negative_prompt', 'output_format', 'prompt', 'response_format', 'seed', 'size', 'steps', 'user'].sort(),
     );
