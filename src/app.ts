@@ -1,4 +1,3 @@
-import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './env';
 import { Failed } from './domain/failure';
@@ -17,13 +16,14 @@ import { imageRoutes } from './routes/images';
 import { usageRoutes } from './routes/usage';
 import { openAIImageRoutes } from './routes/openai-images';
 import { docsRoutes } from './routes/docs';
+import { routeGroup } from './routes/route-group';
 
 const defaultDeps: AppDeps = { now: () => Date.now() };
 
 /** Builds the whole app: tests and production get the same middleware, routes and error handling. */
 export function createApp(deps: Partial<AppDeps> = {}) {
   const resolved: AppDeps = { ...defaultDeps, ...deps };
-  const app = new Hono<AppEnv>();
+  const app = routeGroup();
 
   app.use('*', requestId());
   app.use('*', async function injectDeps(c, next) {
@@ -33,7 +33,6 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.use('/admin/*', adminAuth());
 
   app.route('/', healthRoutes);
-  app.route('/', docsRoutes);
   app.route('/', generationRoutes);
   app.route('/', openAIImageRoutes);
   app.route('/', imageRoutes);
@@ -42,6 +41,8 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.route('/', usageRoutes);
   app.route('/', adminModelRoutes);
   app.route('/', adminUsageRoutes);
+  // last: the document lists every route declared above, and these
+  app.route('/', docsRoutes(app));
 
   app.notFound((c) => errorResponse(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), c.var.requestId ?? 'unknown'));
 

@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** The one list of error codes (CONTRACT §2), each with its status and OpenAI-style `type`. */
+/** The one list of error codes (docs/errors.md), each with its status and OpenAI-style `type`. */
 export const ERROR_CODES = {
   invalid_request: { status: 400, type: 'invalid_request_error' },
   unauthorized: { status: 401, type: 'authentication_error' },

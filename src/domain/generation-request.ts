@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError } from '../errors';
+import type { FieldProblem } from './failure';
 import { DEFAULT_MODEL, REQUEST_DEFAULTS, type ModelSpec, type Range } from './models';
 
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
@@ -40,7 +40,7 @@ export interface GenerationRequest {
 export type SeededRequest = GenerationRequest & { seed: number };
 
 /**
- * The Qubrid body (CONTRACT §3). Strict: an unknown field is a 400 naming it, because a misspelt
+ * The Qubrid body (docs/generation.md). Strict: an unknown field is a 400 naming it, because a misspelt
  * `step` silently falling back to a default would spend money on the wrong image.
  */
 export const QubridBodySchema = z.strictObject({
@@ -57,36 +57,22 @@ export const QubridBodySchema = z.strictObject({
 });
 export type QubridBody = z.infer<typeof QubridBodySchema>;
 
-/** The first zod issue as our 400, with `param` naming the field (the unknown one, for a strict object). */
-export function zodToApiError(error: z.ZodError, prefix = ''): ApiError {
-  const issue = error.issues[0];
-  if (!issue) return new ApiError('invalid_request', 'invalid request body');
-  if (issue.code === 'unrecognized_keys') {
-    const field = issue.keys[0] ?? '';
-    const param = [...issue.path.map(String), field].join('.');
-    return new ApiError('invalid_request', `unknown field '${prefix}${param}'`, { param: prefix + param });
-  }
-  const param = issue.path.map(String).join('.');
-  if (!param) return new ApiError('invalid_request', `request body: ${issue.message}`);
-  return new ApiError('invalid_request', `'${prefix}${param}': ${issue.message}`, { param: prefix + param });
-}
+/** A request that passed its checks, or the first field that did not. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problem: FieldProblem };
+
+const problem = (param: string, message: string): { ok: false; problem: FieldProblem } => ({ ok: false, problem: { param, message } });
 
 /** Checks `value` against a model's range (and step), naming the field when it is out. */
-function checkRange(param: string, value: number, range: Range & { multipleOf?: number }): void {
-  if (value < range.min || value > range.max) {
-    throw new ApiError('invalid_request', `'${param}' must be between ${range.min} and ${range.max}, got ${value}`, { param });
-  }
-  if (range.multipleOf && value % range.multipleOf !== 0) {
-    throw new ApiError('invalid_request', `'${param}' must be a multiple of ${range.multipleOf}, got ${value}`, { param });
-  }
+function rangeProblem(param: string, value: number, range: Range & { multipleOf?: number }): FieldProblem | null {
+  if (value < range.min || value > range.max) return { param, message: `'${param}' must be between ${range.min} and ${range.max}, got ${value}` };
+  if (range.multipleOf && value % range.multipleOf !== 0) return { param, message: `'${param}' must be a multiple of ${range.multipleOf}, got ${value}` };
+  return null;
 }
 
-function checkPrompt(param: string, prompt: string | undefined): string {
-  if (prompt === undefined) throw new ApiError('invalid_request', `'${param}' is required`, { param });
-  if (prompt.length < 1 || charCount(prompt) > MAX_PROMPT_CHARS) {
-    throw new ApiError('invalid_request', `'${param}' must be 1 to ${MAX_PROMPT_CHARS} characters`, { param });
-  }
-  return prompt;
+function promptProblem(param: string, prompt: string | undefined): FieldProblem | null {
+  if (prompt === undefined) return { param, message: `'${param}' is required` };
+  if (prompt.length < 1 || charCount(prompt) > MAX_PROMPT_CHARS) return { param, message: `'${param}' must be 1 to ${MAX_PROMPT_CHARS} characters` };
+  return null;
 }
 
 /** Applies defaults and a model's limits to fields already of the right types. */
@@ -95,24 +81,29 @@ export function checkAgainstModel(
     Partial<Pick<GenerationRequest, 'width' | 'height' | 'steps' | 'cfg'>>,
   spec: ModelSpec,
   names: { width?: string; height?: string } = {},
-): GenerationRequest {
+): Checked<GenerationRequest> {
   const width = fields.width ?? REQUEST_DEFAULTS.width;
   const height = fields.height ?? REQUEST_DEFAULTS.height;
   const steps = fields.steps ?? REQUEST_DEFAULTS.steps;
   const cfg = fields.cfg ?? REQUEST_DEFAULTS.cfg;
-  checkRange(names.width ?? 'width', width, spec.width);
-  checkRange(names.height ?? 'height', height, spec.height);
-  checkRange('steps', steps, spec.steps);
-  checkRange('cfg', cfg, spec.cfg);
-  return { ...fields, width, height, steps, cfg };
+  const found =
+    rangeProblem(names.width ?? 'width', width, spec.width) ??
+    rangeProblem(names.height ?? 'height', height, spec.height) ??
+    rangeProblem('steps', steps, spec.steps) ??
+    rangeProblem('cfg', cfg, spec.cfg);
+  if (found) return { ok: false, problem: found };
+  return { ok: true, value: { ...fields, width, height, steps, cfg } };
 }
 
 /** Turns a parsed Qubrid body into a GenerationRequest, once the model's spec is known. */
-export function fromQubridBody(body: QubridBody, spec: ModelSpec): GenerationRequest {
+export function fromQubridBody(body: QubridBody, spec: ModelSpec): Checked<GenerationRequest> {
   if (body.prompt !== undefined && body.positive_prompt !== undefined) {
-    throw new ApiError('invalid_request', "send 'positive_prompt' or its alias 'prompt', not both", { param: 'prompt' });
+    return problem('prompt', "send 'positive_prompt' or its alias 'prompt', not both");
   }
-  const prompt = checkPrompt(body.positive_prompt !== undefined ? 'positive_prompt' : body.prompt !== undefined ? 'prompt' : 'positive_prompt', body.positive_prompt ?? body.prompt);
+  const param = body.prompt !== undefined && body.positive_prompt === undefined ? 'prompt' : 'positive_prompt';
+  const prompt = body.positive_prompt ?? body.prompt;
+  const bad = promptProblem(param, prompt);
+  if (bad || prompt === undefined) return { ok: false, problem: bad ?? { param, message: `'${param}' is required` } };
   return checkAgainstModel(
     {
       model: spec.model,

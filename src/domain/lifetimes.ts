@@ -17,6 +17,12 @@
  * - an Idempotency-Key retry is refused (409) while the first request may still be charged.
  */
 
+/**
+ * How long an Idempotency-Key record is kept after its request (docs/cache.md): a retry within it
+ * replays the stored answer; the cron forgets older records.
+ */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
+
 /** Time for storing the image and settling the charge once the origin has answered. */
 const AFTER_ORIGIN_MS = 15_000;
 /** How much longer than a merge lead a follower waits for its outcome. */

@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { readCapped } from '../domain/bytes';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -42,4 +42,16 @@ async function readLimitedText(request: Request, limit: number): Promise<string>
   } catch {
     throw new ApiError('invalid_request', 'the body is not valid UTF-8');
   }
+}
+
+/**
+ * Reads the body as readJsonObject does (415, 413, 400 as above) before the route's schema sees it,
+ * then hands the validator the same text: the declared schema checks fields, this checks bytes.
+ */
+export function jsonBody(): MiddlewareHandler<AppEnv> {
+  return async function jsonBodyMiddleware(c, next) {
+    const json = await readJsonObject(c);
+    c.req.raw = new Request(c.req.raw, { body: JSON.stringify(json) });
+    await next();
+  };
 }

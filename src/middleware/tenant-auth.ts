@@ -7,7 +7,7 @@ import { bearerToken } from './admin-auth';
 
 /**
  * Keys are looked up by hash on every request, so each isolate remembers a lookup briefly.
- * CONTRACT §2 lets a revocation take up to 5 s to reach every isolate; admin changes made
+ * docs/admin.md lets a revocation take up to 5 s to reach every isolate; admin changes made
  * through this isolate clear it at once (forgetCallers).
  */
 const CALLER_CACHE_MS = 2_000;

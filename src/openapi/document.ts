@@ -1,45 +1,13 @@
-import { z } from 'zod';
-import { ERROR_CODES, errorBody, type ErrorCode } from '../errors';
-import { ErrorAnswer } from './answers';
-import { answerSchemas, errorsOf, requestSchemas, type Auth, type HeaderDoc, type RouteDoc } from './registry';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../env';
+import { SECURITY_SCHEMES } from './describe';
 
-/** Builds the OpenAPI 3.1 document from route descriptions; JSON Schema 2020-12 is 3.1's own dialect. */
+/**
+ * The OpenAPI 3.1 document, generated from the routes' own declarations (`createRoute` in
+ * src/routes/): what is routed is what is documented. JSON Schema 2020-12 is 3.1's own dialect.
+ */
 
 type Json = Record<string, unknown>;
-
-/** When each error happens (CONTRACT §2), for the answers' descriptions. */
-const ERROR_WHEN: Record<ErrorCode, string> = {
-  invalid_request: 'malformed JSON, unknown or wrong-typed field, value out of range (`param` names the field)',
-  unauthorized: 'missing, unknown, revoked or expired key; on /admin/*, anything but the admin token',
-  budget_exceeded: "the request's cost does not fit the key's or the tenant's remaining budget",
-  forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`",
-  not_found: "unknown route, or an object that is not the caller's",
-  idempotency_in_progress: 'same `Idempotency-Key` while the first request is still running',
-  payload_too_large: 'body over 64 KiB',
-  unsupported_media_type: 'body not `application/json`',
-  idempotency_key_reused: 'same `Idempotency-Key` with a different body',
-  rate_limited: 'over the requests-per-minute limit; carries `Retry-After`',
-  concurrency_limited: 'over the in-flight limit; carries `Retry-After`',
-  internal: 'a bug; the message never leaks a stack trace or a secret',
-  origin_error: 'every eligible origin failed or returned something that is not an image (with `Retry-After` when all are cooling down)',
-  admin_disabled: 'an admin route while `ADMIN_TOKEN` is unset',
-  unavailable: 'a dependency of the gateway (e.g. the rate limiter) could not be reached',
-  origin_timeout: 'the origin did not answer within its timeout',
-};
-
-const RETRY_AFTER: HeaderDoc = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } };
-
-const SECURITY: Record<Auth, Json[]> = {
-  tenant: [{ tenantKey: [] }, { tenantApiKey: [] }],
-  admin: [{ adminToken: [] }],
-  none: [],
-};
-
-const SECURITY_SCHEMES = {
-  tenantKey: { type: 'http', scheme: 'bearer', description: 'a tenant key, `igk_` + 32 or more base62 characters' },
-  tenantApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'the same tenant key, for clients that cannot send a bearer token' },
-  adminToken: { type: 'http', scheme: 'bearer', description: 'the `ADMIN_TOKEN` secret; /admin/* only' },
-};
 
 const TAGS = [
   { name: 'generation', description: 'Generating images, and reading them back' },
@@ -97,123 +65,24 @@ function annotated(id: string, schema: Json): Json {
   return { ...schema, properties, ...(note.examples ? { examples: note.examples } : {}) };
 }
 
-function withoutDialect(schema: Json): Json {
-  const { $schema: _dialect, $id: _id, ...rest } = schema;
-  return rest;
-}
-
-function componentSchemas(registry: typeof requestSchemas, io: 'input' | 'output'): Record<string, Json> {
-  const { schemas } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
-  return Object.fromEntries(Object.entries(schemas).map(([id, s]) => [id, annotated(id, withoutDialect(s as Json))]));
-}
-
-/** A `$ref` for a named schema, else the schema inline. */
-function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
-  const registry = io === 'input' ? requestSchemas : answerSchemas;
-  const named = registry.get(schema);
-  if (named) return { $ref: `#/components/schemas/${named.id}` };
-  return withoutDialect(z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json);
-}
-
-function headersOf(headers: Record<string, HeaderDoc>): Json {
-  return Object.fromEntries(
-    Object.entries(headers).map(([name, h]) => [name, { description: h.description, schema: h.schema ?? { type: 'string' } }]),
-  );
-}
-
-function parametersOf(route: RouteDoc): Json[] {
-  const path = Object.entries(route.pathParams ?? {}).map(([name, description]) => ({
-    name,
-    in: 'path',
-    required: true,
-    description,
-    schema: { type: 'string' },
-  }));
-  const query = Object.entries(route.query?.shape ?? {}).map(([name, schema]) => ({
-    name,
-    in: 'query',
-    required: !(schema as z.ZodType).safeParse(undefined).success,
-    schema: schemaOf(schema as z.ZodType, 'input'),
-  }));
-  const headers = Object.entries(route.headers ?? {}).map(([name, h]) => ({
-    name,
-    in: 'header',
-    required: h.required ?? false,
-    description: h.description,
-    schema: h.schema ?? { type: 'string' },
-  }));
-  return [...path, ...query, ...headers];
-}
-
-function errorResponses(codes: ErrorCode[]): Record<string, Json> {
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
-    const status = ERROR_CODES[code].status;
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
-  }
-  const responses: Record<string, Json> = {};
-  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const retry = group.some((c) => c === 'rate_limited' || c === 'concurrency_limited' || c === 'origin_error');
-    responses[String(status)] = {
-      description: group.map((c) => `\`${c}\`: ${ERROR_WHEN[c]}`).join('. '),
-      ...(retry ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
-      content: {
-        'application/json': {
-          schema: schemaOf(ErrorAnswer, 'output'),
-          examples: Object.fromEntries(
-            group.map((c) => [c, { value: errorBody(c, ERROR_WHEN[c], 'req_0123456789abcdefghijkl', c === 'invalid_request' ? 'width' : null) }]),
-          ),
-        },
-      },
-    };
-  }
-  return responses;
-}
-
-function operationOf(route: RouteDoc): Json {
-  const responses: Record<string, Json> = {};
-  for (const success of route.success) {
-    const content: Json = { ...(success.content ?? {}) };
-    for (const [type, schema] of Object.entries(content)) content[type] = { schema };
-    if (success.json) content['application/json'] = { schema: schemaOf(success.json, 'output') };
-    responses[String(success.status)] = {
-      description: success.description,
-      ...(success.headers ? { headers: headersOf(success.headers) } : {}),
-      ...(Object.keys(content).length > 0 ? { content } : {}),
-    };
-  }
-  Object.assign(responses, errorResponses(errorsOf(route)));
-  const parameters = parametersOf(route);
-  return {
-    operationId: route.operationId,
-    summary: route.summary,
-    ...(route.description ? { description: route.description } : {}),
-    tags: [route.tag],
-    security: SECURITY[route.auth],
-    ...(parameters.length > 0 ? { parameters } : {}),
-    ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } }
-      : {}),
-    responses,
-  };
+/**
+ * Hono's `:model{.+}` (a path parameter that may hold a raw `/`) is declared as `{model{.+}}` so
+ * the router gets the pattern; OpenAPI knows only `{model}`.
+ */
+function openApiPath(path: string): string {
+  return path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}');
 }
 
 export interface DocumentInfo {
   version: string;
 }
 
-export function buildDocument(routes: RouteDoc[], info: DocumentInfo): Json {
-  const paths: Record<string, Record<string, Json>> = {};
-  for (const route of routes) {
-    const item = (paths[route.path] ??= {});
-    if (item[route.method]) throw new Error(`${route.method.toUpperCase()} ${route.path} is described twice`);
-    item[route.method] = operationOf(route);
+/** The document of every route declared on `app` (and the apps mounted on it). */
+export function buildDocument(app: OpenAPIHono<AppEnv>, info: DocumentInfo): Json {
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
+    app.openAPIRegistry.registerComponent('securitySchemes', name, { ...scheme });
   }
-  const requests = componentSchemas(requestSchemas, 'input');
-  const answers = componentSchemas(answerSchemas, 'output');
-  const clash = Object.keys(requests).find((id) => id in answers);
-  if (clash) throw new Error(`schema name '${clash}' is used for a request and an answer`);
-  return {
+  const doc = app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
       title: 'imagegate',
@@ -222,7 +91,8 @@ export function buildDocument(routes: RouteDoc[], info: DocumentInfo): Json {
         'A gateway in front of paid text-to-image APIs: tenant keys, exact prices, budgets, rate limits, a cache of identical-seed results. Amounts are decimal strings of USD, exact to the nano-USD. Every error is `{"error": {code, type, message, param, request_id}}`.',
     },
     tags: TAGS,
-    paths,
-    components: { schemas: { ...requests, ...answers }, securitySchemes: SECURITY_SCHEMES },
-  };
+  }) as unknown as Json & { paths?: Record<string, Json>; components?: { schemas?: Record<string, Json> } };
+  const paths = Object.fromEntries(Object.entries(doc.paths ?? {}).map(([path, item]) => [openApiPath(path), item]));
+  const schemas = Object.fromEntries(Object.entries(doc.components?.schemas ?? {}).map(([id, s]) => [id, annotated(id, s)]));
+  return { ...doc, paths, components: { ...doc.components, schemas } };
 }

@@ -1,42 +1,29 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
-import type { AppEnv } from '../env';
-import { zodToApiError } from '../domain/generation-request';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { ModelSpec } from '../domain/models';
 import { formatUsd, parseUsd } from '../domain/money';
 import { ApiError } from '../errors';
-import { readJsonObject } from '../middleware/json-body';
+import { jsonBody as readJsonBody } from '../middleware/json-body';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { ModelAnswer, ModelListAnswer } from '../schemas/answers';
+import { ModelPutSchema } from '../schemas/requests';
 import { upsertModel } from '../storage/model-prices';
 import { forgetModelSpec, getModelSpec, listModelSpecs } from '../storage/models';
-import { UsdString } from './admin-schemas';
+import { routeGroup } from './route-group';
 
 /**
- * Price rows and request limits per model (CONTRACT §4, §8). A new model is data: PUT its row and
- * validation and pricing follow it.
+ * Price rows and request limits per model (docs/money.md, docs/admin.md). A new model is data: PUT
+ * its row and validation and pricing follow it.
  */
-export const adminModelRoutes = new Hono<AppEnv>();
+export const adminModelRoutes = routeGroup();
 
-const MAX_SIDE = 16_384;
-const Side = z
-  .strictObject({ min: z.int().min(1).max(MAX_SIDE), max: z.int().min(1).max(MAX_SIDE), multiple_of: z.int().min(1).max(MAX_SIDE) })
-  .refine((r) => r.min <= r.max, { message: 'min must not exceed max', path: ['min'] });
-const Steps = z
-  .strictObject({ min: z.int().min(1).max(10_000), max: z.int().min(1).max(10_000) })
-  .refine((r) => r.min <= r.max, { message: 'min must not exceed max', path: ['min'] });
-const Cfg = z
-  .strictObject({ min: z.number().min(0).max(1_000), max: z.number().min(0).max(1_000) })
-  .refine((r) => r.min <= r.max, { message: 'min must not exceed max', path: ['min'] });
-
-/** PUT replaces the whole row, so every field is required (`model` may repeat the path's). */
-export const ModelPutSchema = z.strictObject({
-  model: z.string().optional(),
-  price_per_megapixel_usd: UsdString,
-  included_steps: z.int().min(0).max(10_000),
-  price_per_extra_step_usd: UsdString,
-  width: Side,
-  height: Side,
-  steps: Steps,
-  cfg: Cfg,
+const models = { tags: ['admin: models'], ...securityOf('admin') };
+/**
+ * `{model{.+}}`: Hono's pattern for a model id that may hold a raw `/`; the document shows `{model}`.
+ * The handler reads the raw path itself (rawModelPath), so `%2F` and `/` both work.
+ */
+const MODEL_PATH = '/admin/models/{model{.+}}';
+const modelParams = z.object({
+  model: z.string().openapi({ description: 'the model id, URL-encoded (`stabilityai%2Fstable-diffusion-3.5-large`); a raw `/` also works' }),
 });
 
 export function modelJson(spec: ModelSpec) {
@@ -71,25 +58,59 @@ function rawModelPath(url: string): string {
   return new URL(url).pathname.slice('/admin/models/'.length);
 }
 
-adminModelRoutes.get('/admin/models', async function listModels(c) {
-  const specs = await listModelSpecs(c.env.DB);
-  return c.json({ data: specs.map(modelJson) });
+const listModelsRoute = createRoute({
+  method: 'get',
+  path: '/admin/models',
+  operationId: 'listModels',
+  summary: 'List models and their prices',
+  ...models,
+  responses: { 200: jsonAnswer('every model', ModelListAnswer), ...errorResponses({ auth: 'admin' }) },
 });
 
-adminModelRoutes.get('/admin/models/:model{.+}', async function readModel(c) {
+adminModelRoutes.openapi(listModelsRoute, async function listModels(c) {
+  const specs = await listModelSpecs(c.env.DB);
+  return c.json({ data: specs.map(modelJson) }, 200);
+});
+
+const getModelRoute = createRoute({
+  method: 'get',
+  path: MODEL_PATH,
+  operationId: 'getModel',
+  summary: "Read a model's price row and limits",
+  ...models,
+  request: { params: modelParams },
+  responses: { 200: jsonAnswer('the model', ModelAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found', 'invalid_request'] }) },
+});
+
+adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
   const model = modelParam(rawModelPath(c.req.url));
   // read through to D1: an admin must see the row as stored, not an isolate's cached copy
   forgetModelSpec(model);
   const spec = await getModelSpec(c.env.DB, model, c.var.deps.now());
   if (!spec) throw new ApiError('not_found', `no model '${model}'`);
-  return c.json(modelJson(spec));
+  return c.json(modelJson(spec), 200);
 });
 
-adminModelRoutes.put('/admin/models/:model{.+}', async function putModel(c) {
+const putModelRoute = createRoute({
+  method: 'put',
+  path: MODEL_PATH,
+  operationId: 'putModel',
+  summary: "Create or replace a model's price row and limits",
+  description:
+    'cost = ceil(width × height × price_per_megapixel / 10^6 + max(0, steps − included_steps) × price_per_extra_step), in nano-USD. Validation and pricing of new requests follow the row.',
+  ...models,
+  middleware: readJsonBody(),
+  request: { params: modelParams, body: jsonBody(ModelPutSchema) },
+  responses: {
+    200: jsonAnswer('the row, replaced', ModelAnswer),
+    201: jsonAnswer('the row, created', ModelAnswer),
+    ...errorResponses({ auth: 'admin', body: true }),
+  },
+});
+
+adminModelRoutes.openapi(putModelRoute, async function putModel(c) {
   const model = modelParam(rawModelPath(c.req.url));
-  const parsed = ModelPutSchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const body = parsed.data;
+  const body = c.req.valid('json');
   if (body.model !== undefined && body.model !== model) {
     throw new ApiError('invalid_request', `'model' must match the path ('${model}') or be left out`, { param: 'model' });
   }

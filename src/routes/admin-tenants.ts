@@ -1,10 +1,10 @@
-import { Hono } from 'hono';
-import type { AppEnv } from '../env';
+import { createRoute } from '@hono/zod-openapi';
 import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
 import { formatUsd, nanoToDb, parseUsd } from '../domain/money';
-import { zodToApiError } from '../domain/generation-request';
 import { ApiError } from '../errors';
-import { readJsonObject } from '../middleware/json-body';
+import { jsonBody as readJsonBody } from '../middleware/json-body';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { KeyAnswer, NewKeyAnswer, TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { forgetCallers } from '../middleware/tenant-auth';
 import {
   getKey,
@@ -19,10 +19,11 @@ import {
   type ColumnValues,
   type TenantRecord,
 } from '../storage/tenants';
-import { KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema, type KeyInput, type TenantInput } from './admin-schemas';
+import { IdParam, KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema, type KeyInput, type TenantInput } from '../schemas/requests';
+import { routeGroup } from './route-group';
 
-/** The admin API for tenants and their keys (CONTRACT §8). */
-export const adminTenantRoutes = new Hono<AppEnv>();
+/** The admin API for tenants and their keys (docs/admin.md). */
+export const adminTenantRoutes = routeGroup();
 
 export function tenantJson(t: TenantRecord) {
   return {
@@ -91,38 +92,99 @@ function keyColumns(input: KeyInput): ColumnValues {
 
 const isoNow = (now: number) => new Date(now).toISOString();
 
-adminTenantRoutes.post('/admin/tenants', async function createTenant(c) {
-  const parsed = TenantCreateSchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantColumns(parsed.data), isoNow(c.var.deps.now()));
+const tenantId = IdParam('the tenant id (`ten_…`)');
+const keyId = IdParam('the key id (`key_…`)');
+const tenants = { tags: ['admin: tenants'], ...securityOf('admin') };
+const keys = { tags: ['admin: keys'], ...securityOf('admin') };
+const withBody = { middleware: readJsonBody() };
+
+const createTenantRoute = createRoute({
+  method: 'post',
+  path: '/admin/tenants',
+  operationId: 'createTenant',
+  summary: 'Create a tenant',
+  description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.',
+  ...tenants,
+  ...withBody,
+  request: { body: jsonBody(TenantCreateSchema) },
+  responses: { 201: jsonAnswer('the tenant', TenantAnswer), ...errorResponses({ auth: 'admin', body: true }) },
+});
+
+adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
+  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantColumns(c.req.valid('json')), isoNow(c.var.deps.now()));
   return c.json(tenantJson(tenant), 201);
 });
 
-adminTenantRoutes.get('/admin/tenants', async function listAllTenants(c) {
-  const tenants = await listTenants(c.env.DB);
-  return c.json({ data: tenants.map(tenantJson) });
+const listTenantsRoute = createRoute({
+  method: 'get',
+  path: '/admin/tenants',
+  operationId: 'listTenants',
+  summary: 'List tenants',
+  ...tenants,
+  responses: { 200: jsonAnswer('every tenant', TenantListAnswer), ...errorResponses({ auth: 'admin' }) },
 });
 
-adminTenantRoutes.get('/admin/tenants/:id', async function readTenant(c) {
-  const tenant = await getTenant(c.env.DB, c.req.param('id'));
+adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
+  const all = await listTenants(c.env.DB);
+  return c.json({ data: all.map(tenantJson) }, 200);
+});
+
+const getTenantRoute = createRoute({
+  method: 'get',
+  path: '/admin/tenants/{id}',
+  operationId: 'getTenant',
+  summary: 'Read a tenant and its keys',
+  ...tenants,
+  request: { params: tenantId },
+  responses: {
+    200: jsonAnswer('the tenant with its keys (never their plaintext)', TenantWithKeysAnswer),
+    ...errorResponses({ auth: 'admin', errors: ['not_found'] }),
+  },
+});
+
+adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
+  const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
-  const keys = await listKeys(c.env.DB, tenant.id);
-  return c.json({ ...tenantJson(tenant), keys: keys.map(keyJson) });
+  const tenantKeys = await listKeys(c.env.DB, tenant.id);
+  return c.json({ ...tenantJson(tenant), keys: tenantKeys.map(keyJson) }, 200);
 });
 
-adminTenantRoutes.patch('/admin/tenants/:id', async function changeTenant(c) {
-  const parsed = TenantPatchSchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const tenant = await updateTenant(c.env.DB, c.req.param('id'), tenantColumns(parsed.data), isoNow(c.var.deps.now()));
+const updateTenantRoute = createRoute({
+  method: 'patch',
+  path: '/admin/tenants/{id}',
+  operationId: 'updateTenant',
+  summary: 'Change a tenant',
+  description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.',
+  ...tenants,
+  ...withBody,
+  request: { params: tenantId, body: jsonBody(TenantPatchSchema) },
+  responses: { 200: jsonAnswer('the tenant as changed', TenantAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
+});
+
+adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
+  const tenant = await updateTenant(c.env.DB, c.req.valid('param').id, tenantColumns(c.req.valid('json')), isoNow(c.var.deps.now()));
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
   forgetCallers();
-  return c.json(tenantJson(tenant));
+  return c.json(tenantJson(tenant), 200);
 });
 
-adminTenantRoutes.post('/admin/tenants/:id/keys', async function createKey(c) {
-  const parsed = KeyCreateSchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const tenant = await getTenant(c.env.DB, c.req.param('id'));
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/admin/tenants/{id}/keys',
+  operationId: 'createKey',
+  summary: 'Create a key for a tenant',
+  description: 'The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key.',
+  ...keys,
+  ...withBody,
+  request: { params: tenantId, body: jsonBody(KeyCreateSchema) },
+  responses: {
+    201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
+
+adminTenantRoutes.openapi(createKeyRoute, async function createKey(c) {
+  const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
   const plaintext = newTenantKey();
   const key = await insertKey(
@@ -131,38 +193,82 @@ adminTenantRoutes.post('/admin/tenants/:id/keys', async function createKey(c) {
     tenant.id,
     await hashKey(plaintext),
     displayPrefix(plaintext),
-    keyColumns(parsed.data),
+    keyColumns(c.req.valid('json')),
     isoNow(c.var.deps.now()),
   );
   return c.json({ ...keyJson(key), key: plaintext }, 201);
 });
 
-adminTenantRoutes.get('/admin/keys/:id', async function readKey(c) {
-  const key = await getKey(c.env.DB, c.req.param('id'));
-  if (!key) throw new ApiError('not_found', 'no such key');
-  return c.json(keyJson(key));
+const getKeyRoute = createRoute({
+  method: 'get',
+  path: '/admin/keys/{id}',
+  operationId: 'getKey',
+  summary: 'Read a key',
+  ...keys,
+  request: { params: keyId },
+  responses: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
 });
 
-adminTenantRoutes.patch('/admin/keys/:id', async function changeKey(c) {
-  const parsed = KeyPatchSchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const key = await updateKey(c.env.DB, c.req.param('id'), keyColumns(parsed.data), isoNow(c.var.deps.now()));
+adminTenantRoutes.openapi(getKeyRoute, async function readKey(c) {
+  const key = await getKey(c.env.DB, c.req.valid('param').id);
+  if (!key) throw new ApiError('not_found', 'no such key');
+  return c.json(keyJson(key), 200);
+});
+
+const updateKeyRoute = createRoute({
+  method: 'patch',
+  path: '/admin/keys/{id}',
+  operationId: 'updateKey',
+  summary: 'Change a key',
+  description: '`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds.',
+  ...keys,
+  ...withBody,
+  request: { params: keyId, body: jsonBody(KeyPatchSchema) },
+  responses: { 200: jsonAnswer('the key as changed', KeyAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
+});
+
+adminTenantRoutes.openapi(updateKeyRoute, async function changeKey(c) {
+  const key = await updateKey(c.env.DB, c.req.valid('param').id, keyColumns(c.req.valid('json')), isoNow(c.var.deps.now()));
   if (!key) throw new ApiError('not_found', 'no such key');
   forgetCallers();
-  return c.json(keyJson(key));
+  return c.json(keyJson(key), 200);
 });
 
-adminTenantRoutes.delete('/admin/keys/:id', async function revokeKey(c) {
+const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/admin/keys/{id}',
+  operationId: 'revokeKey',
+  summary: 'Revoke a key',
+  ...keys,
+  request: { params: keyId },
+  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
+
+adminTenantRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
   const now = isoNow(c.var.deps.now());
-  const existing = await getKey(c.env.DB, c.req.param('id'));
+  const existing = await getKey(c.env.DB, c.req.valid('param').id);
   if (!existing) throw new ApiError('not_found', 'no such key');
   if (!existing.revokedAt) await updateKey(c.env.DB, existing.id, { revoked_at: now }, now);
   forgetCallers();
   return c.body(null, 204);
 });
 
-adminTenantRoutes.post('/admin/keys/:id/rotate', async function rotateKey(c) {
-  const existing = await getKey(c.env.DB, c.req.param('id'));
+const rotateKeyRoute = createRoute({
+  method: 'post',
+  path: '/admin/keys/{id}/rotate',
+  operationId: 'rotateKey',
+  summary: 'Rotate a key',
+  description: 'A new plaintext `key`; the old one stops working.',
+  ...keys,
+  request: { params: keyId },
+  responses: {
+    200: jsonAnswer('the key with its new plaintext, this once', NewKeyAnswer),
+    ...errorResponses({ auth: 'admin', errors: ['not_found'] }),
+  },
+});
+
+adminTenantRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
+  const existing = await getKey(c.env.DB, c.req.valid('param').id);
   if (!existing || existing.revokedAt) throw new ApiError('not_found', 'no such key');
   const plaintext = newTenantKey();
   const key = await updateKey(
@@ -173,5 +279,5 @@ adminTenantRoutes.post('/admin/keys/:id/rotate', async function rotateKey(c) {
   );
   if (!key) throw new ApiError('not_found', 'no such key');
   forgetCallers();
-  return c.json({ ...keyJson(key), key: plaintext });
+  return c.json({ ...keyJson(key), key: plaintext }, 200);
 });

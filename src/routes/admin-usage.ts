@@ -1,30 +1,16 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
-import type { AppEnv } from '../env';
-import { zodToApiError } from '../domain/generation-request';
+import { createRoute } from '@hono/zod-openapi';
 import { formatUsd } from '../domain/money';
 import { ApiError } from '../errors';
+import { errorResponses, securityOf, textContent } from '../openapi/describe';
+import { UsageReportAnswer } from '../schemas/answers';
+import { UsageQuerySchema } from '../schemas/requests';
 import { usageReport, type UsageRow } from '../storage/usage';
+import { routeGroup } from './route-group';
 
-/** `GET /admin/usage`: the usage ledger summed per day, key, model or tenant, as JSON or CSV (CONTRACT §8). */
-export const adminUsageRoutes = new Hono<AppEnv>();
+/** `GET /admin/usage`: the usage ledger summed per day, key, model or tenant, as JSON or CSV (docs/admin.md). */
+export const adminUsageRoutes = routeGroup();
 
 const DAY_MS = 86_400_000;
-
-/** A calendar date `YYYY-MM-DD` (UTC) that exists: 2026-02-30 is refused rather than rolled over. */
-const IsoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date such as 2026-11-26')
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
-
-export const QuerySchema = z.strictObject({
-  tenant_id: z.string().min(1).max(200).optional(),
-  key_id: z.string().min(1).max(200).optional(),
-  from: IsoDate.optional(),
-  to: IsoDate.optional(),
-  group_by: z.enum(['day', 'key', 'model', 'tenant']).default('day'),
-  format: z.enum(['json', 'csv']).default('json'),
-});
 
 /** RFC 4180: quote a field that holds a comma, a quote or a line break. */
 function csvField(value: string | number): string {
@@ -44,10 +30,27 @@ function totals(rows: UsageRow[]) {
   );
 }
 
-adminUsageRoutes.get('/admin/usage', async function usage(c) {
-  const parsed = QuerySchema.safeParse(c.req.query());
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const q = parsed.data;
+const usageRoute = createRoute({
+  method: 'get',
+  path: '/admin/usage',
+  operationId: 'usageReport',
+  summary: 'The usage ledger, summed',
+  description:
+    '`from`/`to` are UTC dates, `to` inclusive. `failed` counts generations that ended without an image. CSV has the header row `group,requests,cache_hits,failed,cost_usd`.',
+  tags: ['admin: usage'],
+  ...securityOf('admin'),
+  request: { query: UsageQuerySchema },
+  responses: {
+    200: {
+      description: 'rows per group and the total (JSON), or the same as CSV with `format=csv`',
+      content: { 'application/json': { schema: UsageReportAnswer }, ...textContent('text/csv') },
+    },
+    ...errorResponses({ auth: 'admin', query: true }),
+  },
+});
+
+adminUsageRoutes.openapi(usageRoute, async function usage(c) {
+  const q = c.req.valid('query');
   if (q.from && q.to && q.from > q.to) {
     throw new ApiError('invalid_request', `'to' (${q.to}) is before 'from' (${q.from})`, { param: 'to' });
   }
@@ -68,13 +71,12 @@ adminUsageRoutes.get('/admin/usage', async function usage(c) {
       'group,requests,cache_hits,failed,cost_usd',
       ...rows.map((r) => [r.group, r.requests, r.cacheHits, r.failed, formatUsd(r.costNano)].map(csvField).join(',')),
     ];
-    return c.body(`${lines.join('\r\n')}\r\n`, 200, {
-      'Content-Type': 'text/csv; charset=utf-8; header=present',
-      'Content-Disposition': 'attachment; filename="usage.csv"',
+    return new Response(`${lines.join('\r\n')}\r\n`, {
+      headers: { 'Content-Type': 'text/csv; charset=utf-8; header=present', 'Content-Disposition': 'attachment; filename="usage.csv"' },
     });
   }
   return c.json({
     rows: rows.map((r) => ({ group: r.group, requests: r.requests, cache_hits: r.cacheHits, failed: r.failed, cost_usd: formatUsd(r.costNano) })),
     total: { requests: total.requests, cache_hits: total.cacheHits, failed: total.failed, cost_usd: formatUsd(total.costNano) },
-  });
+  }, 200);
 });

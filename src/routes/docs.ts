@@ -1,72 +1,87 @@
-import { Hono } from 'hono';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { version } from '../../package.json';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { ADMIN_ROUTES } from '../openapi/admin-routes';
 import { buildDocument } from '../openapi/document';
-import { describeRoute, type RouteDoc } from '../openapi/registry';
-import { TENANT_ROUTES } from '../openapi/tenant-routes';
+import { errorResponses, securityOf, textContent } from '../openapi/describe';
+import { routeGroup } from './route-group';
 
 /**
- * `GET /openapi.json` and `GET /docs` (CONTRACT §3): the document, and Swagger UI rendering it. The
- * viewer's files come from the Worker's own static assets (copied from the swagger-ui-dist package by
+ * `GET /openapi.json` and `GET /docs` (docs/operations.md): the document, and Swagger UI rendering
+ * it. The viewer's files come from the Worker's own static assets (copied from the swagger-ui-dist package by
  * scripts/docs-assets.mjs), so the page works with no internet; its CSP forbids loading anything from
  * elsewhere.
  */
-export const docsRoutes = new Hono<AppEnv>();
 
 /** Where the viewer's files live, in the assets directory and in URLs. */
 const VIEWER_PATH = '/docs/swagger-ui';
 /** scripts/docs-assets.mjs copies these (Swagger UI's licence travels with it). */
 export const VIEWER_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png', 'LICENSE', 'NOTICE'] as const;
 
-const DOCS_ROUTES: RouteDoc[] = [
-  describeRoute({
-    method: 'get',
-    path: '/openapi.json',
-    operationId: 'openApiDocument',
-    summary: 'This OpenAPI 3.1 document',
-    tag: 'meta',
-    auth: 'none',
-    success: [{ status: 200, description: 'the document', content: { 'application/json': { type: 'object' } } }],
-  }),
-  describeRoute({
-    method: 'get',
-    path: '/docs',
-    operationId: 'docsPage',
-    summary: 'A page that renders this document (Swagger UI, served by the gateway itself)',
-    tag: 'meta',
-    auth: 'none',
-    success: [{ status: 200, description: 'the page', content: { 'text/html': { type: 'string' } } }],
-  }),
-  describeRoute({
-    method: 'get',
-    path: '/docs/init.js',
-    operationId: 'docsScript',
-    summary: "The docs page's start-up script",
-    tag: 'meta',
-    auth: 'none',
-    success: [{ status: 200, description: 'the script', content: { 'text/javascript': { type: 'string' } } }],
-  }),
-  describeRoute({
-    method: 'get',
-    path: `${VIEWER_PATH}/{file}`,
-    operationId: 'docsViewerFile',
-    summary: "The viewer's own files (Swagger UI)",
-    tag: 'meta',
-    auth: 'none',
-    pathParams: { file: VIEWER_FILES.join(', ') },
-    success: [{ status: 200, description: 'the file', content: { '*/*': { type: 'string' } } }],
-    errors: ['not_found'],
-  }),
-];
+const meta = { tags: ['meta'], ...securityOf('none') };
 
-let document: Record<string, unknown> | undefined;
+/**
+ * `/openapi.json`, `/docs` and the viewer's files, for the routes declared on `app` (this group
+ * included, once mounted). The document is built once per isolate, on first request.
+ */
+export function docsRoutes(app: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+  const routes = routeGroup();
+  let document: Record<string, unknown> | undefined;
 
-/** Every route the Worker serves, described; built once per isolate. */
-function openApiDocument(): Record<string, unknown> {
-  document ??= buildDocument([...TENANT_ROUTES, ...ADMIN_ROUTES, ...DOCS_ROUTES], { version });
-  return document;
+  routes.openapi(
+    createRoute({
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'openApiDocument',
+      summary: 'This OpenAPI 3.1 document',
+      ...meta,
+      responses: { 200: { description: 'the document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } }, ...errorResponses({ auth: 'none' }) },
+    }),
+    (c) => {
+      document ??= buildDocument(app, { version });
+      return c.json(document, 200, { 'Access-Control-Allow-Origin': '*' });
+    },
+  );
+
+  routes.openapi(
+    createRoute({
+      method: 'get',
+      path: '/docs',
+      operationId: 'docsPage',
+      summary: 'A page that renders this document (Swagger UI, served by the gateway itself)',
+      ...meta,
+      responses: { 200: { description: 'the page', content: textContent('text/html') }, ...errorResponses({ auth: 'none' }) },
+    }),
+    (c) => c.html(PAGE, 200, { 'Content-Security-Policy': CSP }),
+  );
+
+  routes.openapi(
+    createRoute({
+      method: 'get',
+      path: '/docs/init.js',
+      operationId: 'docsScript',
+      summary: "The docs page's start-up script",
+      ...meta,
+      responses: { 200: { description: 'the script', content: textContent('text/javascript') }, ...errorResponses({ auth: 'none' }) },
+    }),
+    (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
+  );
+
+  routes.openapi(
+    createRoute({
+      method: 'get',
+      path: `${VIEWER_PATH}/{file}`,
+      operationId: 'docsViewerFile',
+      summary: "The viewer's own files (Swagger UI)",
+      ...meta,
+      request: { params: z.object({ file: z.string().openapi({ description: VIEWER_FILES.join(', ') }) }) },
+      responses: { 200: { description: 'the file', content: textContent('*/*') }, ...errorResponses({ auth: 'none', errors: ['not_found'] }) },
+    }),
+    viewerFile,
+  );
+
+  return routes;
 }
 
 const PAGE = `<!doctype html>
@@ -103,21 +118,15 @@ const INIT = `window.ui = SwaggerUIBundle({
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-docsRoutes.get('/openapi.json', (c) => c.json(openApiDocument(), 200, { 'Access-Control-Allow-Origin': '*' }));
-
-docsRoutes.get('/docs', (c) => c.html(PAGE, 200, { 'Content-Security-Policy': CSP }));
-
-docsRoutes.get('/docs/init.js', (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
-
 /**
  * In production the assets layer answers these before the Worker runs; this route serves them when
  * the Worker is called directly (tests) and turns a missing file into the usual 404 envelope.
  */
-docsRoutes.get(`${VIEWER_PATH}/:file`, async function viewerFile(c) {
-  const file = c.req.param('file');
+async function viewerFile(c: Context<AppEnv>): Promise<Response> {
+  const file = c.req.param('file') ?? '';
   if (!(VIEWER_FILES as readonly string[]).includes(file) || !c.env.ASSETS) throw new ApiError('not_found', `no file '${file}'`);
   const asset = await c.env.ASSETS.fetch(new URL(`${VIEWER_PATH}/${file}`, c.req.url));
   if (!asset.ok) throw new ApiError('not_found', `no file '${file}': run \`npm run docs:assets\``);
   // a fresh Response: the assets binding's headers are immutable, and middleware adds X-Request-Id
   return new Response(asset.body, asset);
-});
+}

@@ -1,30 +1,47 @@
-import { Hono } from 'hono';
-import type { AppEnv } from '../env';
+import { createRoute } from '@hono/zod-openapi';
 import { remainingOf, smallerRemaining } from '../domain/budget-period';
-import { fromQubridBody, QubridBodySchema, requestedModel, zodToApiError } from '../domain/generation-request';
+import { fromQubridBody, requestedModel } from '../domain/generation-request';
 import { formatUsd } from '../domain/money';
 import { extraSteps, priceOf } from '../domain/pricing';
-import { readJsonObject } from '../middleware/json-body';
+import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { tenantAuth } from '../middleware/tenant-auth';
-import { cacheDirectives } from './generation-response';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { EstimateAnswer } from '../schemas/answers';
+import { EstimateHeaders, QubridBody } from '../schemas/requests';
 import { callerUsage } from '../storage/usage';
-import { modelFor } from './generation-response';
+import { checkedOrThrow } from './failures';
+import { cacheDirectives, modelFor } from './generation-response';
+import { routeGroup } from './route-group';
 
 /**
  * `POST /v1/estimate`: what `POST /image/generation` with this body would cost, checked exactly as
- * that route checks it, without reserving or charging anything (CONTRACT §3).
+ * that route checks it, without reserving or charging anything (docs/money.md).
  */
-export const estimateRoutes = new Hono<AppEnv>();
+export const estimateRoutes = routeGroup();
 
 const PIXELS_PER_MEGAPIXEL = 1_000_000;
 
-estimateRoutes.post('/v1/estimate', tenantAuth(), async function estimate(c) {
-  const parsed = QubridBodySchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
+const estimateRoute = createRoute({
+  method: 'post',
+  path: '/v1/estimate',
+  operationId: 'estimateCost',
+  summary: 'What a generation would cost',
+  description: 'Same body and checks as `POST /image/generation`; charges nothing, reserves nothing.',
+  tags: ['usage'],
+  ...securityOf('tenant'),
+  middleware: [tenantAuth(), readJsonBody()],
+  request: { headers: EstimateHeaders, body: jsonBody(QubridBody) },
+  responses: {
+    200: jsonAnswer('the price and whether it would fit the budget', EstimateAnswer),
+    ...errorResponses({ auth: 'tenant', body: true }),
+  },
+});
+
+estimateRoutes.openapi(estimateRoute, async function estimate(c) {
+  const body = c.req.valid('json');
   const now = c.var.deps.now();
-  const model = requestedModel(parsed.data);
-  const spec = await modelFor(c, model);
-  const request = fromQubridBody(parsed.data, spec);
+  const spec = await modelFor(c, requestedModel(body));
+  const request = checkedOrThrow(fromQubridBody(body, spec));
   const cost = priceOf(spec, request);
   const usage = await callerUsage(c.env.DB, c.var.caller, now);
   const remaining = smallerRemaining(remainingOf(usage.key.state, now), remainingOf(usage.tenant.state, now));
@@ -37,5 +54,5 @@ estimateRoutes.post('/v1/estimate', tenantAuth(), async function estimate(c) {
     // looked up in the cache (and then possibly free): an explicit seed, and no Cache-Control against it
     cacheable: request.seed !== null && !directives.noCache && !directives.noStore,
     would_fit_budget: remaining === null || cost <= remaining,
-  });
+  }, 200);
 });

@@ -1,4 +1,6 @@
-import type { Failure, RateLimitReport } from '../domain/failure';
+import type { z } from 'zod';
+import type { Checked } from '../domain/generation-request';
+import { invalid, type Failure, type RateLimitReport } from '../domain/failure';
 import { ApiError } from '../errors';
 
 /**
@@ -31,4 +33,28 @@ export function rateLimitHeaders(report: RateLimitReport): Record<string, string
   }
   if (policies.length === 0) return {};
   return { 'RateLimit-Policy': policies.join(', '), RateLimit: states.join(', ') };
+}
+
+/**
+ * The first zod issue as our 400, with `param` naming the field (the unknown one, for a strict
+ * object). The routes' validation hook (`src/app.ts`) answers every failed body, query or path
+ * check with it, so a validation failure looks the same on every route.
+ */
+export function zodToApiError(error: z.ZodError, prefix = ''): ApiError {
+  const issue = error.issues[0];
+  if (!issue) return new ApiError('invalid_request', 'invalid request body');
+  if (issue.code === 'unrecognized_keys') {
+    const field = issue.keys[0] ?? '';
+    const param = [...issue.path.map(String), field].join('.');
+    return new ApiError('invalid_request', `unknown field '${prefix}${param}'`, { param: prefix + param });
+  }
+  const param = issue.path.map(String).join('.');
+  if (!param) return new ApiError('invalid_request', `request body: ${issue.message}`);
+  return new ApiError('invalid_request', `'${prefix}${param}': ${issue.message}`, { param: prefix + param });
+}
+
+/** The checked value, or the domain's field problem thrown as the 400 naming that field. */
+export function checkedOrThrow<T>(checked: Checked<T>): T {
+  if (!checked.ok) throw invalid(checked.problem);
+  return checked.value;
 }

@@ -1,17 +1,16 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
-import { base64FromBytes } from '../domain/image-format';
-import { formatUsd } from '../domain/money';
+import type { CacheDirectives } from '../domain/cache-key';
 import type { GenerationRequest } from '../domain/generation-request';
+import { base64FromBytes } from '../domain/image-format';
 import type { ModelSpec } from '../domain/models';
+import { formatUsd } from '../domain/money';
 import { ApiError } from '../errors';
 import { assertModelAllowed } from '../middleware/tenant-auth';
-import { getModelSpec } from '../storage/models';
-import type { CacheDirectives } from '../domain/cache-key';
 import { generate, type GeneratedImage, type GenerationResult } from '../services/generation';
-import { Failed } from '../domain/failure';
-import { apiErrorOf, rateLimitHeaders } from './failures';
-import { requestHash, withIdempotency } from '../services/idempotency';
+import { getModelSpec } from '../storage/models';
+import { rateLimitHeaders } from './failures';
+import { requestHash, withIdempotency } from './idempotency';
 
 /** The model's price row and limits, for a model that exists (else 400) and the tenant may use (else 403). */
 export async function modelFor(c: Context<AppEnv>, model: string): Promise<ModelSpec> {
@@ -22,8 +21,8 @@ export async function modelFor(c: Context<AppEnv>, model: string): Promise<Model
 }
 
 /**
- * Runs a route's generations through the pipeline, under the request's Idempotency-Key (CONTRACT
- * §6): both generation routes call this, so they share one pipeline, one cache and one replay rule.
+ * Runs a route's generations through the pipeline, under the request's Idempotency-Key
+ * (docs/cache.md): both generation routes call this, so they share one pipeline, one cache and one replay rule.
  * `hashed` is the parsed request as the route sees it; equal parsed requests replay the same answer.
  */
 export async function runGenerations(
@@ -42,7 +41,6 @@ export async function runGenerations(
     now: c.var.deps.now,
   };
   return withIdempotency(idempotency, async () => {
-    // the pipeline's failures become HTTP errors here, so the Idempotency-Key record stores them as answered
     const result = await generate(
       {
         env: c.env,
@@ -55,26 +53,9 @@ export async function runGenerations(
         log: c.var.log,
       },
       requests,
-    ).catch((err: unknown) => {
-      throw err instanceof Failed ? apiErrorOf(err.failure) : err;
-    });
+    );
     return answer(result);
   });
-}
-
-/** The headers every generation answer carries (CONTRACT §3). Cache-Status follows RFC 9211. */
-export function generationHeaders(c: Context<AppEnv>, result: GenerationResult, first: GeneratedImage): Record<string, string> {
-  const headers: Record<string, string> = result.rateLimit ? rateLimitHeaders(result.rateLimit) : {};
-  if (result.budgetRemainingNano !== null) {
-    headers['Imagegate-Budget-Remaining-USD'] = formatUsd(result.budgetRemainingNano < 0n ? 0n : result.budgetRemainingNano);
-  }
-  return {
-    ...headers,
-    'Cache-Status': cacheStatus(first, cacheDirectives(c.req.header('cache-control'))),
-    'Imagegate-Cost-USD': formatUsd(result.costNano),
-    'Imagegate-Origin': first.origin,
-    'Imagegate-Seed': String(first.request.seed),
-  };
 }
 
 /** `Cache-Control` directives a client may send on a generation (docs/cache.md). */
@@ -84,16 +65,30 @@ export function cacheDirectives(header: string | undefined): CacheDirectives {
 }
 
 /**
- * The RFC 9211 Cache-Status member for an image: `hit` when served from this cache (`detail` says
- * it was another request's fresh answer), else forwarded (`fwd`) with the reason, and `stored`
- * when the answer was kept.
+ * The RFC 9211 `Cache-Status` of one image: a hit (or an identical request in flight that made it)
+ * was served by the cache; otherwise why the origin was asked (`fwd`) and whether the result was
+ * `stored`.
  */
-export function cacheStatus(image: GeneratedImage, directives: CacheDirectives): string {
+export function cacheStatusOf(image: GeneratedImage, directives: CacheDirectives): string {
   if (image.cache === 'hit') return 'imagegate; hit';
   if (image.cache === 'coalesced') return 'imagegate; hit; detail=coalesced';
   if (directives.noStore) return 'imagegate; fwd=request';
   if (directives.noCache) return 'imagegate; fwd=request; stored';
-  return image.drawn ? 'imagegate; fwd=bypass; stored' : 'imagegate; fwd=miss; stored';
+  if (image.drawn) return 'imagegate; fwd=bypass; stored';
+  return 'imagegate; fwd=miss; stored';
+}
+
+/** The headers every generation answer carries (docs/generation.md); per-image ones are the first image's. */
+export function generationHeaders(result: GenerationResult, first: GeneratedImage, directives: CacheDirectives): Record<string, string> {
+  const budget = result.budgetRemainingNano;
+  return {
+    ...(result.rateLimit ? rateLimitHeaders(result.rateLimit) : {}),
+    ...(budget === null ? {} : { 'Imagegate-Budget-Remaining-USD': formatUsd(budget < 0n ? 0n : budget) }),
+    'Cache-Status': cacheStatusOf(first, directives),
+    'Imagegate-Cost-USD': formatUsd(result.costNano),
+    'Imagegate-Origin': first.origin,
+    'Imagegate-Seed': String(first.request.seed),
+  };
 }
 
 export function formatOf(image: GeneratedImage): 'png' | 'jpeg' | 'webp' {
@@ -108,7 +103,7 @@ export function imageUrl(c: Context<AppEnv>, image: GeneratedImage): string {
 export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Response {
   const image = result.images[0];
   if (!image) throw new Error('a generation without an image');
-  const headers = generationHeaders(c, result, image);
+  const headers = generationHeaders(result, image, cacheDirectives(c.req.header('cache-control')));
   if (wantsJson(c.req.header('accept'))) {
     return c.json(
       {

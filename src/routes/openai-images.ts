@@ -1,70 +1,19 @@
-import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env';
-import {
-  charCount,
-  checkAgainstModel,
-  type GenerationRequest,
-  MAX_PROMPT_CHARS,
-  MAX_SEED,
-  OUTPUT_FORMATS,
-  requestedModel,
-  zodToApiError,
-} from '../domain/generation-request';
+import { checkAgainstModel, type GenerationRequest, MAX_SEED, requestedModel } from '../domain/generation-request';
 import { base64FromBytes } from '../domain/image-format';
 import { REQUEST_DEFAULTS } from '../domain/models';
 import { ApiError } from '../errors';
-import { readJsonObject } from '../middleware/json-body';
+import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { tenantAuth } from '../middleware/tenant-auth';
+import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, jsonBody, securityOf } from '../openapi/describe';
 import type { GenerationResult } from '../services/generation';
-import { generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
-
-const MAX_IMAGES_PER_REQUEST = 4;
-
-// characters as a person counts them (code points), as the Qubrid route counts them
-const withinPromptLimit = (s: string) => charCount(s) <= MAX_PROMPT_CHARS;
-const PROMPT_LIMIT = `at most ${MAX_PROMPT_CHARS} characters`;
-
-/**
- * OpenAI's `images.generate` body (CONTRACT §3) plus the extensions an SD model needs. Strict, like
- * the Qubrid body: an unknown field (OpenAI's `quality`, a misspelt `step`) is a 400 naming it rather
- * than an image made with a default nobody asked for. OpenAI's own fields also accept `null` for
- * "default", as OpenAI's API does.
- */
-export const OpenAIImagesBodySchema = z
-  .strictObject({
-    model: z.string().min(1).max(200).nullish().describe('default stabilityai/stable-diffusion-3.5-large; must be a known model'),
-    prompt: z.string().min(1).refine(withinPromptLimit, PROMPT_LIMIT).describe(`1 to ${MAX_PROMPT_CHARS} characters`),
-    n: z.int().min(1).max(MAX_IMAGES_PER_REQUEST).nullish().describe('how many images (default 1), with seeds seed, seed+1, …'),
-    size: z
-      .string()
-      .regex(/^(auto|\d{1,5}x\d{1,5})$/, 'must be "WIDTHxHEIGHT", e.g. "1024x1024" (or "auto" for the model default)')
-      .nullish()
-      .describe('"WIDTHxHEIGHT" within the model\'s limits (SD 3.5 Large: 256–2048, multiples of 16); default and "auto": 1024x1024'),
-    response_format: z.enum(['b64_json', 'url']).nullish().describe('b64_json (default), or url: an absolute /v1/images/{id} link'),
-    output_format: z.enum(OUTPUT_FORMATS).nullish().describe('default png'),
-    user: z.string().max(256).nullish().describe('your end user, for the request log'),
-    negative_prompt: z.string().refine(withinPromptLimit, PROMPT_LIMIT).nullish().describe(`at most ${MAX_PROMPT_CHARS} characters`),
-    steps: z.int().nullish().describe('default 30 (SD 3.5 Large: 1–100; steps above 30 cost extra)'),
-    cfg: z.number().nullish().describe('default 7.5 (SD 3.5 Large: 0–20)'),
-    seed: z.int().min(0).max(MAX_SEED).nullish().describe('the first image\'s seed; without one the gateway draws it (and the cache is not looked up)'),
-  })
-  .meta({ examples: [{ prompt: 'a lighthouse on a cliff at dawn, oil painting', negative_prompt: 'blurry', size: '1024x1024', n: 2, seed: 42 }] });
-export type OpenAIImagesBody = z.infer<typeof OpenAIImagesBodySchema>;
-
-/** The answer, as the OpenAI SDKs read it (`ImagesResponse`), with each image's seed and cache outcome. */
-export const OpenAIImagesAnswerSchema = z.strictObject({
-  created: z.int(),
-  data: z.array(
-    z.strictObject({
-      b64_json: z.string().optional(),
-      url: z.string().optional(),
-      revised_prompt: z.null(),
-      seed: z.int(),
-      cache: z.enum(['hit', 'miss', 'bypass', 'coalesced']),
-    }),
-  ),
-});
+import { OpenAIImagesAnswer } from '../schemas/answers';
+import { OpenAIGenerationHeaders, OpenAIImagesBodySchema, type OpenAIImagesBody } from '../schemas/requests';
+import { checkedOrThrow } from './failures';
+import { cacheDirectives, generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
+import { routeGroup } from './route-group';
 
 /** `"1024x768"` → width and height; `auto` or absent → the defaults. */
 function parseSize(size: string | null | undefined): { width?: number; height?: number } {
@@ -85,15 +34,35 @@ function openAIRequests(body: OpenAIImagesBody, base: GenerationRequest): Genera
   return Array.from({ length: n }, (_, i) => ({ ...base, seed: seed === null ? null : seed + i }));
 }
 
-export const openAIImageRoutes = new Hono<AppEnv>();
+/** `POST /v1/images/generations`: OpenAI's `images.generate` (docs/generation.md). */
+export const openAIImageRoutes = routeGroup();
 
-openAIImageRoutes.post('/v1/images/generations', tenantAuth(), async function openAIGeneration(c) {
-  const parsed = OpenAIImagesBodySchema.safeParse(await readJsonObject(c));
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  const body = parsed.data;
+const openAIRoute = createRoute({
+  method: 'post',
+  path: '/v1/images/generations',
+  operationId: 'createImagesOpenAI',
+  summary: 'Generate 1–4 images (OpenAI-compatible)',
+  description:
+    'The official `openai` SDKs work against it with `baseURL = "<gateway>/v1"` and the tenant key as `apiKey`. `n > 1` makes n generations with seeds seed, seed+1, … (drawn consecutively when no seed is given), each priced and cached on its own; the budget for all of them is reserved at once, so a budget that fits only some refuses the whole request with 402 before any origin is called. Headers as for `/image/generation`: costs summed, `Cache-Status` of the first image.',
+  tags: ['generation'],
+  ...securityOf('tenant'),
+  middleware: [tenantAuth(), readJsonBody()],
+  request: { headers: OpenAIGenerationHeaders, body: jsonBody(OpenAIImagesBodySchema) },
+  responses: {
+    200: {
+      description: 'the images, as b64_json or as /v1/images/{id} links',
+      headers: GENERATION_HEADERS,
+      content: { 'application/json': { schema: OpenAIImagesAnswer } },
+    },
+    ...errorResponses({ auth: 'tenant', body: true, errors: GENERATION_ERRORS }),
+  },
+});
+
+openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
+  const body = c.req.valid('json');
   const model = requestedModel({ model: body.model ?? undefined });
   const spec = await modelFor(c, model);
-  const base = checkAgainstModel(
+  const base = checkedOrThrow(checkAgainstModel(
     {
       model: spec.model,
       prompt: body.prompt,
@@ -106,12 +75,14 @@ openAIImageRoutes.post('/v1/images/generations', tenantAuth(), async function op
     },
     spec,
     { width: 'size', height: 'size' },
-  );
+  ));
   if (body.user) c.var.log.user = body.user.slice(0, 64);
   const requests = openAIRequests(body, base);
   const format = body.response_format ?? 'b64_json';
   const hashed = { route: 'v1/images/generations', parsed: { requests, format, user: body.user ?? null } };
-  return runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result));
+  // a replayed Idempotency-Key answer is a plain Response, which the library's typed answers
+  // (derived from the declared JSON) cannot name; the document still declares the JSON
+  return (await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result))) as never;
 });
 
 /** `{created, data}` with the Qubrid route's headers: costs summed, Cache-Status of the first image. */
@@ -127,5 +98,5 @@ function openAIAnswer(c: Context<AppEnv>, format: 'b64_json' | 'url', result: Ge
       cache: image.cache,
     })),
   };
-  return c.json(answer, 200, generationHeaders(c, result, first));
+  return c.json(answer, 200, generationHeaders(result, first, cacheDirectives(c.req.header('cache-control'))));
 }

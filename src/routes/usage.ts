@@ -1,12 +1,14 @@
-import { Hono } from 'hono';
-import type { AppEnv } from '../env';
+import { createRoute } from '@hono/zod-openapi';
 import { currentSpent, periodEnd, remainingOf } from '../domain/budget-period';
 import { formatUsd } from '../domain/money';
 import { tenantAuth } from '../middleware/tenant-auth';
+import { errorResponses, jsonAnswer, securityOf } from '../openapi/describe';
+import { UsageAnswer } from '../schemas/answers';
 import { callerUsage, type BudgetUsage } from '../storage/usage';
+import { routeGroup } from './route-group';
 
-/** `GET /v1/usage`: the caller's key and tenant, each for its own current budget period (CONTRACT §3). */
-export const usageRoutes = new Hono<AppEnv>();
+/** `GET /v1/usage`: the caller's key and tenant, each for its own current budget period (docs/money.md). */
+export const usageRoutes = routeGroup();
 
 function usageJson(u: BudgetUsage, now: number) {
   const remaining = remainingOf(u.state, now);
@@ -25,8 +27,20 @@ function usageJson(u: BudgetUsage, now: number) {
   };
 }
 
-usageRoutes.get('/v1/usage', tenantAuth(), async function ownUsage(c) {
+const usageRoute = createRoute({
+  method: 'get',
+  path: '/v1/usage',
+  operationId: 'getUsage',
+  summary: "The caller's key and tenant usage in their current budget periods",
+  description: '`requests` counts generations that passed auth, rate limits and budget (cache hits included); refusals are not usage.',
+  tags: ['usage'],
+  ...securityOf('tenant'),
+  middleware: tenantAuth(),
+  responses: { 200: jsonAnswer('usage of the key and of its tenant', UsageAnswer), ...errorResponses({ auth: 'tenant' }) },
+});
+
+usageRoutes.openapi(usageRoute, async function ownUsage(c) {
   const now = c.var.deps.now();
   const usage = await callerUsage(c.env.DB, c.var.caller, now);
-  return c.json({ key: usageJson(usage.key, now), tenant: usageJson(usage.tenant, now) });
+  return c.json({ key: usageJson(usage.key, now), tenant: usageJson(usage.tenant, now) }, 200);
 });

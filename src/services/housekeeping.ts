@@ -1,7 +1,7 @@
 import type { Env } from '../env';
 import { releaseExpired } from '../storage/reservation-expiry';
 import { pruneKeys } from '../storage/idempotency';
-import { IDEMPOTENCY_TTL_MS } from './idempotency';
+import { IDEMPOTENCY_TTL_MS } from '../domain/lifetimes';
 
 /**
  * The cron's work (wrangler.toml `[triggers]`): give back reservations whose request died, and

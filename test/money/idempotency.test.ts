@@ -2,11 +2,14 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { claimKey } from '../../src/storage/idempotency';
-import { IDEMPOTENCY_LEASE_MS, IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency';
+import { IDEMPOTENCY_TTL_MS, requestLifetimes } from '../../src/domain/lifetimes';
+import { originDeadlineMs } from '../../src/origins/config';
 import { appWithClock, call, genBody, isPng, loopback, originCalls, scriptOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, IMAGE_NANO, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
+
+const IDEMPOTENCY_LEASE_MS = requestLifetimes(originDeadlineMs({})).idempotencyLeaseMs;
 
 /** CONTRACT §6 and §2: Idempotency-Key on a generation (IETF httpapi draft). */
 describe('Idempotency-Key', () => {

@@ -3,7 +3,7 @@ import { currentSpent, periodEnd, periodKey, periodPhrase, periodStart, remainin
 import type { ModelSpec } from '../../src/domain/models';
 import { formatUsd, parseUsd } from '../../src/domain/money';
 import { extraSteps, priceOf } from '../../src/domain/pricing';
-import { canonicalJson } from '../../src/services/idempotency';
+import { canonicalJson } from '../../src/routes/idempotency';
 
 /** The seed row: 0.0019 USD per megapixel, 30 steps included, 0.00005 USD per extra step. */
 const SD35: ModelSpec = {

@@ -15,7 +15,7 @@ import {
   TenantWithKeysAnswer,
   UsageAnswer,
   UsageReportAnswer,
-} from '../../src/openapi/answers';
+} from '../../src/schemas/answers';
 import { modelJson } from '../../src/routes/admin-models';
 import { keyJson, tenantJson } from '../../src/routes/admin-tenants';
 import { call, DEFAULT_MODEL, genBody, unique } from '../helpers/api';

@@ -1,24 +1,21 @@
 import type { Caller, Env } from '../env';
+import { Failed } from '../domain/failure';
 import { sha256Hex } from '../domain/keys';
+import { IDEMPOTENCY_TTL_MS, requestLifetimes } from '../domain/lifetimes';
 import { formatUsd } from '../domain/money';
 import { ApiError, ERROR_CODES, errorBody } from '../errors';
-import { budgetRemaining, RESERVATION_TTL_MS, requestLifetimeMs } from '../storage/budget-ledger';
+import { errorText, log } from '../log';
+import { originDeadlineMs } from '../origins/config';
+import { budgetRemaining } from '../storage/budget-ledger';
+import { apiErrorOf } from './failures';
 import { abandonKey, claimKey, completeKey, dropKey, readKey, storedBody } from '../storage/idempotency';
 
 /**
  * `Idempotency-Key` on the generation routes (IETF httpapi draft "The Idempotency-Key HTTP Header
- * Field"; CONTRACT §6): scoped to the tenant and kept 24 h. A retry with the same key and the same
+ * Field"; docs/cache.md): scoped to the tenant and kept 24 h. A retry with the same key and the same
  * parsed request gets the stored status and body, with `Idempotent-Replayed: true` and no charge;
  * another request under the same key is a 422; a retry while the first still runs is a 409.
  */
-
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
-/**
- * A 'running' record older than its lease belongs to a request whose worker died, and a retry may
- * take it over. The lease is as long as the request may legitimately run, like its reservation
- * (requestLifetimeMs); with the default settings, IDEMPOTENCY_LEASE_MS.
- */
-export const IDEMPOTENCY_LEASE_MS = RESERVATION_TTL_MS;
 
 const MAX_KEY_LENGTH = 255;
 
@@ -90,7 +87,8 @@ export async function withIdempotency(scope: IdempotencyScope, produce: () => Pr
       bodyHash: scope.bodyHash,
       owner: scope.requestId,
       now,
-      leaseMs: requestLifetimeMs(scope.env),
+      // a 'running' record older than this belongs to a request whose worker died: a retry may take it over
+      leaseMs: requestLifetimes(originDeadlineMs(scope.env)).idempotencyLeaseMs,
       ttlMs: IDEMPOTENCY_TTL_MS,
     });
     if (claimed) return runOnce(scope, key, produce);
@@ -120,7 +118,9 @@ async function runOnce(scope: IdempotencyScope, key: string, produce: () => Prom
   let response: Response;
   try {
     response = await produce();
-  } catch (err) {
+  } catch (thrown) {
+    // a refusal from below the edge is stored and replayed exactly like one raised here
+    const err = thrown instanceof Failed ? apiErrorOf(thrown.failure) : thrown;
     const status = err instanceof ApiError ? ERROR_CODES[err.code].status : 500;
     // the request's own error is what the client must see, even if the bookkeeping fails too
     // (a record left 'running' is taken over once its lease runs out)
@@ -133,7 +133,7 @@ async function runOnce(scope: IdempotencyScope, key: string, produce: () => Prom
         await abandonKey(db, tenantId, key, scope.requestId);
       }
     } catch (bookkeeping) {
-      console.error(JSON.stringify({ level: 'error', request_id: scope.requestId, message: `idempotency record: ${String(bookkeeping)}` }));
+      log.error(`idempotency record: ${errorText(bookkeeping)}`, { request_id: scope.requestId });
     }
     throw err;
   }
@@ -148,7 +148,7 @@ async function runOnce(scope: IdempotencyScope, key: string, produce: () => Prom
   } catch (err) {
     // the client still gets what it paid for; the record stays 'running', so a retry meets a 409
     // rather than a second charge until the lease runs out
-    console.error(JSON.stringify({ level: 'error', request_id: scope.requestId, message: `storing the idempotent answer: ${String(err)}` }));
+    log.error(`storing the idempotent answer: ${errorText(err)}`, { request_id: scope.requestId });
   }
   return new Response(body, { status: response.status, headers: response.headers });
 }

@@ -1,8 +1,12 @@
-import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from '../errors';
+import { z } from '@hono/zod-openapi';
+import { CACHE_WORDS } from '../domain/cache-key';
 import { MAX_SEED, OUTPUT_FORMATS } from '../domain/generation-request';
-import { OpenAIImagesAnswerSchema } from '../routes/openai-images';
-import { answerSchema } from './registry';
+import { ERROR_CODES, type ErrorCode } from '../errors';
+
+/** Names an answer schema: it becomes `components.schemas[id]` in the document. */
+function answerSchema<T extends z.ZodType>(id: string, schema: T): T {
+  return schema.openapi(id) as T;
+}
 
 /**
  * The JSON answers as schemas, for the document. test/openapi checks real answers against them
@@ -13,7 +17,7 @@ import { answerSchema } from './registry';
 const Usd = z.string().regex(/^\d+(\.\d{1,9})?$/).describe('USD as a decimal string, exact to the nano-USD, e.g. "0.001992295"');
 const Iso = z.string().describe('ISO 8601 UTC time');
 const Period = z.enum(['none', 'day', 'week', 'month']);
-const CacheWord = z.enum(['hit', 'miss', 'bypass', 'coalesced']);
+const CacheWord = z.enum(CACHE_WORDS);
 
 const errorCodes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
@@ -49,7 +53,22 @@ export const QubridJsonAnswer = answerSchema(
   }),
 );
 
-export const OpenAIImagesAnswer = answerSchema('ImagesResponse', OpenAIImagesAnswerSchema);
+/** The answer, as the OpenAI SDKs read it (`ImagesResponse`), with each image's seed and cache outcome. */
+export const OpenAIImagesAnswer = answerSchema(
+  'ImagesResponse',
+  z.strictObject({
+    created: z.int(),
+    data: z.array(
+      z.strictObject({
+        b64_json: z.string().optional(),
+        url: z.string().optional(),
+        revised_prompt: z.null(),
+        seed: z.int(),
+        cache: CacheWord,
+      }),
+    ),
+  }),
+);
 
 export const EstimateAnswer = answerSchema(
   'Estimate',
@@ -147,10 +166,3 @@ export const UsageReportAnswer = answerSchema(
     total: z.strictObject(UsageTotals),
   }),
 );
-
-/** Image bytes, whichever format was asked for. */
-export const IMAGE_CONTENT = {
-  'image/png': { type: 'string', contentMediaType: 'image/png' },
-  'image/jpeg': { type: 'string', contentMediaType: 'image/jpeg' },
-  'image/webp': { type: 'string', contentMediaType: 'image/webp' },
-};

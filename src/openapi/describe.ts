@@ -1,0 +1,153 @@
+import type { z } from '@hono/zod-openapi';
+import { MAX_SEED } from '../domain/generation-request';
+import { ERROR_CODES, errorBody, type ErrorCode } from '../errors';
+import { ErrorAnswer } from '../schemas/answers';
+
+/**
+ * The parts of a route declaration (`createRoute` in src/routes/) that every route shares: who may
+ * call it, the errors its auth, body and query bring by themselves, and the error envelope each
+ * status answers with. A route lists only the errors of its own.
+ */
+export type Auth = 'tenant' | 'admin' | 'none';
+type Json = Record<string, unknown>;
+
+const SECURITY: Record<Auth, Record<string, string[]>[]> = {
+  tenant: [{ tenantKey: [] }, { tenantApiKey: [] }],
+  admin: [{ adminToken: [] }],
+  none: [],
+};
+
+export const SECURITY_SCHEMES = {
+  tenantKey: { type: 'http', scheme: 'bearer', description: 'a tenant key, `igk_` + 32 or more base62 characters' },
+  tenantApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'the same tenant key, for clients that cannot send a bearer token' },
+  adminToken: { type: 'http', scheme: 'bearer', description: 'the `ADMIN_TOKEN` secret; /admin/* only' },
+} as const;
+
+/** When each error happens (docs/errors.md), for the answers' descriptions. */
+const ERROR_WHEN: Record<ErrorCode, string> = {
+  invalid_request: 'malformed JSON, unknown or wrong-typed field, value out of range (`param` names the field)',
+  unauthorized: 'missing, unknown, revoked or expired key; on /admin/*, anything but the admin token',
+  budget_exceeded: "the request's cost does not fit the key's or the tenant's remaining budget",
+  forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`",
+  not_found: "unknown route, or an object that is not the caller's",
+  idempotency_in_progress: 'same `Idempotency-Key` while the first request is still running',
+  payload_too_large: 'body over 64 KiB',
+  unsupported_media_type: 'body not `application/json`',
+  idempotency_key_reused: 'same `Idempotency-Key` with a different body',
+  rate_limited: 'over the requests-per-minute limit; carries `Retry-After`',
+  concurrency_limited: 'over the in-flight limit; carries `Retry-After`',
+  internal: 'a bug; the message never leaks a stack trace or a secret',
+  origin_error: 'every eligible origin failed or returned something that is not an image (with `Retry-After` when all are cooling down)',
+  admin_disabled: 'an admin route while `ADMIN_TOKEN` is unset',
+  unavailable: 'a dependency of the gateway (e.g. the rate limiter) could not be reached',
+  origin_timeout: 'the origin did not answer within its timeout',
+};
+
+const BODY_ERRORS: ErrorCode[] = ['invalid_request', 'payload_too_large', 'unsupported_media_type'];
+const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
+  tenant: ['unauthorized', 'forbidden'],
+  admin: ['unauthorized', 'admin_disabled'],
+  none: [],
+};
+
+const RETRY_AFTER = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } };
+
+export interface ErrorsOf {
+  auth: Auth;
+  /** The route reads a JSON body. */
+  body?: boolean;
+  /** The route validates a query or path parameters. */
+  query?: boolean;
+  /** Errors of the route's own, beyond those above and `internal`. */
+  errors?: readonly ErrorCode[];
+}
+
+/** Every error a route can answer, grouped by status, each status with an example per code. */
+export function errorResponses(of: ErrorsOf): Record<number, { description: string; headers?: Json; content: Json }> {
+  const codes = new Set<ErrorCode>([
+    ...(of.body ? BODY_ERRORS : []),
+    ...(of.query ? (['invalid_request'] as const) : []),
+    ...AUTH_ERRORS[of.auth],
+    ...(of.errors ?? []),
+    'internal',
+  ]);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_CODES[code].status, [...(byStatus.get(ERROR_CODES[code].status) ?? []), code]);
+  const responses: Record<number, { description: string; headers?: Json; content: Json }> = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const retry = group.some((c) => c === 'rate_limited' || c === 'concurrency_limited' || c === 'origin_error');
+    const examples = Object.fromEntries(
+      group.map((c) => [c, { value: errorBody(c, ERROR_WHEN[c], 'req_0123456789abcdefghijkl', c === 'invalid_request' ? 'width' : null) }]),
+    );
+    responses[status] = {
+      description: group.map((c) => `\`${c}\`: ${ERROR_WHEN[c]}`).join('. '),
+      ...(retry ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+      content: { 'application/json': { schema: ErrorAnswer, examples } },
+    };
+  }
+  return responses;
+}
+
+/** The operation fields that follow from who may call a route. */
+export function securityOf(auth: Auth): { security: Record<string, string[]>[] } {
+  return { security: SECURITY[auth] };
+}
+
+/** A JSON body, required: at most 64 KiB, `application/json` (the route's body middleware checks both). */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { content: { 'application/json': { schema } }, required: true } as const;
+}
+
+/** A JSON answer. */
+export function jsonAnswer<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { 'application/json': { schema } } } as const;
+}
+
+/** Image bytes, whichever format was asked for. */
+export const IMAGE_CONTENT = {
+  'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } },
+  'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } },
+  'image/webp': { schema: { type: 'string', contentMediaType: 'image/webp' } },
+} as const;
+
+/** Bytes of another media type, as a string. */
+export function textContent<T extends string>(type: T): Record<T, { schema: { type: 'string' } }> {
+  return { [type]: { schema: { type: 'string' } } } as Record<T, { schema: { type: 'string' } }>;
+}
+
+const usdHeader = { type: 'string' as const, pattern: '^\\d+(\\.\\d{1,9})?$' };
+
+/** What every generation answer carries (docs/generation.md). */
+export const GENERATION_HEADERS = {
+  'X-Request-Id': { description: 'unique per request; also in the logs and the usage ledger', schema: { type: 'string' } },
+  'Cache-Status': {
+    description:
+      'RFC 9211, e.g. `imagegate; hit`, `imagegate; hit; detail=coalesced`, `imagegate; fwd=miss; stored`, `imagegate; fwd=bypass; stored` (no seed), `imagegate; fwd=request; stored` (no-cache), `imagegate; fwd=request` (no-store). For n > 1, the first image.',
+    schema: { type: 'string' },
+  },
+  'Imagegate-Cost-USD': { description: 'what this request was charged (0 on a cache hit); for n > 1 the sum', schema: usdHeader },
+  'Imagegate-Budget-Remaining-USD': {
+    description: 'the smaller of what the key and its tenant have left in their periods; absent when neither has a budget',
+    schema: usdHeader,
+  },
+  'Imagegate-Origin': { description: "the origin's name, or `cache`", schema: { type: 'string' } },
+  'Imagegate-Seed': { description: 'the seed used (of the first image)', schema: { type: 'integer', minimum: 0, maximum: MAX_SEED } },
+  'RateLimit-Policy': { description: 'IETF httpapi RateLimit fields draft, e.g. `"rpm";q=60;w=60`', schema: { type: 'string' } },
+  RateLimit: { description: 'IETF httpapi RateLimit fields draft, e.g. `"rpm";r=59;t=41`', schema: { type: 'string' } },
+  'Idempotent-Replayed': {
+    description: '`true` on a replayed Idempotency-Key answer (then Imagegate-Cost-USD is 0)',
+    schema: { type: 'string', enum: ['true'] },
+  },
+} satisfies Record<string, { description: string; schema: { type: 'string' | 'integer'; [k: string]: unknown } }>;
+
+/** The errors a generation can answer besides those of its auth and body. */
+export const GENERATION_ERRORS = [
+  'budget_exceeded',
+  'idempotency_in_progress',
+  'idempotency_key_reused',
+  'rate_limited',
+  'concurrency_limited',
+  'origin_error',
+  'unavailable',
+  'origin_timeout',
+] as const satisfies readonly ErrorCode[];
