@@ -23,7 +23,8 @@ export async function generateLogged(
   try {
     const r = await call('POST', '/image/generation', { ...options, key: t.key, json: genBody(tag, extra) });
     const id = r.headers.get('x-request-id');
-    const line = logs.map(tryJson).find((l) => l?.request_id === id && 'status' in l) ?? {};
+    // a request that ends in a 5xx is logged at level error, on console.error
+    const line = [...logs, ...errors].map(tryJson).find((l) => l?.request_id === id && 'status' in l) ?? {};
     return { r, line, attempts: (line.attempts as LoggedAttempt[] | undefined) ?? [], errors };
   } finally {
     log.mockRestore();
