@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors';
+import { BUDGET_PERIODS } from '../domain/budget-period';
 import { MAX_SEED, OUTPUT_FORMATS } from '../domain/generation-request';
 import { OpenAIImagesAnswerSchema } from '../routes/openai-images';
 import { answerSchema } from './registry';
@@ -12,7 +13,7 @@ import { answerSchema } from './registry';
 
 const Usd = z.string().regex(/^\d+(\.\d{1,9})?$/).describe('USD as a decimal string, exact to the nano-USD, e.g. "0.001992295"');
 const Iso = z.string().describe('ISO 8601 UTC time');
-const Period = z.enum(['none', 'day', 'week', 'month']);
+const Period = z.enum(BUDGET_PERIODS);
 const CacheWord = z.enum(['hit', 'miss', 'bypass', 'coalesced']);
 
 const errorCodes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
+import { CACHE_SCOPES } from '../domain/tenants';
 
 /** D1 stores nano-USD as INTEGER and hands it back as a JS number, so an amount must stay a safe integer. */
 const MAX_STORED_NANO = BigInt(Number.MAX_SAFE_INTEGER);
@@ -10,7 +12,7 @@ export const UsdString = z.string().refine((s) => {
   return nano !== undefined && nano <= MAX_STORED_NANO;
 }, 'a non-negative decimal string of USD with at most 9 decimals and at most 9007199.254740991, e.g. "25.10"');
 
-export const BudgetPeriod = z.enum(['none', 'day', 'week', 'month']);
+export const BudgetPeriod = z.enum(BUDGET_PERIODS);
 const PositiveInt = z.int().min(1).max(1_000_000);
 
 /** ISO 8601 UTC time, e.g. 2026-12-31T23:59:59Z. */
@@ -38,7 +40,7 @@ const limitFields = {
 const tenantFields = {
   name: z.string().trim().min(1).max(200),
   ...limitFields,
-  cache_scope: z.enum(['private', 'shared']).optional(),
+  cache_scope: z.enum(CACHE_SCOPES).optional(),
   cache_ttl_days: z.int().min(1).max(3650).optional(),
   allowed_models: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
   disabled: z.boolean().optional(),

@@ -1,25 +1,15 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
-import { formatUsd, nanoToDb, parseUsd } from '../domain/money';
+import { formatUsd } from '../domain/money';
+import type { ApiKeyRecord, TenantRecord } from '../domain/tenants';
 import { zodToApiError } from '../domain/generation-request';
 import { ApiError } from '../errors';
 import { readJsonObject } from '../middleware/json-body';
 import { forgetCallers } from '../middleware/tenant-auth';
-import {
-  getKey,
-  getTenant,
-  insertKey,
-  insertTenant,
-  listKeys,
-  listTenants,
-  updateKey,
-  updateTenant,
-  type ApiKeyRecord,
-  type ColumnValues,
-  type TenantRecord,
-} from '../storage/tenants';
-import { KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema, type KeyInput, type TenantInput } from './admin-schemas';
+import { getKey, getTenant, insertKey, insertTenant, listKeys, listTenants, markKeyRevoked, replaceKeySecret, updateKey, updateTenant } from '../storage/tenants';
+import { KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema } from './admin-schemas';
+import { keyPatchOf, tenantPatchOf } from './tenant-patches';
 
 /** The admin API for tenants and their keys (CONTRACT §8). */
 export const adminTenantRoutes = new Hono<AppEnv>();
@@ -60,41 +50,12 @@ export function keyJson(k: ApiKeyRecord) {
   };
 }
 
-function limitColumns(input: TenantInput | KeyInput): ColumnValues {
-  return {
-    budget_nano: input.budget_usd === undefined ? undefined : input.budget_usd === null ? null : nanoToDb(parseUsd(input.budget_usd) ?? 0n),
-    budget_period: input.budget_period,
-    rate_limit_rpm: input.rate_limit_rpm,
-    max_concurrent: input.max_concurrent,
-  };
-}
-
-function tenantColumns(input: TenantInput): ColumnValues {
-  return {
-    name: input.name,
-    ...limitColumns(input),
-    cache_scope: input.cache_scope,
-    cache_ttl_days: input.cache_ttl_days,
-    allowed_models: input.allowed_models === undefined ? undefined : input.allowed_models === null ? null : JSON.stringify(input.allowed_models),
-    disabled: input.disabled === undefined ? undefined : input.disabled ? 1 : 0,
-  };
-}
-
-function keyColumns(input: KeyInput): ColumnValues {
-  return {
-    name: input.name,
-    ...limitColumns(input),
-    expires_at: input.expires_at === undefined || input.expires_at === null ? input.expires_at : new Date(input.expires_at).toISOString(),
-    disabled: input.disabled === undefined ? undefined : input.disabled ? 1 : 0,
-  };
-}
-
 const isoNow = (now: number) => new Date(now).toISOString();
 
 adminTenantRoutes.post('/admin/tenants', async function createTenant(c) {
   const parsed = TenantCreateSchema.safeParse(await readJsonObject(c));
   if (!parsed.success) throw zodToApiError(parsed.error);
-  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantColumns(parsed.data), isoNow(c.var.deps.now()));
+  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantPatchOf(parsed.data), isoNow(c.var.deps.now()));
   return c.json(tenantJson(tenant), 201);
 });
 
@@ -113,7 +74,7 @@ adminTenantRoutes.get('/admin/tenants/:id', async function readTenant(c) {
 adminTenantRoutes.patch('/admin/tenants/:id', async function changeTenant(c) {
   const parsed = TenantPatchSchema.safeParse(await readJsonObject(c));
   if (!parsed.success) throw zodToApiError(parsed.error);
-  const tenant = await updateTenant(c.env.DB, c.req.param('id'), tenantColumns(parsed.data), isoNow(c.var.deps.now()));
+  const tenant = await updateTenant(c.env.DB, c.req.param('id'), tenantPatchOf(parsed.data), isoNow(c.var.deps.now()));
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
   forgetCallers();
   return c.json(tenantJson(tenant));
@@ -129,9 +90,8 @@ adminTenantRoutes.post('/admin/tenants/:id/keys', async function createKey(c) {
     c.env.DB,
     newId('key'),
     tenant.id,
-    await hashKey(plaintext),
-    displayPrefix(plaintext),
-    keyColumns(parsed.data),
+    { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
+    keyPatchOf(parsed.data),
     isoNow(c.var.deps.now()),
   );
   return c.json({ ...keyJson(key), key: plaintext }, 201);
@@ -146,7 +106,7 @@ adminTenantRoutes.get('/admin/keys/:id', async function readKey(c) {
 adminTenantRoutes.patch('/admin/keys/:id', async function changeKey(c) {
   const parsed = KeyPatchSchema.safeParse(await readJsonObject(c));
   if (!parsed.success) throw zodToApiError(parsed.error);
-  const key = await updateKey(c.env.DB, c.req.param('id'), keyColumns(parsed.data), isoNow(c.var.deps.now()));
+  const key = await updateKey(c.env.DB, c.req.param('id'), keyPatchOf(parsed.data), isoNow(c.var.deps.now()));
   if (!key) throw new ApiError('not_found', 'no such key');
   forgetCallers();
   return c.json(keyJson(key));
@@ -156,7 +116,7 @@ adminTenantRoutes.delete('/admin/keys/:id', async function revokeKey(c) {
   const now = isoNow(c.var.deps.now());
   const existing = await getKey(c.env.DB, c.req.param('id'));
   if (!existing) throw new ApiError('not_found', 'no such key');
-  if (!existing.revokedAt) await updateKey(c.env.DB, existing.id, { revoked_at: now }, now);
+  if (!existing.revokedAt) await markKeyRevoked(c.env.DB, existing.id, now);
   forgetCallers();
   return c.body(null, 204);
 });
@@ -165,10 +125,10 @@ adminTenantRoutes.post('/admin/keys/:id/rotate', async function rotateKey(c) {
   const existing = await getKey(c.env.DB, c.req.param('id'));
   if (!existing || existing.revokedAt) throw new ApiError('not_found', 'no such key');
   const plaintext = newTenantKey();
-  const key = await updateKey(
+  const key = await replaceKeySecret(
     c.env.DB,
     existing.id,
-    { key_hash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
+    { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
     isoNow(c.var.deps.now()),
   );
   if (!key) throw new ApiError('not_found', 'no such key');

@@ -3,13 +3,12 @@ import { z } from 'zod';
 import type { AppEnv } from '../env';
 import { zodToApiError } from '../domain/generation-request';
 import { formatUsd } from '../domain/money';
+import { DAY_MS } from '../domain/time';
 import { ApiError } from '../errors';
 import { usageReport, type UsageRow } from '../storage/usage';
 
 /** `GET /admin/usage`: the usage ledger summed per day, key, model or tenant, as JSON or CSV (CONTRACT §8). */
 export const adminUsageRoutes = new Hono<AppEnv>();
-
-const DAY_MS = 86_400_000;
 
 /** A calendar date `YYYY-MM-DD` (UTC) that exists: 2026-02-30 is refused rather than rolled over. */
 const IsoDate = z

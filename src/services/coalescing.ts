@@ -5,7 +5,7 @@ import type { SeededRequest } from '../domain/generation-request';
 import { ApiError, type ErrorCode } from '../errors';
 import { originDeadlineMs, originsFor, parseOrigins } from '../origins/config';
 import { cacheScopeOf } from '../storage/image-cache';
-import type { TenantRecord } from '../storage/tenants';
+import type { TenantRecord } from '../domain/tenants';
 
 /**
  * The generation pipeline's side of the Coalescer (CONTRACT §6): identical cacheable requests in

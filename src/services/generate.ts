@@ -1,9 +1,13 @@
 import { drawSeedRun, type GenerationRequest, type SeededRequest } from '../domain/generation-request';
 import { newId } from '../domain/keys';
-import { formatUsd } from '../domain/money';
+import { requestLifetimes } from '../domain/lifetimes';
+import { atLeastZero, formatUsd } from '../domain/money';
 import { priceOf } from '../domain/pricing';
 import { ApiError } from '../errors';
-import { budgetRemaining, recordFree, requestLifetimeMs, reserve, type ReservationItem } from '../storage/budget-ledger';
+import { originDeadlineMs } from '../origins/config';
+import { budgetRemaining } from '../storage/budget-snapshot';
+import { recordFree } from '../storage/ledger';
+import { reserve, type ReservationItem } from '../storage/reservations';
 import { lookupCached } from '../storage/image-cache';
 import { finishFlight, followerError, joinFlight, leadFlight, rejoinFlight, waitFlight, type Flight } from './coalescing';
 import {
@@ -89,7 +93,7 @@ export async function generate(g: GenerationContext, requests: GenerationRequest
     const costNano = images.reduce((sum, img) => sum + img.costNano, 0n);
     const headers: Record<string, string> = { ...admission.headers };
     const remaining = await budgetRemaining(g.env.DB, g.caller, g.deps.now());
-    if (remaining !== null) headers['Imagegate-Budget-Remaining-USD'] = formatUsd(remaining < 0n ? 0n : remaining);
+    if (remaining !== null) headers['Imagegate-Budget-Remaining-USD'] = formatUsd(atLeastZero(remaining));
     return { images, costNano, headers };
   } finally {
     g.waitUntil(admission.release());
@@ -104,7 +108,7 @@ function reservationItem(g: GenerationContext, request: SeededRequest, generatio
 /** Reserves every item at once, or throws the 402 naming the budget that is short. */
 async function reserveAll(g: GenerationContext, items: ReservationItem[], now: number): Promise<void> {
   if (items.length === 0) return;
-  const reserved = await reserve(g.env.DB, g.caller, items, now, requestLifetimeMs(g.env));
+  const reserved = await reserve(g.env.DB, g.caller, items, now, requestLifetimes(originDeadlineMs(g.env)).reservationMs);
   if (reserved.ok) return;
   const total = items.reduce((sum, item) => sum + item.costNano, 0n);
   const who = reserved.scope === 'key' ? `key '${reserved.name}'` : `tenant '${reserved.name}'`;

@@ -1,8 +1,11 @@
-import type { Caller, Env } from '../env';
-import { sha256Hex } from '../domain/keys';
-import { formatUsd } from '../domain/money';
+import type { Env } from '../env';
+import type { Caller } from '../domain/tenants';
+import { requestLifetimes } from '../domain/lifetimes';
+import { atLeastZero, formatUsd } from '../domain/money';
+import { sha256Hex } from '../domain/sha256';
 import { ApiError, ERROR_CODES, errorBody } from '../errors';
-import { budgetRemaining, RESERVATION_TTL_MS, requestLifetimeMs } from '../storage/budget-ledger';
+import { DEFAULT_ORIGIN_DEADLINE_MS, originDeadlineMs } from '../origins/config';
+import { budgetRemaining } from '../storage/budget-snapshot';
 import { abandonKey, claimKey, completeKey, dropKey, readKey, storedBody } from '../storage/idempotency';
 
 /**
@@ -16,9 +19,9 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 /**
  * A 'running' record older than its lease belongs to a request whose worker died, and a retry may
  * take it over. The lease is as long as the request may legitimately run, like its reservation
- * (requestLifetimeMs); with the default settings, IDEMPOTENCY_LEASE_MS.
+ * (src/domain/lifetimes.ts); with the default settings, IDEMPOTENCY_LEASE_MS.
  */
-export const IDEMPOTENCY_LEASE_MS = RESERVATION_TTL_MS;
+export const IDEMPOTENCY_LEASE_MS = requestLifetimes(DEFAULT_ORIGIN_DEADLINE_MS).idempotencyLeaseMs;
 
 const MAX_KEY_LENGTH = 255;
 
@@ -90,7 +93,7 @@ export async function withIdempotency(scope: IdempotencyScope, produce: () => Pr
       bodyHash: scope.bodyHash,
       owner: scope.requestId,
       now,
-      leaseMs: requestLifetimeMs(scope.env),
+      leaseMs: requestLifetimes(originDeadlineMs(scope.env)).idempotencyLeaseMs,
       ttlMs: IDEMPOTENCY_TTL_MS,
     });
     if (claimed) return runOnce(scope, key, produce);
@@ -158,6 +161,6 @@ async function replay(scope: IdempotencyScope, status: number, stored: [string, 
   headers.set('Idempotent-Replayed', 'true');
   headers.set('Imagegate-Cost-USD', '0');
   const remaining = await budgetRemaining(scope.env.DB, scope.caller, now);
-  if (remaining !== null) headers.set('Imagegate-Budget-Remaining-USD', formatUsd(remaining < 0n ? 0n : remaining));
+  if (remaining !== null) headers.set('Imagegate-Budget-Remaining-USD', formatUsd(atLeastZero(remaining)));
   return new Response(body, { status, headers });
 }

@@ -1,4 +1,5 @@
-import type { AppDeps, Caller, Env } from '../env';
+import type { AppDeps, Env } from '../env';
+import type { Caller } from '../domain/tenants';
 import type { SeededRequest } from '../domain/generation-request';
 import type { ImageType } from '../domain/image-format';
 import type { ModelSpec } from '../domain/models';
@@ -6,7 +7,9 @@ import type { Nano } from '../domain/money';
 import { ApiError } from '../errors';
 import { parseOrigins } from '../origins/config';
 import { forward, type ForwardResult } from '../origins/forward';
-import { recordFree, release, settle, type CacheOutcome, type LedgerEntry, type ReservationItem } from '../storage/budget-ledger';
+import type { CacheWord as CacheOutcome } from '../domain/cache-key';
+import { recordFree, type LedgerEntry } from '../storage/ledger';
+import { release, settle, type ReservationItem } from '../storage/reservations';
 import { cacheEntryFor, storeCached, type CacheHit } from '../storage/image-cache';
 import { putImageCopy } from '../storage/images';
 

@@ -1,4 +1,5 @@
-import type { Caller, Env } from '../env';
+import type { Env } from '../env';
+import type { Caller } from '../domain/tenants';
 import type { AdmitResult, LeaseResult, LimitScope, RateLimiter, Refusal, RpmState, SlotState } from '../durable-objects/rate-limiter';
 import { ApiError } from '../errors';
 import { originDeadlineMs } from '../origins/config';

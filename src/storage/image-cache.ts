@@ -1,7 +1,8 @@
 import { cacheKey, scopedCacheName, type CacheScopeRef } from '../domain/cache-key';
 import type { SeededRequest } from '../domain/generation-request';
 import { sniffImageType, type ImageType } from '../domain/image-format';
-import type { TenantRecord } from './tenants';
+import { DAY_MS } from '../domain/time';
+import type { TenantRecord } from '../domain/tenants';
 
 /**
  * The R2 cache of identical-seed results (CONTRACT §6).
@@ -15,7 +16,6 @@ import type { TenantRecord } from './tenants';
  * the README only reclaims the space of entries nobody can hit any more.
  */
 export const CACHE_PREFIX = 'cache/';
-const DAY_MS = 86_400_000;
 
 export interface CachedImage {
   bytes: Uint8Array;

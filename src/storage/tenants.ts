@@ -1,38 +1,43 @@
-import { periodKey, periodStart } from '../domain/budget-period';
-import { nanoFromDb, type Nano } from '../domain/money';
+import { periodKey, periodStart, type BudgetPeriod } from '../domain/budget-period';
+import { nanoFromDb, nanoToDb, type Nano } from '../domain/money';
+import type { ApiKeyRecord, Caller, CacheScope, Limits, TenantRecord } from '../domain/tenants';
 
-export type BudgetPeriod = 'none' | 'day' | 'week' | 'month';
-export type CacheScope = 'private' | 'shared';
+/**
+ * Tenants and their API keys in D1 (docs/admin.md). Callers speak records and patches; the column
+ * names and their encodings (nano-USD as INTEGER, booleans as 0/1, model lists as JSON) stay here.
+ */
 
-/** Budget and limits shared by tenants and keys. */
-export interface Limits {
-  budgetNano: Nano | null;
-  budgetPeriod: BudgetPeriod;
-  rateLimitRpm: number | null;
-  maxConcurrent: number | null;
+/** A change to a budget and its limits; an absent field is left as it is, null clears it. */
+export interface LimitsPatch {
+  budgetNano?: Nano | null;
+  budgetPeriod?: BudgetPeriod;
+  rateLimitRpm?: number | null;
+  maxConcurrent?: number | null;
 }
 
-export interface TenantRecord extends Limits {
-  id: string;
-  name: string;
-  cacheScope: CacheScope;
-  cacheTtlDays: number;
-  allowedModels: string[] | null;
-  disabled: boolean;
-  createdAt: string;
-  updatedAt: string;
+export interface TenantPatch extends LimitsPatch {
+  name?: string;
+  cacheScope?: CacheScope;
+  cacheTtlDays?: number;
+  allowedModels?: string[] | null;
+  disabled?: boolean;
 }
 
-export interface ApiKeyRecord extends Limits {
-  id: string;
-  tenantId: string;
-  name: string;
+export interface KeyPatch extends LimitsPatch {
+  name?: string;
+  /** ISO 8601 UTC time, or null for a key that never expires. */
+  expiresAt?: string | null;
+  disabled?: boolean;
+}
+
+/** A new tenant or key: a patch with a name; the table's defaults fill what it leaves out. */
+export type NewTenant = TenantPatch & { name: string };
+export type NewKey = KeyPatch & { name: string };
+
+/** How a key is found and shown: its hash (never its plaintext) and its display prefix. */
+export interface KeySecret {
+  keyHash: string;
   prefix: string;
-  expiresAt: string | null;
-  disabled: boolean;
-  revokedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
 interface LimitsRow {
@@ -107,10 +112,48 @@ function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
 }
 
 /** Column values as D1 binds them; undefined means "leave as it is" in an update. */
-export type ColumnValues = Record<string, string | number | null | undefined>;
+type Columns = Record<string, string | number | null | undefined>;
 
-export async function insertTenant(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<TenantRecord> {
-  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...columns, created_at: now, updated_at: now });
+/** A patch field as its column holds it: undefined stays undefined (not written), null stays null. */
+function encoded<T>(value: T | null | undefined, encode: (v: T) => string | number): string | number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return null;
+  return encode(value);
+}
+
+const bit = (b: boolean) => (b ? 1 : 0);
+
+function limitColumns(patch: LimitsPatch): Columns {
+  return {
+    budget_nano: encoded(patch.budgetNano, nanoToDb),
+    budget_period: patch.budgetPeriod,
+    rate_limit_rpm: patch.rateLimitRpm,
+    max_concurrent: patch.maxConcurrent,
+  };
+}
+
+function tenantColumns(patch: TenantPatch): Columns {
+  return {
+    name: patch.name,
+    ...limitColumns(patch),
+    cache_scope: patch.cacheScope,
+    cache_ttl_days: patch.cacheTtlDays,
+    allowed_models: encoded(patch.allowedModels, (models) => JSON.stringify(models)),
+    disabled: encoded(patch.disabled, bit),
+  };
+}
+
+function keyColumns(patch: KeyPatch): Columns {
+  return {
+    name: patch.name,
+    ...limitColumns(patch),
+    expires_at: patch.expiresAt,
+    disabled: encoded(patch.disabled, bit),
+  };
+}
+
+export async function insertTenant(db: D1Database, id: string, tenant: NewTenant, now: string): Promise<TenantRecord> {
+  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...tenantColumns(tenant), created_at: now, updated_at: now });
   return tenantFromRow(row);
 }
 
@@ -124,8 +167,8 @@ export async function listTenants(db: D1Database): Promise<TenantRecord[]> {
   return results.map(tenantFromRow);
 }
 
-export async function updateTenant(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<TenantRecord | null> {
-  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, columns, now);
+export async function updateTenant(db: D1Database, id: string, patch: TenantPatch, now: string): Promise<TenantRecord | null> {
+  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, tenantColumns(patch), now, patch.budgetPeriod);
   return row ? tenantFromRow(row) : null;
 }
 
@@ -133,17 +176,16 @@ export async function insertKey(
   db: D1Database,
   id: string,
   tenantId: string,
-  keyHash: string,
-  prefix: string,
-  columns: ColumnValues,
+  secret: KeySecret,
+  key: NewKey,
   now: string,
 ): Promise<ApiKeyRecord> {
   const row = await insertRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, {
     id,
     tenant_id: tenantId,
-    key_hash: keyHash,
-    prefix,
-    ...columns,
+    key_hash: secret.keyHash,
+    prefix: secret.prefix,
+    ...keyColumns(key),
     created_at: now,
     updated_at: now,
   });
@@ -163,8 +205,20 @@ export async function listKeys(db: D1Database, tenantId: string): Promise<ApiKey
   return results.map(keyFromRow);
 }
 
-export async function updateKey(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<ApiKeyRecord | null> {
-  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, columns, now);
+export async function updateKey(db: D1Database, id: string, patch: KeyPatch, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, keyColumns(patch), now, patch.budgetPeriod);
+  return row ? keyFromRow(row) : null;
+}
+
+/** Revokes a key from `now` on; a revoked key is never accepted again. */
+export async function markKeyRevoked(db: D1Database, id: string, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, { revoked_at: now }, now);
+  return row ? keyFromRow(row) : null;
+}
+
+/** Gives a key a new secret (rotation): the old plaintext stops working at once. */
+export async function replaceKeySecret(db: D1Database, id: string, secret: KeySecret, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, { key_hash: secret.keyHash, prefix: secret.prefix }, now);
   return row ? keyFromRow(row) : null;
 }
 
@@ -172,10 +226,7 @@ export async function updateKey(db: D1Database, id: string, columns: ColumnValue
  * Tenant auth's lookup: the key by its hash, and its tenant, in one round trip (one D1 batch, so
  * both reads see the same state).
  */
-export async function findCallerByKeyHash(
-  db: D1Database,
-  keyHash: string,
-): Promise<{ key: ApiKeyRecord; tenant: TenantRecord } | null> {
+export async function findCallerByKeyHash(db: D1Database, keyHash: string): Promise<Caller | null> {
   const [keys, tenants] = await db.batch<ApiKeyRow | TenantRow>([
     db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).bind(keyHash),
     db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = (SELECT tenant_id FROM api_keys WHERE key_hash = ?)`).bind(keyHash),
@@ -185,7 +236,7 @@ export async function findCallerByKeyHash(
   return key && tenant ? { key: keyFromRow(key), tenant: tenantFromRow(tenant) } : null;
 }
 
-async function insertRow<Row>(db: D1Database, table: string, returning: string, values: ColumnValues): Promise<Row> {
+async function insertRow<Row>(db: D1Database, table: string, returning: string, values: Columns): Promise<Row> {
   const entries = Object.entries(values).filter(([, v]) => v !== undefined);
   const sql = `INSERT INTO ${table} (${entries.map(([k]) => k).join(', ')}) VALUES (${entries.map(() => '?').join(', ')}) RETURNING ${returning}`;
   const row = await db
@@ -201,19 +252,18 @@ async function updateRow<Row>(
   table: 'tenants' | 'api_keys',
   returning: string,
   id: string,
-  values: ColumnValues,
+  values: Columns,
   now: string,
+  budgetPeriod?: BudgetPeriod,
 ): Promise<Row | null> {
   const entries = Object.entries({ ...values, updated_at: now }).filter(([, v]) => v !== undefined);
   const sql = `UPDATE ${table} SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING ${returning}`;
   const update = db.prepare(sql).bind(...entries.map(([, v]) => v ?? null), id);
-  const period = values.budget_period;
-  if (typeof period !== 'string') return update.first<Row>();
-  // CONTRACT §4: the ledger sums to what the budget says was spent. A budget that changes its
+  if (budgetPeriod === undefined) return update.first<Row>();
+  // docs/money.md: the ledger sums to what the budget says was spent. A budget that changes its
   // period (month → day, say) has spent what the ledger holds since the new period began, not 0:
   // otherwise switching back and forth would buy a fresh budget. Same batch, so no reserve or
   // settle sees the new period with a stale spent_nano.
-  const budgetPeriod = period as BudgetPeriod;
   const at = Date.parse(now);
   const owner = table === 'tenants' ? 'tenant_id' : 'key_id';
   const respend = db

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { TenantRecord } from '../../src/storage/tenants';
+import type { TenantRecord } from '../../src/domain/tenants';
 import { lookupCached, storeCached } from '../../src/storage/image-cache';
 import { appWithClock, genBody, newTenantKey, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { generateImage, only, privateEntries, seededFromGenBody } from './support';

@@ -1,0 +1,39 @@
+import { parseUsd } from '../domain/money';
+import type { KeyPatch, LimitsPatch, TenantPatch } from '../storage/tenants';
+import type { KeyInput, TenantInput } from './admin-schemas';
+
+/**
+ * The admin API's tenant and key fields (docs/admin.md), already validated, as storage patches: USD
+ * strings become nano-USD, times become ISO 8601 UTC. A field the body left out stays out of the
+ * patch, so an update leaves it as it is.
+ */
+
+function limitsPatchOf(input: TenantInput | KeyInput): LimitsPatch {
+  return {
+    // the schema accepted the string, so it parses; 0 only satisfies the type
+    budgetNano: input.budget_usd === undefined || input.budget_usd === null ? input.budget_usd : (parseUsd(input.budget_usd) ?? 0n),
+    budgetPeriod: input.budget_period,
+    rateLimitRpm: input.rate_limit_rpm,
+    maxConcurrent: input.max_concurrent,
+  };
+}
+
+export function tenantPatchOf<I extends TenantInput>(input: I): TenantPatch & Pick<I, 'name'> {
+  return {
+    name: input.name,
+    ...limitsPatchOf(input),
+    cacheScope: input.cache_scope,
+    cacheTtlDays: input.cache_ttl_days,
+    allowedModels: input.allowed_models,
+    disabled: input.disabled,
+  };
+}
+
+export function keyPatchOf<I extends KeyInput>(input: I): KeyPatch & Pick<I, 'name'> {
+  return {
+    name: input.name,
+    ...limitsPatchOf(input),
+    expiresAt: input.expires_at === undefined || input.expires_at === null ? input.expires_at : new Date(input.expires_at).toISOString(),
+    disabled: input.disabled,
+  };
+}
