@@ -10,7 +10,7 @@ import { forward, type ForwardResult } from '../origins/forward';
 import type { CacheWord as CacheOutcome } from '../domain/cache-key';
 import { recordFree, type LedgerEntry } from '../storage/ledger';
 import { release, settle, type ReservationItem } from '../storage/reservations';
-import { cacheEntryFor, storeCached, type CacheHit } from '../storage/image-cache';
+import { storeCached, type CacheHit } from '../storage/image-cache';
 import { putImageCopy } from '../storage/images';
 
 /*
@@ -142,10 +142,9 @@ export async function produce(
       r2Key = await putImageCopy(g.env.IMAGES, g.caller.tenant.id, id, result.bytes, result.contentType, imageMeta(image, generationId));
     } else {
       const cached = { bytes: result.bytes, contentType: result.contentType, origin: result.origin };
-      [r2Key] = await Promise.all([
-        cacheEntryFor(g.caller.tenant, request).then((e) => e.r2Key),
-        storeCached(g.env.IMAGES, g.caller.tenant, request, cached, g.deps.now()),
-      ]);
+      const stored = await storeCached(g.env.IMAGES, g.caller.tenant, request, cached, g.deps.now());
+      if (stored === null) throw new Error(`origin ${result.origin} answered bytes that are not a ${result.contentType}`);
+      r2Key = stored;
     }
   } catch (err) {
     await release(g.env.DB, g.caller, item, ledgerEntry(g, generationId, image, 'internal', started), g.deps.now());
