@@ -8,32 +8,24 @@ import type { KeyInput, TenantInput } from './admin-schemas';
  * patch, so an update leaves it as it is.
  */
 
-function limitsPatchOf(input: TenantInput | KeyInput): LimitsPatch {
+/** The fields tenants and keys share: name, budget and limits, disabled. */
+function sharedPatchOf<I extends TenantInput | KeyInput>(input: I): LimitsPatch & Pick<I, 'name'> & { disabled?: boolean } {
   return {
+    name: input.name,
     // the schema accepted the string, so it parses; 0 only satisfies the type
     budgetNano: input.budget_usd === undefined || input.budget_usd === null ? input.budget_usd : (parseUsd(input.budget_usd) ?? 0n),
     budgetPeriod: input.budget_period,
     rateLimitRpm: input.rate_limit_rpm,
     maxConcurrent: input.max_concurrent,
+    disabled: input.disabled,
   };
 }
 
 export function tenantPatchOf<I extends TenantInput>(input: I): TenantPatch & Pick<I, 'name'> {
-  return {
-    name: input.name,
-    ...limitsPatchOf(input),
-    cacheScope: input.cache_scope,
-    cacheTtlDays: input.cache_ttl_days,
-    allowedModels: input.allowed_models,
-    disabled: input.disabled,
-  };
+  return { ...sharedPatchOf(input), cacheScope: input.cache_scope, cacheTtlDays: input.cache_ttl_days, allowedModels: input.allowed_models };
 }
 
 export function keyPatchOf<I extends KeyInput>(input: I): KeyPatch & Pick<I, 'name'> {
-  return {
-    name: input.name,
-    ...limitsPatchOf(input),
-    expiresAt: input.expires_at === undefined || input.expires_at === null ? input.expires_at : new Date(input.expires_at).toISOString(),
-    disabled: input.disabled,
-  };
+  const expires = input.expires_at;
+  return { ...sharedPatchOf(input), expiresAt: expires === undefined || expires === null ? expires : new Date(expires).toISOString() };
 }

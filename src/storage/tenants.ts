@@ -40,32 +40,28 @@ export interface KeySecret {
   prefix: string;
 }
 
-interface LimitsRow {
+/** The columns tenants and keys share: identity, budget and limits, state, times. */
+interface SharedRow {
+  id: string;
+  name: string;
   budget_nano: number | null;
   budget_period: BudgetPeriod;
   rate_limit_rpm: number | null;
   max_concurrent: number | null;
+  disabled: number;
+  created_at: string;
+  updated_at: string;
 }
-interface TenantRow extends LimitsRow {
-  id: string;
-  name: string;
+interface TenantRow extends SharedRow {
   cache_scope: CacheScope;
   cache_ttl_days: number;
   allowed_models: string | null;
-  disabled: number;
-  created_at: string;
-  updated_at: string;
 }
-interface ApiKeyRow extends LimitsRow {
-  id: string;
+interface ApiKeyRow extends SharedRow {
   tenant_id: string;
-  name: string;
   prefix: string;
   expires_at: string | null;
-  disabled: number;
   revoked_at: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 const TENANT_COLUMNS =
@@ -73,87 +69,73 @@ const TENANT_COLUMNS =
 const KEY_COLUMNS =
   'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, created_at, updated_at';
 
-function limitsFromRow(row: LimitsRow): Limits {
+type Shared = Limits & Pick<TenantRecord, 'id' | 'name' | 'disabled' | 'createdAt' | 'updatedAt'>;
+
+function sharedFromRow(row: SharedRow): Shared {
   return {
+    id: row.id,
+    name: row.name,
     budgetNano: nanoFromDb(row.budget_nano),
     budgetPeriod: row.budget_period,
     rateLimitRpm: row.rate_limit_rpm,
     maxConcurrent: row.max_concurrent,
+    disabled: row.disabled !== 0,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
 function tenantFromRow(row: TenantRow): TenantRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    ...limitsFromRow(row),
-    cacheScope: row.cache_scope,
-    cacheTtlDays: row.cache_ttl_days,
-    allowedModels: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
-    disabled: row.disabled !== 0,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  const allowedModels = row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]);
+  return { ...sharedFromRow(row), cacheScope: row.cache_scope, cacheTtlDays: row.cache_ttl_days, allowedModels };
 }
 
 function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    name: row.name,
-    prefix: row.prefix,
-    ...limitsFromRow(row),
-    expiresAt: row.expires_at,
-    disabled: row.disabled !== 0,
-    revokedAt: row.revoked_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return { ...sharedFromRow(row), tenantId: row.tenant_id, prefix: row.prefix, expiresAt: row.expires_at, revokedAt: row.revoked_at };
 }
 
 /** Column values as D1 binds them; undefined means "leave as it is" in an update. */
 type Columns = Record<string, string | number | null | undefined>;
 
-/** A patch field as its column holds it: undefined stays undefined (not written), null stays null. */
-function encoded<T>(value: T | null | undefined, encode: (v: T) => string | number): string | number | null | undefined {
-  if (value === undefined) return undefined;
-  if (value === null) return null;
-  return encode(value);
+/** The column each patch field is stored in. */
+const COLUMN_OF: Record<keyof TenantPatch | keyof KeyPatch, string> = {
+  name: 'name',
+  budgetNano: 'budget_nano',
+  budgetPeriod: 'budget_period',
+  rateLimitRpm: 'rate_limit_rpm',
+  maxConcurrent: 'max_concurrent',
+  cacheScope: 'cache_scope',
+  cacheTtlDays: 'cache_ttl_days',
+  allowedModels: 'allowed_models',
+  disabled: 'disabled',
+  expiresAt: 'expires_at',
+};
+
+/**
+ * A patch as column values. Each kind of value has one encoding: nano-USD (the only bigint) as an
+ * INTEGER, a boolean as 0/1, a list (of model ids) as JSON; strings and numbers as they are. An
+ * absent field is not written; null clears the column.
+ */
+function patchColumns(patch: TenantPatch | KeyPatch): Columns {
+  const columns: Columns = {};
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === undefined || !Object.hasOwn(COLUMN_OF, field)) continue;
+    columns[COLUMN_OF[field as keyof typeof COLUMN_OF]] = encode(value as PatchValue | null);
+  }
+  return columns;
 }
 
-const bit = (b: boolean) => (b ? 1 : 0);
+type PatchValue = NonNullable<(TenantPatch & KeyPatch)[keyof typeof COLUMN_OF]>;
 
-function limitColumns(patch: LimitsPatch): Columns {
-  return {
-    budget_nano: encoded(patch.budgetNano, nanoToDb),
-    budget_period: patch.budgetPeriod,
-    rate_limit_rpm: patch.rateLimitRpm,
-    max_concurrent: patch.maxConcurrent,
-  };
-}
-
-function tenantColumns(patch: TenantPatch): Columns {
-  return {
-    name: patch.name,
-    ...limitColumns(patch),
-    cache_scope: patch.cacheScope,
-    cache_ttl_days: patch.cacheTtlDays,
-    allowed_models: encoded(patch.allowedModels, (models) => JSON.stringify(models)),
-    disabled: encoded(patch.disabled, bit),
-  };
-}
-
-function keyColumns(patch: KeyPatch): Columns {
-  return {
-    name: patch.name,
-    ...limitColumns(patch),
-    expires_at: patch.expiresAt,
-    disabled: encoded(patch.disabled, bit),
-  };
+function encode(value: PatchValue | null): string | number | null {
+  if (typeof value === 'bigint') return nanoToDb(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return value;
 }
 
 export async function insertTenant(db: D1Database, id: string, tenant: NewTenant, now: string): Promise<TenantRecord> {
-  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...tenantColumns(tenant), created_at: now, updated_at: now });
+  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...patchColumns(tenant), created_at: now, updated_at: now });
   return tenantFromRow(row);
 }
 
@@ -168,7 +150,7 @@ export async function listTenants(db: D1Database): Promise<TenantRecord[]> {
 }
 
 export async function updateTenant(db: D1Database, id: string, patch: TenantPatch, now: string): Promise<TenantRecord | null> {
-  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, tenantColumns(patch), now, patch.budgetPeriod);
+  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
   return row ? tenantFromRow(row) : null;
 }
 
@@ -185,7 +167,7 @@ export async function insertKey(
     tenant_id: tenantId,
     key_hash: secret.keyHash,
     prefix: secret.prefix,
-    ...keyColumns(key),
+    ...patchColumns(key),
     created_at: now,
     updated_at: now,
   });
@@ -206,7 +188,7 @@ export async function listKeys(db: D1Database, tenantId: string): Promise<ApiKey
 }
 
 export async function updateKey(db: D1Database, id: string, patch: KeyPatch, now: string): Promise<ApiKeyRecord | null> {
-  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, keyColumns(patch), now, patch.budgetPeriod);
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
   return row ? keyFromRow(row) : null;
 }
 
