@@ -18,7 +18,7 @@ export interface StoredImageMeta {
   origin: string;
 }
 
-export function imageCopyKey(tenantId: string, id: string): string {
+function imageCopyKey(tenantId: string, id: string): string {
   return `images/${tenantId}/${id}`;
 }
 
