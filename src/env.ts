@@ -1,14 +1,16 @@
-import type { ApiKeyRecord, TenantRecord } from './storage/tenants';
+import type { Caller } from './domain/tenants';
+import type { Coalescer } from './durable-objects/coalescer';
+import type { RateLimiter } from './durable-objects/rate-limiter';
 
 /** The Worker's bindings, as declared in wrangler.toml (plus secrets from `.dev.vars` / `wrangler secret put`). */
 export interface Env {
   DB: D1Database;
   IMAGES: R2Bucket;
-  RATE_LIMITER: DurableObjectNamespace<import('./durable-objects/rate-limiter').RateLimiter>;
-  COALESCER: DurableObjectNamespace<import('./durable-objects/coalescer').Coalescer>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  COALESCER: DurableObjectNamespace<Coalescer>;
   /** Static assets (wrangler.toml [assets]): the docs viewer's files, copied from swagger-ui-dist. */
   ASSETS?: Fetcher;
-  /** JSON array of origins (CONTRACT §7). */
+  /** JSON array of origins (docs/origins.md). */
   ORIGINS?: string;
   /** Time limit in ms for a generation's whole chain of origins (default 180000; src/origins/config.ts). */
   ORIGIN_DEADLINE_MS?: string;
@@ -19,12 +21,6 @@ export interface Env {
   /** `open` lets generations through when the rate limiter cannot be reached; default `closed` (503). */
   RATE_LIMIT_FAILURE_MODE?: string;
   [secret: string]: unknown;
-}
-
-/** What the authenticated caller is, once tenant auth has run. */
-export interface Caller {
-  tenant: TenantRecord;
-  key: ApiKeyRecord;
 }
 
 export interface AppVariables {

@@ -1,9 +1,9 @@
 import type { Nano } from './money';
+import { DAY_MS } from './time';
 
-/** Budget periods are UTC calendar periods (CONTRACT §4); a week starts on Monday. */
-export type BudgetPeriod = 'none' | 'day' | 'week' | 'month';
-
-const DAY_MS = 86_400_000;
+/** Budget periods are UTC calendar periods (docs/money.md); a week starts on Monday. */
+export const BUDGET_PERIODS = ['none', 'day', 'week', 'month'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 /** The start of the period that contains `now`, in ms since the epoch (0 for `none`). */
 export function periodStart(period: BudgetPeriod, now: number): number {
@@ -50,7 +50,7 @@ export function periodKey(period: BudgetPeriod, now: number): string {
   return `${period}:${new Date(periodStart(period, now)).toISOString().slice(0, 10)}`;
 }
 
-/** The current period's key for each kind, in the order SQL binds them (see storage/budget-ledger). */
+/** The current period's key for each kind, in the order SQL binds them (see storage/reservations.ts). */
 export function periodKeys(now: number): { day: string; week: string; month: string } {
   return { day: periodKey('day', now), week: periodKey('week', now), month: periodKey('month', now) };
 }

@@ -1,4 +1,5 @@
 import type { SeededRequest } from './generation-request';
+import { sha256Hex } from './sha256';
 
 /**
  * Bumped whenever the canonical form changes, so entries written under an old form are never read
@@ -30,9 +31,8 @@ export function canonicalRequest(request: SeededRequest): string {
 }
 
 /** SHA-256 of the canonical request, as 64 lowercase hex digits. */
-export async function cacheKey(request: SeededRequest): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalRequest(request)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+export function cacheKey(request: SeededRequest): Promise<string> {
+  return sha256Hex(canonicalRequest(request));
 }
 
 /** Where an entry lives: per tenant by default, or in the pool shared by tenants set to `shared`. */

@@ -1,4 +1,4 @@
-/** What an image is, by its magic bytes: the only proof an origin's answer is an image (CONTRACT §6, §8a). */
+/** What an image is, by its magic bytes: the only proof an origin's answer is an image (docs/cache.md). */
 export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -1,4 +1,6 @@
-/** Tenant keys (CONTRACT §2): `igk_` + base62 characters from the platform CSPRNG, stored only as a SHA-256 hash. */
+import { sha256Hex } from './sha256';
+
+/** Tenant keys (docs/admin.md): `igk_` + base62 characters from the platform CSPRNG, stored only as a SHA-256 hash. */
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KEY_PREFIX = 'igk_';
@@ -29,12 +31,6 @@ export function displayPrefix(key: string): string {
 /** A key is only ever looked up by this hash; its plaintext never reaches storage or logs. */
 export async function hashKey(key: string): Promise<string> {
   return sha256Hex(key);
-}
-
-export async function sha256Hex(text: string | Uint8Array): Promise<string> {
-  const data = typeof text === 'string' ? new TextEncoder().encode(text) : text;
-  const digest = await crypto.subtle.digest('SHA-256', data);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Whether text could be a tenant key at all, checked before any storage lookup. */

@@ -7,7 +7,7 @@ export interface Range {
   max: number;
 }
 
-/** A model's price row and the limits a request for it must respect (CONTRACT §3, §4). */
+/** A model's price row and the limits a request for it must respect (docs/generation.md, docs/money.md). */
 export interface ModelSpec {
   model: string;
   pricePerMegapixel: Nano;
@@ -19,7 +19,7 @@ export interface ModelSpec {
   cfg: Range;
 }
 
-/** Defaults of a request that leaves a field out (Qubrid's own defaults, CONTRACT §3). */
+/** Defaults of a request that leaves a field out (Qubrid's own defaults, docs/generation.md). */
 export const REQUEST_DEFAULTS = {
   width: 1024,
   height: 1024,

@@ -1,5 +1,5 @@
 /**
- * Money is an integer number of nano-USD (1e-9 USD) everywhere inside the gateway (CONTRACT §4).
+ * Money is an integer number of nano-USD (1e-9 USD) everywhere inside the gateway (docs/money.md).
  * On the wire it is a decimal string of USD. No binary float ever touches an amount.
  */
 export type Nano = bigint;
@@ -39,4 +39,9 @@ export function nanoToDb(value: Nano): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new Error(`amount ${value} does not fit a safe integer`);
   return n;
+}
+
+/** An amount floored at zero: what is left of a budget an admin lowered below its spending is nothing, not a debt. */
+export function atLeastZero(nano: Nano): Nano {
+  return nano < 0n ? 0n : nano;
 }

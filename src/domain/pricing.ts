@@ -5,7 +5,7 @@ import type { Nano } from './money';
 const PIXELS_PER_MEGAPIXEL = 1_000_000n;
 
 /**
- * CONTRACT §4: cost = ceil(w × h × per-megapixel / 1e6 + max(0, steps − included) × per-step), in
+ * docs/money.md: cost = ceil(w × h × per-megapixel / 1e6 + max(0, steps − included) × per-step), in
  * nano-USD. The per-step part is already whole nano-USD, so only the pixel part needs rounding up.
  */
 export function priceOf(spec: ModelSpec, request: Pick<GenerationRequest, 'width' | 'height' | 'steps'>): Nano {

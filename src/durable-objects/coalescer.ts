@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env';
+import type { ObjectEnv as Env } from './object-env';
 
 /**
  * What `join` tells a caller: go to the origin yourself, wait for the one who does, or read the

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env';
+import type { ObjectEnv } from './object-env';
 
 /** The sliding window of `rate_limit_rpm` (CONTRACT §5). */
 export const WINDOW_MS = 60_000;
@@ -77,11 +77,11 @@ export type LeaseResult = { ok: true; slots: SlotState[] } | { ok: false; refusa
  * Window math uses the caller's clock, made monotonic inside the object (a caller whose clock lags
  * another's cannot reopen a window the object has already seen close).
  */
-export class RateLimiter extends DurableObject<Env> {
+export class RateLimiter extends DurableObject<ObjectEnv> {
   private readonly sql: SqlStorage;
   private clock = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {

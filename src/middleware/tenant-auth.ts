@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv, Caller } from '../env';
+import type { AppEnv } from '../env';
+import type { Caller } from '../domain/tenants';
 import { hashKey, looksLikeTenantKey } from '../domain/keys';
 import { ApiError } from '../errors';
 import { findCallerByKeyHash } from '../storage/tenants';

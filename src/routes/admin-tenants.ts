@@ -1,25 +1,15 @@
 import { createRoute } from '@hono/zod-openapi';
 import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
-import { formatUsd, nanoToDb, parseUsd } from '../domain/money';
+import { formatUsd } from '../domain/money';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
 import { KeyAnswer, NewKeyAnswer, TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { forgetCallers } from '../middleware/tenant-auth';
-import {
-  getKey,
-  getTenant,
-  insertKey,
-  insertTenant,
-  listKeys,
-  listTenants,
-  updateKey,
-  updateTenant,
-  type ApiKeyRecord,
-  type ColumnValues,
-  type TenantRecord,
-} from '../storage/tenants';
-import { IdParam, KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema, type KeyInput, type TenantInput } from '../schemas/requests';
+import type { ApiKeyRecord, TenantRecord } from '../domain/tenants';
+import { getKey, getTenant, insertKey, insertTenant, listKeys, listTenants, markKeyRevoked, replaceKeySecret, updateKey, updateTenant } from '../storage/tenants';
+import { IdParam, KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
+import { keyPatchOf, tenantPatchOf } from './tenant-patches';
 import { routeGroup } from './route-group';
 
 /** The admin API for tenants and their keys (docs/admin.md). */
@@ -61,35 +51,6 @@ export function keyJson(k: ApiKeyRecord) {
   };
 }
 
-function limitColumns(input: TenantInput | KeyInput): ColumnValues {
-  return {
-    budget_nano: input.budget_usd === undefined ? undefined : input.budget_usd === null ? null : nanoToDb(parseUsd(input.budget_usd) ?? 0n),
-    budget_period: input.budget_period,
-    rate_limit_rpm: input.rate_limit_rpm,
-    max_concurrent: input.max_concurrent,
-  };
-}
-
-function tenantColumns(input: TenantInput): ColumnValues {
-  return {
-    name: input.name,
-    ...limitColumns(input),
-    cache_scope: input.cache_scope,
-    cache_ttl_days: input.cache_ttl_days,
-    allowed_models: input.allowed_models === undefined ? undefined : input.allowed_models === null ? null : JSON.stringify(input.allowed_models),
-    disabled: input.disabled === undefined ? undefined : input.disabled ? 1 : 0,
-  };
-}
-
-function keyColumns(input: KeyInput): ColumnValues {
-  return {
-    name: input.name,
-    ...limitColumns(input),
-    expires_at: input.expires_at === undefined || input.expires_at === null ? input.expires_at : new Date(input.expires_at).toISOString(),
-    disabled: input.disabled === undefined ? undefined : input.disabled ? 1 : 0,
-  };
-}
-
 const isoNow = (now: number) => new Date(now).toISOString();
 
 const tenantId = IdParam('the tenant id (`ten_…`)');
@@ -111,7 +72,7 @@ const createTenantRoute = createRoute({
 });
 
 adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
-  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantColumns(c.req.valid('json')), isoNow(c.var.deps.now()));
+  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantPatchOf(c.req.valid('json')), isoNow(c.var.deps.now()));
   return c.json(tenantJson(tenant), 201);
 });
 
@@ -162,7 +123,7 @@ const updateTenantRoute = createRoute({
 });
 
 adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
-  const tenant = await updateTenant(c.env.DB, c.req.valid('param').id, tenantColumns(c.req.valid('json')), isoNow(c.var.deps.now()));
+  const tenant = await updateTenant(c.env.DB, c.req.valid('param').id, tenantPatchOf(c.req.valid('json')), isoNow(c.var.deps.now()));
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
   forgetCallers();
   return c.json(tenantJson(tenant), 200);
@@ -191,9 +152,8 @@ adminTenantRoutes.openapi(createKeyRoute, async function createKey(c) {
     c.env.DB,
     newId('key'),
     tenant.id,
-    await hashKey(plaintext),
-    displayPrefix(plaintext),
-    keyColumns(c.req.valid('json')),
+    { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
+    keyPatchOf(c.req.valid('json')),
     isoNow(c.var.deps.now()),
   );
   return c.json({ ...keyJson(key), key: plaintext }, 201);
@@ -228,7 +188,7 @@ const updateKeyRoute = createRoute({
 });
 
 adminTenantRoutes.openapi(updateKeyRoute, async function changeKey(c) {
-  const key = await updateKey(c.env.DB, c.req.valid('param').id, keyColumns(c.req.valid('json')), isoNow(c.var.deps.now()));
+  const key = await updateKey(c.env.DB, c.req.valid('param').id, keyPatchOf(c.req.valid('json')), isoNow(c.var.deps.now()));
   if (!key) throw new ApiError('not_found', 'no such key');
   forgetCallers();
   return c.json(keyJson(key), 200);
@@ -248,7 +208,7 @@ adminTenantRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
   const now = isoNow(c.var.deps.now());
   const existing = await getKey(c.env.DB, c.req.valid('param').id);
   if (!existing) throw new ApiError('not_found', 'no such key');
-  if (!existing.revokedAt) await updateKey(c.env.DB, existing.id, { revoked_at: now }, now);
+  if (!existing.revokedAt) await markKeyRevoked(c.env.DB, existing.id, now);
   forgetCallers();
   return c.body(null, 204);
 });
@@ -271,10 +231,10 @@ adminTenantRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
   const existing = await getKey(c.env.DB, c.req.valid('param').id);
   if (!existing || existing.revokedAt) throw new ApiError('not_found', 'no such key');
   const plaintext = newTenantKey();
-  const key = await updateKey(
+  const key = await replaceKeySecret(
     c.env.DB,
     existing.id,
-    { key_hash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
+    { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
     isoNow(c.var.deps.now()),
   );
   if (!key) throw new ApiError('not_found', 'no such key');

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { formatUsd } from '../domain/money';
+import { DAY_MS } from '../domain/time';
 import { ApiError } from '../errors';
 import { errorResponses, securityOf, textContent } from '../openapi/describe';
 import { UsageReportAnswer } from '../schemas/answers';
@@ -10,7 +11,6 @@ import { routeGroup } from './route-group';
 /** `GET /admin/usage`: the usage ledger summed per day, key, model or tenant, as JSON or CSV (docs/admin.md). */
 export const adminUsageRoutes = routeGroup();
 
-const DAY_MS = 86_400_000;
 
 /** RFC 4180: quote a field that holds a comma, a quote or a line break. */
 function csvField(value: string | number): string {

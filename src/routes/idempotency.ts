@@ -1,12 +1,13 @@
-import type { Caller, Env } from '../env';
+import type { Env } from '../env';
 import { Failed } from '../domain/failure';
-import { sha256Hex } from '../domain/keys';
 import { IDEMPOTENCY_TTL_MS, requestLifetimes } from '../domain/lifetimes';
-import { formatUsd } from '../domain/money';
+import { atLeastZero, formatUsd } from '../domain/money';
+import { sha256Hex } from '../domain/sha256';
+import type { Caller } from '../domain/tenants';
 import { ApiError, ERROR_CODES, errorBody } from '../errors';
 import { errorText, log } from '../log';
 import { originDeadlineMs } from '../origins/config';
-import { budgetRemaining } from '../storage/budget-ledger';
+import { budgetRemaining } from '../storage/budget-snapshot';
 import { apiErrorOf } from './failures';
 import { abandonKey, claimKey, completeKey, dropKey, readKey, storedBody } from '../storage/idempotency';
 
@@ -158,6 +159,6 @@ async function replay(scope: IdempotencyScope, status: number, stored: [string, 
   headers.set('Idempotent-Replayed', 'true');
   headers.set('Imagegate-Cost-USD', '0');
   const remaining = await budgetRemaining(scope.env.DB, scope.caller, now);
-  if (remaining !== null) headers.set('Imagegate-Budget-Remaining-USD', formatUsd(remaining < 0n ? 0n : remaining));
+  if (remaining !== null) headers.set('Imagegate-Budget-Remaining-USD', formatUsd(atLeastZero(remaining)));
   return new Response(body, { status, headers });
 }

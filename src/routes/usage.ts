@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { currentSpent, periodEnd, remainingOf } from '../domain/budget-period';
-import { formatUsd } from '../domain/money';
+import { atLeastZero, formatUsd } from '../domain/money';
 import { tenantAuth } from '../middleware/tenant-auth';
 import { errorResponses, jsonAnswer, securityOf } from '../openapi/describe';
 import { UsageAnswer } from '../schemas/answers';
@@ -19,7 +19,7 @@ function usageJson(u: BudgetUsage, now: number) {
     spent_usd: formatUsd(currentSpent(u.state, now)),
     reserved_usd: formatUsd(u.state.reservedNano),
     budget_usd: u.state.budgetNano === null ? null : formatUsd(u.state.budgetNano),
-    remaining_usd: remaining === null ? null : formatUsd(remaining < 0n ? 0n : remaining),
+    remaining_usd: remaining === null ? null : formatUsd(atLeastZero(remaining)),
     period: u.state.budgetPeriod,
     period_resets_at: resetsAt === null ? null : new Date(resetsAt).toISOString(),
     requests: u.counts.requests,

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { BUDGET_PERIODS } from '../domain/budget-period';
 import { CACHE_WORDS } from '../domain/cache-key';
 import { MAX_SEED, OUTPUT_FORMATS } from '../domain/generation-request';
 import { ERROR_CODES, type ErrorCode } from '../errors';
@@ -16,7 +17,7 @@ function answerSchema<T extends z.ZodType>(id: string, schema: T): T {
 
 const Usd = z.string().regex(/^\d+(\.\d{1,9})?$/).describe('USD as a decimal string, exact to the nano-USD, e.g. "0.001992295"');
 const Iso = z.string().describe('ISO 8601 UTC time');
-const Period = z.enum(['none', 'day', 'week', 'month']);
+const Period = z.enum(BUDGET_PERIODS);
 const CacheWord = z.enum(CACHE_WORDS);
 
 const errorCodes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount } from '../domain/generation-request';
+import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
+import { CACHE_SCOPES } from '../domain/tenants';
 
 /**
  * What a request may carry, as the zod schemas the routes validate with and the OpenAPI document
@@ -17,7 +19,7 @@ export const UsdString = z.string().refine((s) => {
   return nano !== undefined && nano <= MAX_STORED_NANO;
 }, 'a non-negative decimal string of USD with at most 9 decimals and at most 9007199.254740991, e.g. "25.10"');
 
-export const BudgetPeriod = z.enum(['none', 'day', 'week', 'month']);
+export const BudgetPeriod = z.enum(BUDGET_PERIODS);
 const PositiveInt = z.int().min(1).max(1_000_000);
 
 /** ISO 8601 UTC time, e.g. 2026-12-31T23:59:59Z. */
@@ -45,7 +47,7 @@ const limitFields = {
 const tenantFields = {
   name: z.string().trim().min(1).max(200),
   ...limitFields,
-  cache_scope: z.enum(['private', 'shared']).optional(),
+  cache_scope: z.enum(CACHE_SCOPES).optional(),
   cache_ttl_days: z.int().min(1).max(3650).optional(),
   allowed_models: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
   disabled: z.boolean().optional(),

@@ -1,5 +1,5 @@
 import type { Env } from '../env';
-import { releaseExpired } from '../storage/reservation-expiry';
+import { releaseExpired } from '../storage/reservations';
 import { pruneKeys } from '../storage/idempotency';
 import { IDEMPOTENCY_TTL_MS } from '../domain/lifetimes';
 

@@ -1,4 +1,5 @@
-import type { Caller, Env } from '../env';
+import type { Env } from '../env';
+import type { Caller } from '../domain/tenants';
 import type { AdmitResult, LeaseResult, LimitScope, RateLimiter, Refusal, RpmState, SlotState } from '../durable-objects/rate-limiter';
 import { fail, type Failure, type RateLimitReport } from '../domain/failure';
 import { requestLifetimes } from '../domain/lifetimes';

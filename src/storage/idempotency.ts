@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key records (IETF httpapi draft "The Idempotency-Key HTTP Header Field"; CONTRACT §6):
+ * Idempotency-Key records (IETF httpapi draft "The Idempotency-Key HTTP Header Field"; docs/cache.md):
  * one row per (tenant, key) in D1 holds the state, the request's hash and the stored status and
  * headers; the stored body goes to R2, because it can be an image.
  */

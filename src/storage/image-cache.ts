@@ -1,10 +1,11 @@
 import { cacheKey, scopedCacheName, type CacheScopeRef } from '../domain/cache-key';
 import type { SeededRequest } from '../domain/generation-request';
 import { sniffImageType, type ImageType } from '../domain/image-format';
-import type { TenantRecord } from './tenants';
+import { DAY_MS } from '../domain/time';
+import type { TenantRecord } from '../domain/tenants';
 
 /**
- * The R2 cache of identical-seed results (CONTRACT §6).
+ * The R2 cache of identical-seed results (docs/cache.md).
  *
  *   cache/t/{tenantId}/{sha256}   a tenant's private entries (the default)
  *   cache/shared/{sha256}         the pool of tenants set to `cache_scope: "shared"`
@@ -15,7 +16,6 @@ import type { TenantRecord } from './tenants';
  * the README only reclaims the space of entries nobody can hit any more.
  */
 export const CACHE_PREFIX = 'cache/';
-const DAY_MS = 86_400_000;
 
 export interface CachedImage {
   bytes: Uint8Array;
@@ -74,7 +74,7 @@ export async function lookupCached(
     return null;
   }
   const bytes = new Uint8Array(await object.arrayBuffer());
-  // Served bytes must still be the whole image that was stored (CONTRACT §8a): check it, don't trust it.
+  // Served bytes must still be the whole image that was stored (docs/cache.md): check it, don't trust it.
   const contentType = sniffImageType(bytes);
   if (!contentType || contentType !== object.httpMetadata?.contentType || String(bytes.length) !== meta.bytes) return null;
   return { bytes, contentType, origin: meta.origin ?? 'unknown', r2Key };
@@ -82,8 +82,9 @@ export async function lookupCached(
 
 /**
  * Stores a verified image under the request's key in the tenant's scope; a later identical request
- * (or a `no-cache` refresh) replaces it. Answers whether it stored anything: bytes that are not
- * the image they claim to be never are.
+ * (or a `no-cache` refresh) replaces it. Answers the R2 key it wrote (the ledger row points the
+ * image's id at it), or null when it stored nothing: bytes that are not the image they claim to be
+ * never are.
  */
 export async function storeCached(
   bucket: R2Bucket,
@@ -91,8 +92,8 @@ export async function storeCached(
   request: SeededRequest,
   image: CachedImage,
   now: number,
-): Promise<boolean> {
-  if (sniffImageType(image.bytes) !== image.contentType) return false;
+): Promise<string | null> {
+  if (sniffImageType(image.bytes) !== image.contentType) return null;
   const { r2Key } = await cacheEntryFor(tenant, request);
   // R2 checks the digest on arrival, so a body cut short on the way is refused, not stored.
   const sha256 = await crypto.subtle.digest('SHA-256', image.bytes);
@@ -110,5 +111,5 @@ export async function storeCached(
       origin: image.origin,
     },
   });
-  return true;
+  return r2Key;
 }

@@ -2,7 +2,7 @@ import type { ImageType } from '../domain/image-format';
 import { CACHE_PREFIX } from './image-cache';
 
 /**
- * Every generated image is kept in R2 and found by its id, for its tenant only (CONTRACT §3).
+ * Every generated image is kept in R2 and found by its id, for its tenant only (docs/generation.md).
  * The usage ledger row of the generation names the image's id and the R2 object holding its
  * bytes, with the tenant beside them, so an id never reaches another tenant's image. A cached
  * image's bytes are its cache entry (written once on a miss, not at all on a hit); an image kept
@@ -18,7 +18,7 @@ export interface StoredImageMeta {
   origin: string;
 }
 
-export function imageCopyKey(tenantId: string, id: string): string {
+function imageCopyKey(tenantId: string, id: string): string {
   return `images/${tenantId}/${id}`;
 }
 

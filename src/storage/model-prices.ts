@@ -2,7 +2,7 @@ import type { ModelSpec } from '../domain/models';
 import { nanoToDb } from '../domain/money';
 import { specFromRow, type ModelRow } from './models';
 
-/** Writing price rows (CONTRACT §8 `PUT /admin/models/{model}`); reads live in storage/models. */
+/** Writing price rows (docs/admin.md `PUT /admin/models/{model}`); reads live in storage/models. */
 
 /** Creates or replaces a model's price row; `created` tells which. */
 export async function upsertModel(db: D1Database, spec: ModelSpec, nowIso: string): Promise<{ spec: ModelSpec; created: boolean }> {

@@ -1,66 +1,67 @@
-import { periodKey, periodStart } from '../domain/budget-period';
-import { nanoFromDb, type Nano } from '../domain/money';
+import { periodKey, periodStart, type BudgetPeriod } from '../domain/budget-period';
+import { nanoFromDb, nanoToDb, type Nano } from '../domain/money';
+import type { ApiKeyRecord, Caller, CacheScope, Limits, TenantRecord } from '../domain/tenants';
 
-export type BudgetPeriod = 'none' | 'day' | 'week' | 'month';
-export type CacheScope = 'private' | 'shared';
+/**
+ * Tenants and their API keys in D1 (docs/admin.md). Callers speak records and patches; the column
+ * names and their encodings (nano-USD as INTEGER, booleans as 0/1, model lists as JSON) stay here.
+ */
 
-/** Budget and limits shared by tenants and keys. */
-export interface Limits {
-  budgetNano: Nano | null;
-  budgetPeriod: BudgetPeriod;
-  rateLimitRpm: number | null;
-  maxConcurrent: number | null;
+/** A change to a budget and its limits; an absent field is left as it is, null clears it. */
+export interface LimitsPatch {
+  budgetNano?: Nano | null;
+  budgetPeriod?: BudgetPeriod;
+  rateLimitRpm?: number | null;
+  maxConcurrent?: number | null;
 }
 
-export interface TenantRecord extends Limits {
-  id: string;
-  name: string;
-  cacheScope: CacheScope;
-  cacheTtlDays: number;
-  allowedModels: string[] | null;
-  disabled: boolean;
-  createdAt: string;
-  updatedAt: string;
+export interface TenantPatch extends LimitsPatch {
+  name?: string;
+  cacheScope?: CacheScope;
+  cacheTtlDays?: number;
+  allowedModels?: string[] | null;
+  disabled?: boolean;
 }
 
-export interface ApiKeyRecord extends Limits {
-  id: string;
-  tenantId: string;
-  name: string;
+export interface KeyPatch extends LimitsPatch {
+  name?: string;
+  /** ISO 8601 UTC time, or null for a key that never expires. */
+  expiresAt?: string | null;
+  disabled?: boolean;
+}
+
+/** A new tenant or key: a patch with a name; the table's defaults fill what it leaves out. */
+export type NewTenant = TenantPatch & { name: string };
+export type NewKey = KeyPatch & { name: string };
+
+/** How a key is found and shown: its hash (never its plaintext) and its display prefix. */
+export interface KeySecret {
+  keyHash: string;
   prefix: string;
-  expiresAt: string | null;
-  disabled: boolean;
-  revokedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
-interface LimitsRow {
+/** The columns tenants and keys share: identity, budget and limits, state, times. */
+interface SharedRow {
+  id: string;
+  name: string;
   budget_nano: number | null;
   budget_period: BudgetPeriod;
   rate_limit_rpm: number | null;
   max_concurrent: number | null;
+  disabled: number;
+  created_at: string;
+  updated_at: string;
 }
-interface TenantRow extends LimitsRow {
-  id: string;
-  name: string;
+interface TenantRow extends SharedRow {
   cache_scope: CacheScope;
   cache_ttl_days: number;
   allowed_models: string | null;
-  disabled: number;
-  created_at: string;
-  updated_at: string;
 }
-interface ApiKeyRow extends LimitsRow {
-  id: string;
+interface ApiKeyRow extends SharedRow {
   tenant_id: string;
-  name: string;
   prefix: string;
   expires_at: string | null;
-  disabled: number;
   revoked_at: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 const TENANT_COLUMNS =
@@ -68,49 +69,73 @@ const TENANT_COLUMNS =
 const KEY_COLUMNS =
   'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, created_at, updated_at';
 
-function limitsFromRow(row: LimitsRow): Limits {
+type Shared = Limits & Pick<TenantRecord, 'id' | 'name' | 'disabled' | 'createdAt' | 'updatedAt'>;
+
+function sharedFromRow(row: SharedRow): Shared {
   return {
+    id: row.id,
+    name: row.name,
     budgetNano: nanoFromDb(row.budget_nano),
     budgetPeriod: row.budget_period,
     rateLimitRpm: row.rate_limit_rpm,
     maxConcurrent: row.max_concurrent,
+    disabled: row.disabled !== 0,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
 function tenantFromRow(row: TenantRow): TenantRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    ...limitsFromRow(row),
-    cacheScope: row.cache_scope,
-    cacheTtlDays: row.cache_ttl_days,
-    allowedModels: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
-    disabled: row.disabled !== 0,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  const allowedModels = row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]);
+  return { ...sharedFromRow(row), cacheScope: row.cache_scope, cacheTtlDays: row.cache_ttl_days, allowedModels };
 }
 
 function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    name: row.name,
-    prefix: row.prefix,
-    ...limitsFromRow(row),
-    expiresAt: row.expires_at,
-    disabled: row.disabled !== 0,
-    revokedAt: row.revoked_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return { ...sharedFromRow(row), tenantId: row.tenant_id, prefix: row.prefix, expiresAt: row.expires_at, revokedAt: row.revoked_at };
 }
 
 /** Column values as D1 binds them; undefined means "leave as it is" in an update. */
-export type ColumnValues = Record<string, string | number | null | undefined>;
+type Columns = Record<string, string | number | null | undefined>;
 
-export async function insertTenant(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<TenantRecord> {
-  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...columns, created_at: now, updated_at: now });
+/** The column each patch field is stored in. */
+const COLUMN_OF: Record<keyof TenantPatch | keyof KeyPatch, string> = {
+  name: 'name',
+  budgetNano: 'budget_nano',
+  budgetPeriod: 'budget_period',
+  rateLimitRpm: 'rate_limit_rpm',
+  maxConcurrent: 'max_concurrent',
+  cacheScope: 'cache_scope',
+  cacheTtlDays: 'cache_ttl_days',
+  allowedModels: 'allowed_models',
+  disabled: 'disabled',
+  expiresAt: 'expires_at',
+};
+
+/**
+ * A patch as column values. Each kind of value has one encoding: nano-USD (the only bigint) as an
+ * INTEGER, a boolean as 0/1, a list (of model ids) as JSON; strings and numbers as they are. An
+ * absent field is not written; null clears the column.
+ */
+function patchColumns(patch: TenantPatch | KeyPatch): Columns {
+  const columns: Columns = {};
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === undefined || !Object.hasOwn(COLUMN_OF, field)) continue;
+    columns[COLUMN_OF[field as keyof typeof COLUMN_OF]] = encode(value as PatchValue | null);
+  }
+  return columns;
+}
+
+type PatchValue = NonNullable<(TenantPatch & KeyPatch)[keyof typeof COLUMN_OF]>;
+
+function encode(value: PatchValue | null): string | number | null {
+  if (typeof value === 'bigint') return nanoToDb(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return value;
+}
+
+export async function insertTenant(db: D1Database, id: string, tenant: NewTenant, now: string): Promise<TenantRecord> {
+  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...patchColumns(tenant), created_at: now, updated_at: now });
   return tenantFromRow(row);
 }
 
@@ -124,8 +149,8 @@ export async function listTenants(db: D1Database): Promise<TenantRecord[]> {
   return results.map(tenantFromRow);
 }
 
-export async function updateTenant(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<TenantRecord | null> {
-  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, columns, now);
+export async function updateTenant(db: D1Database, id: string, patch: TenantPatch, now: string): Promise<TenantRecord | null> {
+  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
   return row ? tenantFromRow(row) : null;
 }
 
@@ -133,17 +158,16 @@ export async function insertKey(
   db: D1Database,
   id: string,
   tenantId: string,
-  keyHash: string,
-  prefix: string,
-  columns: ColumnValues,
+  secret: KeySecret,
+  key: NewKey,
   now: string,
 ): Promise<ApiKeyRecord> {
   const row = await insertRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, {
     id,
     tenant_id: tenantId,
-    key_hash: keyHash,
-    prefix,
-    ...columns,
+    key_hash: secret.keyHash,
+    prefix: secret.prefix,
+    ...patchColumns(key),
     created_at: now,
     updated_at: now,
   });
@@ -163,8 +187,20 @@ export async function listKeys(db: D1Database, tenantId: string): Promise<ApiKey
   return results.map(keyFromRow);
 }
 
-export async function updateKey(db: D1Database, id: string, columns: ColumnValues, now: string): Promise<ApiKeyRecord | null> {
-  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, columns, now);
+export async function updateKey(db: D1Database, id: string, patch: KeyPatch, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
+  return row ? keyFromRow(row) : null;
+}
+
+/** Revokes a key from `now` on; a revoked key is never accepted again. */
+export async function markKeyRevoked(db: D1Database, id: string, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, { revoked_at: now }, now);
+  return row ? keyFromRow(row) : null;
+}
+
+/** Gives a key a new secret (rotation): the old plaintext stops working at once. */
+export async function replaceKeySecret(db: D1Database, id: string, secret: KeySecret, now: string): Promise<ApiKeyRecord | null> {
+  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, { key_hash: secret.keyHash, prefix: secret.prefix }, now);
   return row ? keyFromRow(row) : null;
 }
 
@@ -172,10 +208,7 @@ export async function updateKey(db: D1Database, id: string, columns: ColumnValue
  * Tenant auth's lookup: the key by its hash, and its tenant, in one round trip (one D1 batch, so
  * both reads see the same state).
  */
-export async function findCallerByKeyHash(
-  db: D1Database,
-  keyHash: string,
-): Promise<{ key: ApiKeyRecord; tenant: TenantRecord } | null> {
+export async function findCallerByKeyHash(db: D1Database, keyHash: string): Promise<Caller | null> {
   const [keys, tenants] = await db.batch<ApiKeyRow | TenantRow>([
     db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).bind(keyHash),
     db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = (SELECT tenant_id FROM api_keys WHERE key_hash = ?)`).bind(keyHash),
@@ -185,7 +218,7 @@ export async function findCallerByKeyHash(
   return key && tenant ? { key: keyFromRow(key), tenant: tenantFromRow(tenant) } : null;
 }
 
-async function insertRow<Row>(db: D1Database, table: string, returning: string, values: ColumnValues): Promise<Row> {
+async function insertRow<Row>(db: D1Database, table: string, returning: string, values: Columns): Promise<Row> {
   const entries = Object.entries(values).filter(([, v]) => v !== undefined);
   const sql = `INSERT INTO ${table} (${entries.map(([k]) => k).join(', ')}) VALUES (${entries.map(() => '?').join(', ')}) RETURNING ${returning}`;
   const row = await db
@@ -201,19 +234,18 @@ async function updateRow<Row>(
   table: 'tenants' | 'api_keys',
   returning: string,
   id: string,
-  values: ColumnValues,
+  values: Columns,
   now: string,
+  budgetPeriod?: BudgetPeriod,
 ): Promise<Row | null> {
   const entries = Object.entries({ ...values, updated_at: now }).filter(([, v]) => v !== undefined);
   const sql = `UPDATE ${table} SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING ${returning}`;
   const update = db.prepare(sql).bind(...entries.map(([, v]) => v ?? null), id);
-  const period = values.budget_period;
-  if (typeof period !== 'string') return update.first<Row>();
-  // CONTRACT §4: the ledger sums to what the budget says was spent. A budget that changes its
+  if (budgetPeriod === undefined) return update.first<Row>();
+  // docs/money.md: the ledger sums to what the budget says was spent. A budget that changes its
   // period (month → day, say) has spent what the ledger holds since the new period began, not 0:
   // otherwise switching back and forth would buy a fresh budget. Same batch, so no reserve or
   // settle sees the new period with a stale spent_nano.
-  const budgetPeriod = period as BudgetPeriod;
   const at = Date.parse(now);
   const owner = table === 'tenants' ? 'tenant_id' : 'key_id';
   const respend = db

@@ -1,9 +1,9 @@
-import type { Caller } from '../env';
+import type { Caller } from '../domain/tenants';
 import { periodStart, type BudgetState } from '../domain/budget-period';
 import { nanoFromDb, type Nano } from '../domain/money';
-import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-ledger';
+import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
 
-/** Reading the usage ledger and the budget rows (CONTRACT §3 `GET /v1/usage`, §8 `GET /admin/usage`). */
+/** Reading the usage ledger and the budget rows (`GET /v1/usage` in docs/generation.md, `GET /admin/usage` in docs/admin.md). */
 
 export interface UsageCounts {
   requests: number;

@@ -11,7 +11,7 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A fresh tenant row, straight through storage. */
 export async function newTenant(budgetNano: number | null = null): Promise<string> {
-  const tenant = await insertTenant(env.DB, newId('ten'), { name: unique('tenant'), budget_nano: budgetNano }, iso(T0));
+  const tenant = await insertTenant(env.DB, newId('ten'), { name: unique('tenant'), budgetNano: budgetNano === null ? null : BigInt(budgetNano) }, iso(T0));
   return tenant.id;
 }
 

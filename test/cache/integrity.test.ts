@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { TenantRecord } from '../../src/storage/tenants';
-import { lookupCached, storeCached } from '../../src/storage/image-cache';
+import type { TenantRecord } from '../../src/domain/tenants';
+import { cacheEntryFor, lookupCached, storeCached } from '../../src/storage/image-cache';
 import { appWithClock, genBody, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -48,11 +48,13 @@ describe('what the cache keeps', () => {
     const t = tenant(unique('ten'));
     const request = seededFromGenBody(unique('refuse'), 1);
     const text = new TextEncoder().encode('<html>not an image</html>');
-    expect(await storeCached(env.IMAGES, t, request, { bytes: text, contentType: 'image/png', origin: 'x' }, Date.now())).toBe(false);
+    expect(await storeCached(env.IMAGES, t, request, { bytes: text, contentType: 'image/png', origin: 'x' }, Date.now())).toBeNull();
     const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...new Array(60).fill(1)]);
-    expect(await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/png', origin: 'x' }, Date.now())).toBe(false);
+    expect(await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/png', origin: 'x' }, Date.now())).toBeNull();
     expect(await privateEntries(t.id)).toHaveLength(0);
-    expect(await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/jpeg', origin: 'x' }, Date.now())).toBe(true);
+    expect(await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/jpeg', origin: 'x' }, Date.now())).toBe(
+      (await cacheEntryFor(t, request)).r2Key,
+    );
     expect(await lookupCached(env.IMAGES, t, request, Date.now())).toMatchObject({ contentType: 'image/jpeg', origin: 'x' });
   });
 

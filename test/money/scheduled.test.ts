@@ -1,12 +1,18 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
-import type { Caller } from '../../src/env';
-import { release, reserve, RESERVATION_TTL_MS, settle, type LedgerEntry } from '../../src/storage/budget-ledger';
+import type { Caller } from '../../src/domain/tenants';
+import { requestLifetimes } from '../../src/domain/lifetimes';
+import { DEFAULT_ORIGIN_DEADLINE_MS } from '../../src/origins/config';
+import type { LedgerEntry } from '../../src/storage/ledger';
+import { release, reserve, settle } from '../../src/storage/reservations';
 import { getKey, getTenant } from '../../src/storage/tenants';
 import { call, DEFAULT_MODEL, unique } from '../helpers/api';
 import { budgetState, expectBooksBalanced, IMAGE_NANO, ledger, reservationsOf } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
+
+/** A reservation's lifetime under the default origin deadline. */
+const RESERVATION_MS = requestLifetimes(DEFAULT_ORIGIN_DEADLINE_MS).reservationMs;
 
 async function callerOf(keyId: string, tenantId: string): Promise<Caller> {
   const key = await getKey(env.DB, keyId);
@@ -34,19 +40,19 @@ describe('reservations whose request died', () => {
     const caller = await callerOf(keyId, tenantId);
     const now = Date.now();
     const dead = { generationId: `req_dead${now}`, costNano: IMAGE_NANO, request };
-    expect(await reserve(env.DB, caller, [dead], now)).toEqual({ ok: true });
+    expect(await reserve(env.DB, caller, [dead], now, RESERVATION_MS)).toEqual({ ok: true });
     expect((await budgetState('key', keyId)).reservedNano).toBe(1_992_295n);
     expect((await budgetState('tenant', tenantId)).reservedNano).toBe(1_992_295n);
 
     // while it is held, the budget has no room for another image
-    const refused = await reserve(env.DB, caller, [{ generationId: `req_other${now}`, costNano: IMAGE_NANO, request }], now);
+    const refused = await reserve(env.DB, caller, [{ generationId: `req_other${now}`, costNano: IMAGE_NANO, request }], now, RESERVATION_MS);
     expect(refused).toMatchObject({ ok: false, scope: 'key', remainingNano: 7_705n, costNano: IMAGE_NANO, period: 'this month' });
 
     // before it expires, the cron leaves it alone
-    await runCron(now + RESERVATION_TTL_MS - 1_000);
+    await runCron(now + RESERVATION_MS - 1_000);
     expect((await budgetState('key', keyId)).reservedNano).toBe(1_992_295n);
 
-    await runCron(now + RESERVATION_TTL_MS + 1_000);
+    await runCron(now + RESERVATION_MS + 1_000);
     expect((await budgetState('key', keyId)).reservedNano).toBe(0n);
     expect((await budgetState('tenant', tenantId)).reservedNano).toBe(0n);
     expect(await reservationsOf(keyId)).toBe(0);
@@ -55,8 +61,8 @@ describe('reservations whose request died', () => {
     expect(rows[0]).toMatchObject({ generation_id: dead.generationId, status: 'expired', cost_nano: 0, model: DEFAULT_MODEL, width: 1024 });
 
     // the request was not dead after all: its settle comes too late and must not apply twice
-    await settle(env.DB, caller, dead, entry(dead.generationId), now + RESERVATION_TTL_MS + 2_000);
-    await release(env.DB, caller, dead, entry(dead.generationId, 'origin_error'), now + RESERVATION_TTL_MS + 2_000);
+    await settle(env.DB, caller, dead, entry(dead.generationId), now + RESERVATION_MS + 2_000);
+    await release(env.DB, caller, dead, entry(dead.generationId, 'origin_error'), now + RESERVATION_MS + 2_000);
     const k = await budgetState('key', keyId);
     expect(k.reservedNano).toBe(0n);
     expect(k.spentNano).toBe(0n);
@@ -66,8 +72,8 @@ describe('reservations whose request died', () => {
     // and the budget is whole again
     const key = (await call('GET', `/admin/keys/${keyId}`, { admin: true })).json();
     expect(key.budget_usd).toBe('0.002');
-    expect(await reserve(env.DB, caller, [{ generationId: `req_again${now}`, costNano: IMAGE_NANO, request }], now)).toEqual({ ok: true });
-    await settle(env.DB, caller, { generationId: `req_again${now}`, costNano: IMAGE_NANO }, entry(`req_again${now}`), now);
+    expect(await reserve(env.DB, caller, [{ generationId: `req_again${now}`, costNano: IMAGE_NANO, request }], now, RESERVATION_MS)).toEqual({ ok: true });
+    await settle(env.DB, caller, { generationId: `req_again${now}` }, entry(`req_again${now}`), now);
     await expectBooksBalanced([keyId], tenantId);
   });
 
@@ -77,7 +83,7 @@ describe('reservations whose request died', () => {
     const now = Date.now();
     const a = { generationId: `req_a${now}`, costNano: 5n, request };
     const b = { generationId: `req_b${now}`, costNano: 7n, request };
-    expect(await reserve(env.DB, caller, [a, b], now)).toEqual({ ok: true });
+    expect(await reserve(env.DB, caller, [a, b], now, RESERVATION_MS)).toEqual({ ok: true });
     expect((await budgetState('key', keyId)).reservedNano).toBe(12n);
     await settle(env.DB, caller, a, entry(a.generationId), now);
     await settle(env.DB, caller, a, entry(a.generationId), now);
@@ -96,12 +102,12 @@ describe('reservations whose request died', () => {
     const nov = Date.UTC(2031, 10, 30, 23, 59, 59);
     const dec = Date.UTC(2031, 11, 1, 0, 0, 1);
     const spend = { generationId: unique(`req_nov${nov}`), costNano: 1_000_000n, request };
-    expect(await reserve(env.DB, caller, [spend], nov)).toEqual({ ok: true });
+    expect(await reserve(env.DB, caller, [spend], nov, RESERVATION_MS)).toEqual({ ok: true });
     await settle(env.DB, caller, spend, entry(spend.generationId), nov);
     const held = { generationId: unique(`req_held${nov}`), costNano: 1_500_000n, request };
-    expect(await reserve(env.DB, caller, [held], nov)).toEqual({ ok: true });
+    expect(await reserve(env.DB, caller, [held], nov, RESERVATION_MS)).toEqual({ ok: true });
     // December: November's spend is gone, the reservation in flight still counts
-    const tooMuch = await reserve(env.DB, caller, [{ generationId: unique('req_x'), costNano: 1_600_000n, request }], dec);
+    const tooMuch = await reserve(env.DB, caller, [{ generationId: unique('req_x'), costNano: 1_600_000n, request }], dec, RESERVATION_MS);
     expect(tooMuch).toMatchObject({ ok: false, remainingNano: 1_500_000n });
     await settle(env.DB, caller, held, entry(held.generationId), dec);
     expect(await budgetState('key', keyId)).toMatchObject({ spentNano: 1_500_000n, reservedNano: 0n, periodKey: 'month:2031-12-01' });

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { parseUsd } from '../../src/domain/money';
-import { recordFree } from '../../src/storage/budget-ledger';
+import { recordFree } from '../../src/storage/ledger';
 import { getKey, getTenant } from '../../src/storage/tenants';
 import { appWithClock, call, DEFAULT_MODEL, genBody, loopback, scriptOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';

@@ -1,5 +1,6 @@
 import { Failed } from '../../domain/failure';
-import { recordFree, release, settle, type LedgerEntry, type ReservationItem } from '../../storage/budget-ledger';
+import { recordFree, type LedgerEntry } from '../../storage/ledger';
+import { release, settle, type ReservationItem } from '../../storage/reservations';
 import type { CacheHit } from '../../storage/image-cache';
 import { ledgerEntry } from './ledger-entry';
 import type { GeneratedImage, GenerationOptions, ImageJob } from './types';

@@ -4,7 +4,7 @@ import type { ImageType } from '../../domain/image-format';
 import { log } from '../../log';
 import { parseOrigins } from '../../origins/config';
 import { forward, type ForwardFailureKind, type ForwardResult } from '../../origins/forward';
-import { release, type ReservationItem } from '../../storage/budget-ledger';
+import { release, type ReservationItem } from '../../storage/reservations';
 import { ledgerEntry, originCacheWord } from './ledger-entry';
 import type { GenerationOptions, ImageJob } from './types';
 

@@ -7,7 +7,7 @@ import type { Env } from '../../env';
 import { errorText, log } from '../../log';
 import { originDeadlineMs, originsFor, parseOrigins } from '../../origins/config';
 import { cacheScopeOf } from '../../storage/image-cache';
-import type { TenantRecord } from '../../storage/tenants';
+import type { TenantRecord } from '../../domain/tenants';
 
 /*
  * The pipeline's side of the Coalescer (docs/cache.md): identical cacheable requests in flight at

@@ -1,4 +1,4 @@
-import type { ReservationItem } from '../../storage/budget-ledger';
+import type { ReservationItem } from '../../storage/reservations';
 import type { CacheHit } from '../../storage/image-cache';
 import type { Admission } from '../rate-limit';
 import { charge, serveFree, type ImageInHand } from './charge';

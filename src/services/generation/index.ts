@@ -1,6 +1,6 @@
 import { drawSeedRun, type GenerationRequest } from '../../domain/generation-request';
 import { newId } from '../../domain/keys';
-import { budgetRemaining } from '../../storage/budget-ledger';
+import { budgetRemaining } from '../../storage/budget-snapshot';
 import { admit, type Admission } from '../rate-limit';
 import { charge, handOver, planImage, runImage, type ImagePlan } from './image-steps';
 import { reserve } from './reserve';

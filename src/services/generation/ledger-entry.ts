@@ -1,5 +1,5 @@
 import type { CacheWord } from '../../domain/cache-key';
-import type { LedgerEntry } from '../../storage/budget-ledger';
+import type { LedgerEntry } from '../../storage/ledger';
 import type { GenerationOptions, ImageJob } from './types';
 
 export interface LedgerEntryOptions {

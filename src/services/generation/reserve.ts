@@ -3,7 +3,7 @@ import { requestLifetimes } from '../../domain/lifetimes';
 import { formatUsd } from '../../domain/money';
 import { priceOf } from '../../domain/pricing';
 import { originDeadlineMs } from '../../origins/config';
-import { reserve as reserveBudget, type ReservationItem } from '../../storage/budget-ledger';
+import { reserve as reserveBudget, type ReservationItem } from '../../storage/reservations';
 import type { GenerationOptions, ImageJob } from './types';
 
 /** What one image that goes to an origin holds of the budgets: its generation and its price. */

@@ -4,7 +4,8 @@ import type { SeededRequest } from '../../domain/generation-request';
 import type { ImageType } from '../../domain/image-format';
 import type { ModelSpec } from '../../domain/models';
 import type { Nano } from '../../domain/money';
-import type { AppDeps, Caller, Env } from '../../env';
+import type { Caller } from '../../domain/tenants';
+import type { AppDeps, Env } from '../../env';
 
 /** Everything a generation request brings to the pipeline; every step takes it as `run`. */
 export interface GenerationOptions {

@@ -1,5 +1,5 @@
 import { Failed, type Failure } from '../../domain/failure';
-import { recordFree } from '../../storage/budget-ledger';
+import { recordFree } from '../../storage/ledger';
 import { lookupCached, type CacheHit } from '../../storage/image-cache';
 import { followerFailure, waitFlight, type Flight } from './flights';
 import { ledgerEntry } from './ledger-entry';

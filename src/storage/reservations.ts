@@ -1,0 +1,170 @@
+import { periodKeys, periodPhrase, remainingOf } from '../domain/budget-period';
+import type { SeededRequest } from '../domain/generation-request';
+import { atLeastZero, nanoToDb, type Nano } from '../domain/money';
+import type { Caller } from '../domain/tenants';
+import { remember, selectStates, STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
+import { expiredLedgerRows, reservationLedgerRow, type LedgerEntry } from './ledger';
+
+/**
+ * Budget reservations (docs/money.md): a generation that goes to an origin first reserves its cost
+ * against its key's and its tenant's budget; it then settles (the cost becomes spent) or releases
+ * (the cost goes back), writing its ledger row. A reservation whose request died is released by the
+ * cron once its lifetime is over (src/domain/lifetimes.ts: `reservationMs`).
+ */
+
+export interface ReservationItem {
+  generationId: string;
+  costNano: Nano;
+  /** What is being generated, so a reservation the cron releases still has a meaningful ledger row. */
+  request: Pick<SeededRequest, 'model' | 'width' | 'height' | 'steps'>;
+}
+
+export type ReserveResult =
+  | { ok: true }
+  | { ok: false; scope: 'key' | 'tenant'; name: string; remainingNano: Nano; costNano: Nano; period: string };
+
+/**
+ * The row's current period key, from its own budget_period; ?3 ?4 ?5 are bound to periodKeys(now).
+ * A row whose period_key differs is in a new period: its spent_nano restarts from 0 in the same
+ * UPDATE, so rollover needs no cron job to be on time.
+ */
+const CURRENT_PERIOD = "(CASE budget_period WHEN 'day' THEN ?3 WHEN 'week' THEN ?4 WHEN 'month' THEN ?5 ELSE 'none' END)";
+const SPENT_THIS_PERIOD = `(CASE WHEN period_key IS ${CURRENT_PERIOD} THEN spent_nano ELSE 0 END)`;
+
+function periodArgs(now: number): [string, string, string] {
+  const k = periodKeys(now);
+  return [k.day, k.week, k.month];
+}
+
+/**
+ * Reserves every item's cost against both the key's and the tenant's budget, all or nothing, for
+ * `lifetimeMs` (after which the cron gives it back): one D1 batch (one transaction) raises
+ * reserved_nano on both rows and inserts the reservation rows; the budget triggers
+ * (migrations/0002) abort the whole batch when either budget would overflow.
+ */
+export async function reserve(db: D1Database, caller: Caller, items: ReservationItem[], now: number, lifetimeMs: number): Promise<ReserveResult> {
+  const total = items.reduce((sum, item) => sum + item.costNano, 0n);
+  const hold = (table: 'api_keys' | 'tenants', id: string) =>
+    db
+      .prepare(
+        `UPDATE ${table} SET spent_nano = ${SPENT_THIS_PERIOD}, period_key = ${CURRENT_PERIOD},
+           reserved_nano = reserved_nano + ?2 WHERE id = ?1 RETURNING ${STATE_COLUMNS}`,
+      )
+      .bind(id, nanoToDb(total), ...periodArgs(now));
+  const rows = items.map((item) => reservationRow(db, caller, item, now, lifetimeMs));
+  try {
+    const results = await db.batch<StateRow>([hold('api_keys', caller.key.id), hold('tenants', caller.tenant.id), ...rows]);
+    remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
+    return { ok: true };
+  } catch (err) {
+    const scope = budgetScope(err);
+    if (!scope) throw err;
+    return refusal(db, caller, scope, total, now);
+  }
+}
+
+function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, now: number, lifetimeMs: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(
+      item.generationId,
+      requestIdOf(item.generationId),
+      caller.tenant.id,
+      caller.key.id,
+      item.request.model,
+      item.request.width,
+      item.request.height,
+      item.request.steps,
+      nanoToDb(item.costNano),
+      new Date(now).toISOString(),
+      now + lifetimeMs,
+    );
+}
+
+/** 'key' or 'tenant' when the error is one of the budget triggers, else null. */
+function budgetScope(err: unknown): 'key' | 'tenant' | null {
+  const text = err instanceof Error ? `${err.message} ${String(err.cause ?? '')}` : String(err);
+  const match = /budget_exceeded:(key|tenant)/.exec(text);
+  return match ? (match[1] as 'key' | 'tenant') : null;
+}
+
+/** The 402's facts: which budget, what it has left this period, what the request costs. */
+async function refusal(db: D1Database, caller: Caller, scope: 'key' | 'tenant', costNano: Nano, now: number): Promise<ReserveResult> {
+  const [keyRes, tenantRes] = await db.batch<StateRow>(selectStates(db, caller));
+  const row = (scope === 'key' ? keyRes : tenantRes)?.results[0];
+  remember(caller, now, keyRes?.results[0], tenantRes?.results[0]);
+  if (!row) throw new Error(`the ${scope} row disappeared while reserving`);
+  const state = stateFromRow(row);
+  return {
+    ok: false,
+    scope,
+    name: row.name,
+    remainingNano: atLeastZero(remainingOf(state, now) ?? 0n),
+    costNano,
+    period: periodPhrase(state.budgetPeriod),
+  };
+}
+
+function requestIdOf(generationId: string): string {
+  const dot = generationId.indexOf('.');
+  return dot < 0 ? generationId : generationId.slice(0, dot);
+}
+
+/**
+ * Ends a reservation: moves its cost to spent (settle) or just gives it back (release), writes its
+ * ledger row and deletes it, in one batch. Every statement reads the reservation row, so when it is
+ * already gone (the cron released it, or this ran twice) the batch changes nothing.
+ */
+async function finish(db: D1Database, caller: Caller, generationId: string, entry: LedgerEntry, now: number, charge: boolean): Promise<void> {
+  const adjust = charge
+    ? `spent_nano = ${SPENT_THIS_PERIOD} + r.cost_nano, period_key = ${CURRENT_PERIOD}, reserved_nano = reserved_nano - r.cost_nano`
+    : 'reserved_nano = reserved_nano - r.cost_nano';
+  const update = (table: 'api_keys' | 'tenants', idColumn: 'key_id' | 'tenant_id') => {
+    const stmt = db.prepare(
+      `UPDATE ${table} SET ${adjust}
+       FROM (SELECT ${idColumn} AS owner_id, cost_nano FROM reservations WHERE generation_id = ?1) AS r
+       WHERE ${table}.id = r.owner_id RETURNING ${STATE_COLUMNS}`,
+    );
+    return charge ? stmt.bind(generationId, null, ...periodArgs(now)) : stmt.bind(generationId);
+  };
+  const ledger = reservationLedgerRow(db, generationId, entry, now, charge);
+  const drop = db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(generationId);
+  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, drop]);
+  remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
+}
+
+/** Turns a reservation into a charge and writes its ledger row, in one transaction. */
+export async function settle(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<void> {
+  await finish(db, caller, item.generationId, entry, now, true);
+}
+
+/** Gives a reservation back (the generation failed) and writes its ledger row with cost 0. */
+export async function release(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<void> {
+  await finish(db, caller, item.generationId, entry, now, false);
+}
+
+/**
+ * Releases every reservation whose request died (expired before it was settled or released):
+ * reserved_nano goes back on both rows, a ledger row says 'expired' with cost 0. One batch, all
+ * statements reading the same set of expired rows, so it is all or nothing. Answers how many.
+ */
+export async function releaseExpired(db: D1Database, now: number): Promise<number> {
+  const giveBack = (table: 'api_keys' | 'tenants', idColumn: 'key_id' | 'tenant_id') =>
+    db
+      .prepare(
+        `UPDATE ${table} SET reserved_nano = reserved_nano -
+           (SELECT SUM(cost_nano) FROM reservations r WHERE r.${idColumn} = ${table}.id AND r.expires_at <= ?1)
+         WHERE id IN (SELECT ${idColumn} FROM reservations WHERE expires_at <= ?1)`,
+      )
+      .bind(now);
+  const results = await db.batch([
+    giveBack('api_keys', 'key_id'),
+    giveBack('tenants', 'tenant_id'),
+    expiredLedgerRows(db, now),
+    db.prepare('DELETE FROM reservations WHERE expires_at <= ?').bind(now),
+  ]);
+  return results[3]?.meta.changes ?? 0;
+}
