@@ -41,7 +41,7 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_tenant ON api_keys (tenant_id);
 
--- One row per model: its price (CONTRACT §4) and the request limits validation reads (§3).
+-- One row per model: its price (docs/money.md) and the request limits validation reads (docs/generation.md).
 CREATE TABLE models (
   model                       TEXT PRIMARY KEY,
   price_per_megapixel_nano    INTEGER NOT NULL CHECK (price_per_megapixel_nano >= 0),

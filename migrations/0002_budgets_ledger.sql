@@ -1,4 +1,4 @@
--- Budgets, reservations, the usage ledger and idempotency records (CONTRACT §4, §6).
+-- Budgets, reservations, the usage ledger and idempotency records (docs/money.md and docs/cache.md).
 -- Money columns are integers of nano-USD (1e-9 USD); see src/domain/money.ts.
 
 -- The invariant spent + reserved <= budget is enforced here, in the storage layer, not by a
@@ -68,7 +68,7 @@ CREATE INDEX usage_ledger_key_time ON usage_ledger (key_id, created_at);
 CREATE INDEX usage_ledger_time ON usage_ledger (created_at);
 CREATE INDEX usage_ledger_generation ON usage_ledger (generation_id);
 
--- Idempotency-Key records (IETF httpapi draft; CONTRACT §6), scoped to the tenant, kept 24 h.
+-- Idempotency-Key records (IETF httpapi draft; docs/cache.md), scoped to the tenant, kept 24 h.
 -- A 'running' record whose lease passed belongs to a worker that died; a retry may take it over.
 -- The stored answer's body lives in R2 (it can be an image); status and headers live here.
 CREATE TABLE idempotency_records (

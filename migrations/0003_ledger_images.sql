@@ -1,4 +1,4 @@
--- Where each generated image is (CONTRACT §3: GET /v1/images/{id} serves a tenant its own images).
+-- Where each generated image is (docs/generation.md: GET /v1/images/{id} serves a tenant its own images).
 -- The ledger row of a generation that produced an image names the image's id and the R2 object
 -- holding its bytes: the cache entry, or for a no-store request a copy under images/{tenant}/.
 -- So a cached image is written to R2 once, and a cache hit writes nothing to R2.

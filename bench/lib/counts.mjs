@@ -1,5 +1,5 @@
 /**
- * Calls per request on each path (CONTRACT §9, the profile): sequential requests to the counting copy of
+ * Calls per request on each path (bench/README.md, the profile): sequential requests to the counting copy of
  * the gateway (bench/count-entry.js), the counts read back and divided by the number of requests.
  * "first" is a key's very first request (nothing about it cached in the isolate yet); "steady" is
  * the average over the next N, which is what throughput sees.

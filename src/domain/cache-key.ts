@@ -8,7 +8,7 @@ import { sha256Hex } from './sha256';
 const CANONICAL_VERSION = 'imagegate.cache.v1';
 
 /**
- * The canonical form of everything that shapes the pixels (CONTRACT §6): a JSON array in a fixed
+ * The canonical form of everything that shapes the pixels (docs/cache.md): a JSON array in a fixed
  * order, built from a SeededRequest (whose defaults are already written out). Field order, left-out
  * defaults and JSON spacing in the client's body therefore cannot change it; any difference in a
  * pixel-shaping field does. Neither the route nor the tenant is part of it: the same image through

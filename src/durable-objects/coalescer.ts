@@ -47,7 +47,7 @@ const MIN_LEASE_MS = 1_000;
  * A sanity bound, not a policy: the longest lease a leader may ask for (src/domain/lifetimes.ts)
  * is the longest ORIGIN_DEADLINE_MS (1 h) plus the time to store and settle. A bound below what the
  * leader may legitimately take would hand its flight to a follower while it is still at the origin:
- * a second origin call and a second charge for one image (CONTRACT §6).
+ * a second origin call and a second charge for one image (docs/cache.md).
  */
 const MAX_LEASE_MS = 61 * 60_000;
 /** A settled waiter whose caller never came back for its result is forgotten after this long. */
@@ -68,7 +68,7 @@ interface FlightRow extends Record<string, SqlStorageValue> {
 }
 
 /**
- * Merges identical cacheable requests that are at the origin at the same time (CONTRACT §6).
+ * Merges identical cacheable requests that are at the origin at the same time (docs/cache.md).
  * Long-lived and multi-flight: one object per shard of a cache scope (`coalescerShardName`, 16 per
  * private tenant or for the shared pool), holding every flight of that shard keyed by the entry's
  * hash. A tenant's misses thus reuse a few warm objects instead of creating (and placing) a new

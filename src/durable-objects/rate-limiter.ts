@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ObjectEnv } from './object-env';
 
-/** The sliding window of `rate_limit_rpm` (CONTRACT §5). */
+/** The sliding window of `rate_limit_rpm` (docs/rate-limits.md). */
 export const WINDOW_MS = 60_000;
 
 /** One counter set inside a tenant's object: the tenant itself, or one of its keys. */
@@ -64,7 +64,7 @@ export type AdmitResult =
 export type LeaseResult = { ok: true; slots: SlotState[] } | { ok: false; refusal: Refusal; slots: SlotState[] };
 
 /**
- * Per-tenant request-rate and in-flight limits (CONTRACT §5): one object per tenant
+ * Per-tenant request-rate and in-flight limits (docs/rate-limits.md): one object per tenant
  * (`idFromName(tenantId)`) holds the tenant's counters and its keys', so a request's key and tenant
  * are checked in one round trip, atomically (every method runs its SQL synchronously, so no other
  * call interleaves).

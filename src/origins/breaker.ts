@@ -1,7 +1,7 @@
 import type { OriginConfig } from './config';
 
 /**
- * A circuit breaker per origin (CONTRACT §7): after `breaker_failures` consecutive failures the
+ * A circuit breaker per origin (docs/origins.md): after `breaker_failures` consecutive failures the
  * origin is skipped for `breaker_cooldown_ms`; then one request at a time is let through as a
  * probe (half-open). A probe that succeeds closes the breaker; one that fails opens it again for a
  * full cool-down. An origin's 4xx is the client's fault: it neither counts as a failure nor closes

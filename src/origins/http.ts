@@ -22,7 +22,6 @@ export interface HttpKind {
 export function httpAdapter(kind: HttpKind): OriginAdapter {
   return {
     kind: kind.kind,
-    requiresUrl: true,
     ...(kind.unsupported ? { unsupported: kind.unsupported } : {}),
     generate: (origin, call) => callHttpOrigin(kind, origin, call),
   };

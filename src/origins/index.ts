@@ -6,7 +6,7 @@ import { openaiAdapter } from './openai';
 import { qubridAdapter } from './qubrid';
 import type { OriginAdapter } from './types';
 
-/** One adapter per kind (CONTRACT §7). Adding a kind is a file and a line here. */
+/** One adapter per kind (docs/origins.md). Adding a kind is a file and a line here. */
 export const ADAPTERS: Record<OriginKind, OriginAdapter> = {
   qubrid: qubridAdapter,
   openai: openaiAdapter,

@@ -3,7 +3,7 @@ import type { SeededRequest } from '../domain/generation-request';
 import type { OriginAdapter } from './types';
 
 /**
- * The bundled local origin (CONTRACT §7): a deterministic PNG made from the prompt and seed, so
+ * The bundled local origin (docs/origins.md): a deterministic PNG made from the prompt and seed, so
  * `npm run dev` and the tests need no GPU and no network. Same request, same bytes; another seed
  * or prompt, another picture. It always answers PNG, whatever `output_format` asks.
  *
@@ -13,7 +13,6 @@ import type { OriginAdapter } from './types';
  */
 export const localAdapter: OriginAdapter = {
   kind: 'local',
-  requiresUrl: false,
   async generate(_origin, call) {
     const bytes = await renderLocalImage(call.request);
     return { ok: true, bytes, contentType: 'image/png' };

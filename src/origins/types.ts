@@ -44,13 +44,11 @@ export interface OriginFailure {
 export type OriginOutcome = OriginImage | OriginFailure;
 
 /**
- * One origin kind (CONTRACT §7): how to ask it for an image and how to read the image out of its
+ * One origin kind (docs/origins.md): how to ask it for an image and how to read the image out of its
  * answer. Adding a kind is adding a file that exports one of these, and a line in ./index.ts.
  */
 export interface OriginAdapter {
   kind: string;
-  /** Whether an origin of this kind needs `url` in its config. */
-  requiresUrl: boolean;
   /**
    * Why this kind cannot serve `request` faithfully (e.g. a seed it would read as "random"), or
    * null. Such an origin is passed over without being called, and without counting against it.

@@ -4,7 +4,7 @@ import { ADMIN_TOKEN, call, unique, type TestEnv } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { createTenantWithKey } from '../helpers/tenants';
 
-/* CONTRACT §8 and §2: admin routes, their auth, and the exact shapes the contract names. */
+/* docs/admin.md and docs/errors.md: admin routes, their auth, and the exact shapes docs/admin.md gives. */
 
 const ROUTES: [string, string, unknown?][] = [
   ['POST', '/admin/tenants', { name: 'x' }],
@@ -24,7 +24,7 @@ const ROUTES: [string, string, unknown?][] = [
   ['GET', '/admin/usage?format=csv'],
 ];
 
-describe('audit §8: admin auth', () => {
+describe('audit docs/admin.md: admin auth', () => {
   it('every admin route answers 503 admin_disabled while ADMIN_TOKEN is unset or empty, whatever is sent', async () => {
     for (const token of [undefined, '']) {
       const env = { ...baseEnv, ADMIN_TOKEN: token } as TestEnv;
@@ -60,7 +60,7 @@ describe('audit §8: admin auth', () => {
   });
 });
 
-describe('audit §8: tenants, keys and models as the contract shapes them', () => {
+describe('audit docs/admin.md: tenants, keys and models as documented', () => {
   it('POST /admin/tenants echoes every field, allowed_models null = all, and a model list restricts', async () => {
     const body = {
       name: unique('t'),
@@ -101,7 +101,7 @@ describe('audit §8: tenants, keys and models as the contract shapes them', () =
     expectError(await call('GET', '/v1/usage', { key: k.json().key }), 401, 'unauthorized');
   });
 
-  it('PUT /admin/models with a raw slash takes and answers exactly the contract body; GET by %2F reads it back', async () => {
+  it('PUT /admin/models with a raw slash takes and answers exactly the documented body; GET by %2F reads it back', async () => {
     const model = `${unique('vendor')}/m-1.0`;
     const body = {
       model,
@@ -125,7 +125,7 @@ describe('audit §8: tenants, keys and models as the contract shapes them', () =
     expectError(await call('PUT', `/admin/models/${model}`, { admin: true, json: noCfg }), 400, 'invalid_request', { param: 'cfg' });
   });
 
-  it('GET /admin/usage?format=csv always starts with the contract header row', async () => {
+  it('GET /admin/usage?format=csv always starts with the documented header row', async () => {
     const r = await call('GET', `/admin/usage?format=csv&tenant_id=${unique('nobody')}`, { admin: true });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);

@@ -4,10 +4,10 @@ import { expectError } from '../helpers/errors';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 import { rateLimitState, retryAfterOf } from '../rate-limit/support';
 
-/* CONTRACT §5: only generations count; a sliding 60 s window to the millisecond; both scopes. */
+/* docs/rate-limits.md: only generations count; a sliding 60 s window to the millisecond; both scopes. */
 const GEN = '/image/generation';
 
-describe('audit §5: rate limits', () => {
+describe('audit docs/rate-limits.md: rate limits', () => {
   it('only generation requests count toward rate_limit_rpm', async () => {
     const tk = await createTenantWithKey({ tenant: { rate_limit_rpm: 1 }, key: { rate_limit_rpm: 1 } });
     for (let i = 0; i < 3; i++) {

@@ -4,9 +4,9 @@ import { budgetState, expectBooksBalanced, ledger } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 /*
- * CONTRACT §4: "Every settled charge is one row of the usage ledger … The sum of the ledger equals
+ * docs/money.md: "Every settled charge is one row of the usage ledger … The sum of the ledger equals
  * what the budgets say was spent", and a hit, a coalesced follower, a failure, a timeout and a
- * replay cost 0 (§8a: never charged twice). One key lives through all of them; the books must
+ * replay cost 0 (docs/README.md: never charged twice). One key lives through all of them; the books must
  * balance, and the sum of the Imagegate-Cost-USD headers must be exactly what was spent.
  */
 const GEN = '/image/generation';
@@ -15,7 +15,7 @@ const nanoOf = (usd: string | null) => {
   return BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'));
 };
 
-describe('audit §4: the ledger sums to spent through every kind of outcome', () => {
+describe('audit docs/money.md: the ledger sums to spent through every kind of outcome', () => {
   it('misses, hits, failures, timeouts, coalesced followers, replays and n > 1', async () => {
     const tk = await createTenantWithKey({ tenant: { budget_usd: '5' }, key: { budget_usd: '1' } });
     const sibling = await addKey(tk.tenantId, { budget_usd: '1' });

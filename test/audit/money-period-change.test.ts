@@ -5,7 +5,7 @@ import { BIG, budgetState, IMAGE_NANO, ledgerSum } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
 /*
- * CONTRACT §4: "The sum of the ledger equals what the budgets say was spent" and "for every budget,
+ * docs/money.md: "The sum of the ledger equals what the budgets say was spent" and "for every budget,
  * spent + reserved never exceeds the limit". An admin changing a budget's period (month → day, and
  * back) must not forget what the ledger already holds for the new current period: the same day's
  * images count against a daily budget, and switching back to month must not buy a second month.
@@ -17,7 +17,7 @@ const NOW = Date.parse('2026-06-10T12:00:00.000Z');
 const app = appWithClock(() => NOW);
 const startOfTodayIso = () => '2026-06-10T00:00:00.000Z';
 
-describe('audit §4: changing budget_period keeps what the ledger says was spent', () => {
+describe('audit docs/money.md: changing budget_period keeps what the ledger says was spent', () => {
   it('key: month → day → month does not reset what was spent today / this month', async () => {
     const scenario = unique('period-change-key');
     const env = envWith([testOrigin(scenario, 'png')]);

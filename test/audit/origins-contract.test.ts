@@ -4,11 +4,11 @@ import { expectError } from '../helpers/errors';
 import { budgetState } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
-/* CONTRACT §7: a connection error moves on; the breaker's defaults (5 failures, 30 s). */
+/* docs/origins.md: a connection error moves on; the breaker's defaults (5 failures, 30 s). */
 const GEN = '/image/generation';
 const closedPort = (name: string) => ({ name, kind: 'qubrid', url: 'http://127.0.0.1:1/image/generation', models: ['*'], timeout_ms: 2_000 });
 
-describe('audit §7: origins', () => {
+describe('audit docs/origins.md: origins', () => {
   it('a connection error moves to the next origin; when it is the last failure the answer is 502', async () => {
     const tk = await createTenantWithKey({ key: { budget_usd: '1' } });
     const ok = unique('after-refused');

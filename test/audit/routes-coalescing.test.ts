@@ -4,7 +4,7 @@ import { call, envWith, genBody, testOrigin, unique } from '../helpers/api';
 import { createTenantWithKey } from '../helpers/tenants';
 
 /**
- * Audit of CONTRACT §6: identical cacheable requests that arrive while the first is still at the
+ * Audit of docs/cache.md: identical cacheable requests that arrive while the first is still at the
  * origin wait for it (one origin call, one charge). The leader's lease in the Coalescer is what
  * keeps followers waiting: it must last as long as the leader may legitimately be at its origins,
  * or the alarm hands the flight to a follower, which calls the origin (and pays) a second time.

@@ -7,7 +7,7 @@ import { budgetState, expectNothingCharged, nanoOfUsd } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
 /**
- * Audit of CONTRACT §2 on every tenant route of §3: the one envelope for every error (unknown
+ * Audit of docs/errors.md on every tenant route of docs/generation.md: the one envelope for every error (unknown
  * routes and method mismatches included), both ways of sending the key, revocation within 5 s,
  * and "no input, however malformed, may produce a 500, hang, or charge anything".
  */
@@ -20,7 +20,7 @@ const TENANT_ROUTES: { method: string; path: string; json?: unknown }[] = [
   { method: 'GET', path: '/v1/images/img_doesnotexist0000' },
 ];
 
-describe('§2 on every tenant route', () => {
+describe('docs/errors.md on every tenant route', () => {
   it('401 in the envelope without a key, with a malformed key and with an unknown key', async () => {
     for (const route of TENANT_ROUTES) {
       const variants: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { 'x-api-key': `igk_${'a'.repeat(40)}` }, { authorization: 'Basic abc' }];
@@ -95,7 +95,7 @@ describe('§2 on every tenant route', () => {
   });
 });
 
-describe('§2 revocation, disabling and expiry take effect within 5 seconds (even when D1 changed behind this isolate)', () => {
+describe('docs/errors.md revocation, disabling and expiry take effect within 5 seconds (even when D1 changed behind this isolate)', () => {
   for (const [what, sql, status, code] of [
     ['revoked key', "UPDATE api_keys SET revoked_at = '2030-01-01T00:00:00.000Z' WHERE id = ?1 AND tenant_id = ?2", 401, 'unauthorized'],
     ['disabled key', 'UPDATE api_keys SET disabled = 1 WHERE id = ?1 AND tenant_id = ?2', 403, 'forbidden'],

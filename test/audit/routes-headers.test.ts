@@ -3,7 +3,7 @@ import { call, genBody, isPng, loopback, originCalls, unique, type CallResult } 
 import { createTenantWithKey } from '../helpers/tenants';
 
 /**
- * Audit of CONTRACT §3 "headers": every header of the table on BOTH generation routes, for every
+ * Audit of docs/generation.md "headers": every header of the table on BOTH generation routes, for every
  * Cache-Status the table lists, and the JSON answers' `cache` word for each.
  */
 
@@ -29,7 +29,7 @@ function expectGenerationHeaders(r: CallResult, expected: { cacheStatus: string;
 
 const SMALL = '0.000124519'; // 256×256 at 30 steps
 
-describe('§3 headers on both generation routes', () => {
+describe('docs/generation.md headers on both generation routes', () => {
   it('RateLimit fields and Imagegate-Budget-Remaining-USD (the smaller of key and tenant) on /image/generation and /v1/images/generations', async () => {
     const t = await createTenantWithKey({ tenant: { budget_usd: '1', budget_period: 'month', rate_limit_rpm: 50 }, key: { budget_usd: '0.5', budget_period: 'day' } });
     const { scenario, env: e } = loopback('audit-hdr');
@@ -117,7 +117,7 @@ describe('§3 headers on both generation routes', () => {
   });
 });
 
-describe('§3 answer bodies', () => {
+describe('docs/generation.md answer bodies', () => {
   it('Accept: application/json has exactly the listed fields, with their types', async () => {
     const { key } = await createTenantWithKey();
     const r = await call('POST', '/image/generation', {
@@ -132,7 +132,7 @@ describe('§3 answer bodies', () => {
     expect(j).toMatchObject({ model: 'stabilityai/stable-diffusion-3.5-large', seed: 9, width: 512, height: 256, output_format: 'png', cost_usd: '0.000249037', cache: 'miss' });
     expect(Number.isInteger(j.created)).toBe(true);
     expect(j.url).toBe(`http://gateway.test/v1/images/${j.id}`);
-    // every header of §3 is there on the JSON answer too
+    // every header of docs/generation.md is there on the JSON answer too
     for (const h of ['x-request-id', 'cache-status', 'imagegate-cost-usd', 'imagegate-origin', 'imagegate-seed']) expect(r.headers.get(h), h).not.toBeNull();
   });
 

@@ -4,7 +4,7 @@ import { expectError } from '../helpers/errors';
 import { budgetState } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 
-/** Audit of CONTRACT §6 `Idempotency-Key` (and its §2 codes) on the OpenAI route, and its tenant scope. */
+/** Audit of docs/cache.md `Idempotency-Key` (and its error codes, docs/errors.md) on the OpenAI route, and its tenant scope. */
 describe('Idempotency-Key on POST /v1/images/generations', () => {
   it('409 while the first runs, then the replay: Idempotent-Replayed true, cost 0, same body; one origin call, one charge', async () => {
     const t = await createTenantWithKey({ key: { budget_usd: '1' } });

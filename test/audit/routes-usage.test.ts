@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { appWithClock, call } from '../helpers/api';
 import { createTenantWithKey } from '../helpers/tenants';
 
-/** Audit of CONTRACT §3 `GET /v1/usage`: period_resets_at at the edges of UTC days, Monday weeks and months. */
+/** Audit of docs/generation.md `GET /v1/usage`: period_resets_at at the edges of UTC days, Monday weeks and months. */
 describe('GET /v1/usage period_resets_at', () => {
   it.each([
     // [now, key period, tenant period, key resets, tenant resets]

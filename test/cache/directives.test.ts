@@ -79,7 +79,7 @@ describe('Cache-Control and unseeded requests', () => {
     expect(await originCalls(scenario)).toHaveLength(2);
   });
 
-  it('calls an unseeded no-cache or no-store request a miss, as CONTRACT §3 says of both', async () => {
+  it('calls an unseeded no-cache or no-store request a miss, as docs/generation.md says of both', async () => {
     const { key, tenantId } = await createTenantWithKey();
     const { scenario, env: e } = loopback('unseeded-directives');
     const json = { accept: 'application/json' };

@@ -8,7 +8,7 @@ import { generateImage, only, privateFlight, seededFromGenBody, waitersQueued } 
 
 /** A follower whose leader gave up goes to the origin itself: with a slot, and on the books. */
 describe('a follower that takes the lead', () => {
-  it('takes an in-flight slot first, so max_concurrent holds (CONTRACT §5)', async () => {
+  it('takes an in-flight slot first, so max_concurrent holds (docs/rate-limits.md)', async () => {
     const { key, tenantId } = await createTenantWithKey({ key: { max_concurrent: 1 } });
     const scenario = unique('takeover-slot');
     const f = await privateFlight(tenantId, seededFromGenBody(scenario, 61));

@@ -25,7 +25,7 @@ async function keyStatus(key: string): Promise<number> {
 }
 
 describe('tenants', () => {
-  it('create returns 201 with an id and every field of §8; read and list return the same', async () => {
+  it('create returns 201 with an id and every field of docs/admin.md; read and list return the same', async () => {
     const name = unique('team');
     const body = {
       name,

@@ -59,7 +59,7 @@ async function checkPng(bytes: Uint8Array): Promise<{ width: number; height: num
 }
 
 describe('the image answer', () => {
-  it('the seed request: a 1024×1024 PNG with every header of §3', async () => {
+  it('the seed request: a 1024×1024 PNG with every header of docs/generation.md', async () => {
     const { key } = await createTenantWithKey();
     const r = await call('POST', '/image/generation', { key, json: seedRequest() });
     expect(r.status, r.text()).toBe(200);
@@ -83,7 +83,7 @@ describe('the image answer', () => {
     expect(ids.has(null)).toBe(false);
   });
 
-  it('the cost header follows §4: 40 steps, small sizes, rounding up', async () => {
+  it('the cost header follows docs/money.md: 40 steps, small sizes, rounding up', async () => {
     const { key } = await createTenantWithKey();
     const cost = async (width: number, height: number, steps: number) =>
       (await call('POST', '/image/generation', { key, json: { positive_prompt: unique('cost'), width, height, steps, seed: 1 } })).headers.get('imagegate-cost-usd');
@@ -94,7 +94,7 @@ describe('the image answer', () => {
 });
 
 describe('the JSON answer (Accept: application/json)', () => {
-  it('has the fields of §3, and its url serves the same bytes to the same tenant only', async () => {
+  it('has the fields of docs/generation.md, and its url serves the same bytes to the same tenant only', async () => {
     const owner = await createTenantWithKey();
     const sibling = await addKey(owner.tenantId);
     const stranger = await createTenantWithKey();

@@ -4,7 +4,7 @@ import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
 import { expectAccepted, expectRefused } from './support';
 
 /**
- * Every limit of CONTRACT §3 at its edges, on both sides. Refusals go through a tenant that must
+ * Every limit of docs/generation.md at its edges, on both sides. Refusals go through a tenant that must
  * never be charged and a loopback origin that must never be called; accepted edges go through
  * another tenant, and the origin must be sent exactly the value asked for.
  */

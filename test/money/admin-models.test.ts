@@ -27,7 +27,7 @@ function customRow() {
   };
 }
 
-describe('admin: price rows (CONTRACT §8)', () => {
+describe('admin: price rows (docs/admin.md)', () => {
   it('reads the seed row by URL-encoded id and by raw slash, and lists it', async () => {
     const encoded = await call('GET', `/admin/models/${encodeURIComponent(DEFAULT_MODEL)}`, { admin: true });
     expect(encoded.status).toBe(200);

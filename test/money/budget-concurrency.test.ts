@@ -7,7 +7,7 @@ import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 const FIVE_IMAGES = formatUsd(5n * IMAGE_NANO); // "0.009961475"
 
-describe('hard budgets under concurrency (CONTRACT §4)', () => {
+describe('hard budgets under concurrency (docs/money.md)', () => {
   it('a key budget of exactly 5 images admits exactly 5 of 50 concurrent generations', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: FIVE_IMAGES } });
     const { scenario, env: e } = loopback('burst-key');

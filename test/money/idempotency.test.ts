@@ -11,7 +11,7 @@ import { createTenantWithKey } from '../helpers/tenants';
 
 const IDEMPOTENCY_LEASE_MS = requestLifetimes(originDeadlineMs({})).idempotencyLeaseMs;
 
-/** CONTRACT §6 and §2: Idempotency-Key on a generation (IETF httpapi draft). */
+/** docs/cache.md and docs/errors.md: Idempotency-Key on a generation (IETF httpapi draft). */
 describe('Idempotency-Key', () => {
   it('a retry with the same key and the same body gets the same answer, charged once', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });

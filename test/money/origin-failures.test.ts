@@ -5,7 +5,7 @@ import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
-/** CONTRACT §4: a request that fails costs 0, and its reservation is given back at once. */
+/** docs/money.md: a request that fails costs 0, and its reservation is given back at once. */
 describe('origin failures charge nothing', () => {
   const cases: { mode: string; status: number; code: ErrorCode; extra?: Record<string, unknown> }[] = [
     { mode: '500', status: 502, code: 'origin_error' },

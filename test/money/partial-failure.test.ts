@@ -5,7 +5,7 @@ import { expectError } from '../helpers/errors';
 import { budgetState, expectBooksBalanced, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
-/** n images in one request: the request succeeds as a whole or costs nothing (CONTRACT §4). */
+/** n images in one request: the request succeeds as a whole or costs nothing (docs/money.md). */
 describe('a request of several images where one fails', () => {
   it('answers the failure and charges none of the images, not even those the origin made', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });

@@ -17,7 +17,7 @@ const SD35: ModelSpec = {
   cfg: { min: 0, max: 20 },
 };
 
-describe('priceOf (CONTRACT §4)', () => {
+describe('priceOf (docs/money.md)', () => {
   it.each([
     // width, height, steps, nano-USD
     [1024, 1024, 30, 1_992_295n], // 1.048576 MP × 1,900,000 = 1,992,294.4 → ceil
@@ -36,7 +36,7 @@ describe('priceOf (CONTRACT §4)', () => {
     expect(priceOf(SD35, { width, height, steps })).toBe(nano);
   });
 
-  it('prints the contract figures exactly', () => {
+  it('prints the documented figures exactly', () => {
     expect(formatUsd(priceOf(SD35, { width: 1024, height: 1024, steps: 30 }))).toBe('0.001992295');
     expect(formatUsd(priceOf(SD35, { width: 1024, height: 1024, steps: 40 }))).toBe('0.002492295');
   });

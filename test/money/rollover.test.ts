@@ -3,7 +3,7 @@ import { appWithClock, call, genBody, loopback } from '../helpers/api';
 import { BIG, budgetState, IMAGE_NANO, ledgerSum } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
-/** CONTRACT §4: budgets are UTC calendar periods; a new period starts from 0 without any cron run. */
+/** docs/money.md: budgets are UTC calendar periods; a new period starts from 0 without any cron run. */
 describe('period rollover with an injected clock', () => {
   it('a monthly key budget starts again from 0 in the next month', async () => {
     let now = Date.UTC(2032, 0, 31, 23, 59, 0); // Sat 31 Jan 2032

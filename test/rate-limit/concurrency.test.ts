@@ -7,7 +7,7 @@ import { rateLimitState, retryAfterOf } from './support';
 
 const GEN = '/image/generation';
 
-describe('max_concurrent through the gateway (CONTRACT §5)', () => {
+describe('max_concurrent through the gateway (docs/rate-limits.md)', () => {
   it('lets exactly max_concurrent requests reach a slow origin, refuses the rest, and admits again once they finish', async () => {
     const scenario = unique('conc');
     const env = envWith([testOrigin(scenario, 'slow-1500')]);

@@ -7,7 +7,7 @@ import { rateLimitState, retryAfterOf } from './support';
 
 const GEN = '/image/generation';
 
-describe('rate_limit_rpm through the gateway (CONTRACT §5)', () => {
+describe('rate_limit_rpm through the gateway (docs/rate-limits.md)', () => {
   it('admits five in a minute, refuses the sixth with Retry-After and RateLimit, and admits again at the advertised time', async () => {
     const t0 = Date.now();
     let t = t0;

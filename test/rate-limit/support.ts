@@ -26,7 +26,7 @@ export function envWithBrokenLimiter(base: TestEnv, extra: Record<string, unknow
   return { ...base, RATE_LIMITER: broken, ...extra } as unknown as TestEnv;
 }
 
-/** Retry-After: whole seconds, at least 1 (CONTRACT §2, §5). */
+/** Retry-After: whole seconds, at least 1 (docs/errors.md and docs/rate-limits.md). */
 export function retryAfterOf(r: CallResult): number {
   const value = r.headers.get('retry-after') ?? '';
   expect(value).toMatch(/^[1-9][0-9]*$/);
