@@ -41,20 +41,46 @@ export function parseOrigins(text: string | undefined): ParsedOrigins {
 }
 
 function parseOnce(text: string | undefined): ParsedOrigins {
-  if (!text) return { ok: false, message: 'ORIGINS is not set' };
+  const checked = checkOrigins(text);
+  return checked.ok ? checked : { ok: false, message: checked.problems[0] ?? 'ORIGINS is invalid' };
+}
+
+type CheckedOrigins = { ok: true; origins: OriginConfig[] } | { ok: false; problems: string[] };
+
+/** Every problem of an ORIGINS text, each naming where it is (`ORIGINS[0].url: …`) and never a value. */
+function checkOrigins(text: string | undefined): CheckedOrigins {
+  if (!text) return { ok: false, problems: ['ORIGINS is not set'] };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, message: 'ORIGINS is not valid JSON' };
+    return { ok: false, problems: ['ORIGINS is not valid JSON'] };
   }
   const result = OriginsSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = `ORIGINS${(issue?.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
-    return { ok: false, message: `${where}: ${issue?.message ?? 'invalid'}` };
-  }
-  return { ok: true, origins: result.data };
+  if (result.success) return { ok: true, origins: result.data };
+  const problems = result.error.issues.map((issue) => {
+    const where = `ORIGINS${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    return `${where}: ${issue.message}`;
+  });
+  return { ok: false, problems: problems.length > 0 ? problems : ['ORIGINS: invalid'] };
+}
+
+/**
+ * What is wrong with the origin configuration in `env`, before any traffic (docs/configuration.md):
+ * ORIGINS unset, not JSON or with an invalid entry, and every `api_key_secret` that names a variable
+ * that is not set (an empty value counts as unset: it would send no credential). Empty when the
+ * configuration can serve. Messages name fields and variables, never their values, so they may be
+ * shown by `/healthz` and printed by `npm run dev`.
+ */
+export function configProblems(env: Record<string, unknown>): string[] {
+  const checked = checkOrigins(typeof env.ORIGINS === 'string' ? env.ORIGINS : undefined);
+  if (!checked.ok) return checked.problems;
+  return checked.origins.flatMap((origin, i) => {
+    const name = origin.api_key_secret;
+    if (name === undefined) return [];
+    const value = env[name];
+    return typeof value === 'string' && value !== '' ? [] : [`ORIGINS[${i}].api_key_secret: ${name} is not set (origin '${origin.name}')`];
+  });
 }
 
 /** The origins that serve `model`, in the order configured (`"*"` serves any model). */
