@@ -27,28 +27,28 @@ const OriginsSchema = z
 
 export type ParsedOrigins = { ok: true; origins: OriginConfig[] } | { ok: false; message: string };
 
-/** ORIGINS is checked once per isolate and value (STYLE §12), not on every request. */
-const parsed = new Map<string, ParsedOrigins>();
+/** ORIGINS is checked once per isolate and value, not on every request (nor on every /healthz). */
+const checked = new Map<string, CheckedOrigins>();
 
 export function parseOrigins(text: string | undefined): ParsedOrigins {
-  const key = text ?? '';
-  const known = parsed.get(key);
-  if (known) return known;
-  const result = parseOnce(text);
-  if (parsed.size > 32) parsed.clear();
-  parsed.set(key, result);
-  return result;
+  const result = checkOrigins(text);
+  return result.ok ? result : { ok: false, message: result.problems[0] ?? 'ORIGINS is invalid' };
 }
 
-function parseOnce(text: string | undefined): ParsedOrigins {
-  const checked = checkOrigins(text);
-  return checked.ok ? checked : { ok: false, message: checked.problems[0] ?? 'ORIGINS is invalid' };
+function checkOrigins(text: string | undefined): CheckedOrigins {
+  const key = text ?? '';
+  const known = checked.get(key);
+  if (known) return known;
+  const result = checkOnce(text);
+  if (checked.size > 32) checked.clear();
+  checked.set(key, result);
+  return result;
 }
 
 type CheckedOrigins = { ok: true; origins: OriginConfig[] } | { ok: false; problems: string[] };
 
 /** Every problem of an ORIGINS text, each naming where it is (`ORIGINS[0].url: …`) and never a value. */
-function checkOrigins(text: string | undefined): CheckedOrigins {
+function checkOnce(text: string | undefined): CheckedOrigins {
   if (!text) return { ok: false, problems: ['ORIGINS is not set'] };
   let json: unknown;
   try {
@@ -73,9 +73,9 @@ function checkOrigins(text: string | undefined): CheckedOrigins {
  * shown by `/healthz` and printed by `npm run dev`.
  */
 export function configProblems(env: Record<string, unknown>): string[] {
-  const checked = checkOrigins(typeof env.ORIGINS === 'string' ? env.ORIGINS : undefined);
-  if (!checked.ok) return checked.problems;
-  return checked.origins.flatMap((origin, i) => {
+  const origins = checkOrigins(typeof env.ORIGINS === 'string' ? env.ORIGINS : undefined);
+  if (!origins.ok) return origins.problems;
+  return origins.origins.flatMap((origin, i) => {
     const name = origin.api_key_secret;
     if (name === undefined) return [];
     const value = env[name];
