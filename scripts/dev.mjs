@@ -16,6 +16,7 @@
 //   7. Ctrl-C / SIGTERM stops wrangler and exits cleanly
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -97,10 +98,11 @@ function ensureDevSecrets() {
 
 /**
  * The Worker's own configProblems() (src/origins/config.ts), bundled with the esbuild that wrangler
- * brings, so this check and the deployed Worker's /healthz can never disagree on a rule.
+ * brings (resolved from wrangler, which depends on it), so this check and the deployed Worker's
+ * /healthz can never disagree on a rule.
  */
 async function workerConfigProblems(env) {
-  const { build } = await import('esbuild');
+  const { build } = createRequire(WRANGLER)('esbuild');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'imagegate-config-'));
   const outfile = path.join(dir, 'config.mjs');
   try {
