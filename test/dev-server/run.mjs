@@ -2,8 +2,8 @@
 // `npm run test:dev`: `npm run dev` itself, started as a process in a temporary copy of the project
 // (its own .dev.vars and .wrangler state, random free ports; the developer's own are never touched).
 //
-//   a. a configuration the Worker would refuse (ORIGINS not JSON; an api_key_secret naming an empty
-//      variable) makes it exit non-zero before serving, naming the problem and no value;
+//   a. a configuration the Worker would refuse (ORIGINS not JSON; an api_key_secret naming a variable
+//      that is missing or empty) makes it exit non-zero before serving, naming the problem and no value;
 //   b. with a good one it prints ready `export` lines, writes IMAGE_URL_SECRET, and runs the
 //      scheduled handler within ~70 s, as the production cron would;
 //   c. killed (SIGKILL to its whole process group) while a generation is held at a slow loopback
@@ -242,6 +242,7 @@ const originUrl = `http://${HOST}:${origin.port}/image/generation`;
 const originWith = (extra) => JSON.stringify([{ name: 'slow', kind: 'qubrid', url: originUrl, models: ['*'], timeout_ms: DEADLINE_MS, ...extra }]);
 try {
   await refusesBadConfig('ORIGINS not JSON', { ORIGINS: '[{"name":"slow","kind":' }, /ORIGINS is not valid JSON/);
+  await refusesBadConfig('an api_key_secret naming a variable .dev.vars lacks', { ORIGINS: originWith({ api_key_secret: 'SLOW_ORIGIN_KEY' }) }, /ORIGINS\[0\]\.api_key_secret: SLOW_ORIGIN_KEY is not set/);
   await refusesBadConfig('an api_key_secret naming an empty variable', { ORIGINS: originWith({ api_key_secret: 'SLOW_ORIGIN_KEY' }), SLOW_ORIGIN_KEY: '' }, /ORIGINS\[0\]\.api_key_secret: SLOW_ORIGIN_KEY is not set/);
 
   const dir = projectCopy();
