@@ -1,20 +1,27 @@
 #!/usr/bin/env node
-// `npm run dev` (CONTRACT §1): the gateway on http://127.0.0.1:${PORT:-8787} with local D1, R2 and
-// Durable Objects, no internet and no Cloudflare account needed.
+// `npm run dev` (docs/configuration.md): the gateway on http://127.0.0.1:${PORT:-8787} with local D1,
+// R2 and Durable Objects, no internet and no Cloudflare account needed.
 //
-//   1. makes sure .dev.vars has an ADMIN_TOKEN (writes a random one, keeping every other line)
-//   2. applies the local D1 migrations
-//   3. starts `wrangler dev`, with ORIGINS pointing at the bundled local origin unless .dev.vars
-//      sets ORIGINS itself (then wrangler uses those)
-//   4. once /healthz answers, creates (or reuses) a demo tenant and key through the admin API and
-//      prints the key, the admin token and a ready curl
-//   5. Ctrl-C / SIGTERM stops wrangler and exits cleanly
+//   1. makes sure .dev.vars has an ADMIN_TOKEN and an IMAGE_URL_SECRET (writes random ones, keeping
+//      every other line)
+//   2. checks the origin configuration with the Worker's own code (src/origins/config.ts) and exits
+//      non-zero, naming each problem, before anything is served (docs/operations.md)
+//   3. applies the local D1 migrations
+//   4. starts `wrangler dev`, with ORIGINS pointing at the bundled local origin unless .dev.vars
+//      sets ORIGINS itself (then wrangler uses those), and WEBHOOK_ALLOW_LOOPBACK=true unless
+//      .dev.vars sets it
+//   5. once /healthz answers, creates (or reuses) a demo tenant and key through the admin API and
+//      prints ready-to-paste `export` lines and a curl
+//   6. runs the scheduled handler at the top of every minute, as the production cron does
+//   7. Ctrl-C / SIGTERM stops wrangler and exits cleanly
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEV_VARS = path.join(ROOT, '.dev.vars');
@@ -25,6 +32,9 @@ const PORT = Number(process.env.PORT || 8787);
 const BASE = `http://${HOST}:${PORT}`;
 const LOCAL_ORIGINS = JSON.stringify([{ name: 'local', kind: 'local', models: ['*'] }]);
 const STARTUP_TIMEOUT_MS = 120_000;
+/** The production cron (wrangler.toml [triggers]) fires every minute. */
+const CRON = '* * * * *';
+const CRON_PERIOD_MS = 60_000;
 
 // wrangler: no telemetry, no banner, no request to Cloudflare for `request.cf` (works offline)
 const childEnv = {
@@ -61,17 +71,47 @@ function parseDotenv(text) {
   return vars;
 }
 
-function ensureAdminToken() {
+/** Secrets that `npm run dev` makes up when .dev.vars lacks them (or has them empty). */
+const GENERATED_SECRETS = {
+  ADMIN_TOKEN: () => `igadm_${randomBytes(24).toString('base64url')}`,
+  IMAGE_URL_SECRET: () => randomBytes(32).toString('base64url'),
+};
+
+/** .dev.vars' variables, after writing a random value for each generated secret it lacks. */
+function ensureDevSecrets() {
   const text = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, 'utf8') : '';
   const vars = parseDotenv(text);
-  if (vars.ADMIN_TOKEN) return { vars, wrote: false };
-  const token = `igadm_${randomBytes(24).toString('base64url')}`;
-  // keep every other line as it is; an empty ADMIN_TOKEN= line is replaced
-  const kept = text.split(/\r?\n/).filter((l) => !/^\s*(?:export\s+)?ADMIN_TOKEN\s*=/.test(l));
+  const missing = Object.keys(GENERATED_SECRETS).filter((name) => !vars[name]);
+  if (missing.length === 0) return { vars, wrote: [] };
+  // keep every other line as it is; an empty NAME= line is replaced
+  const replaced = new RegExp(`^\\s*(?:export\\s+)?(?:${missing.join('|')})\\s*=`);
+  const kept = text.split(/\r?\n/).filter((l) => !replaced.test(l));
   while (kept.length && kept.at(-1) === '') kept.pop();
-  kept.push(`ADMIN_TOKEN=${token}`, '');
+  const made = Object.fromEntries(missing.map((name) => [name, GENERATED_SECRETS[name]()]));
+  for (const [name, value] of Object.entries(made)) kept.push(`${name}=${value}`);
+  kept.push('');
   writeFileSync(DEV_VARS, kept.join('\n'), { mode: 0o600 });
-  return { vars: { ...vars, ADMIN_TOKEN: token }, wrote: true };
+  return { vars: { ...vars, ...made }, wrote: missing };
+}
+
+// ------------------------------------------------------------------ the configuration check
+
+/**
+ * The Worker's own configProblems() (src/origins/config.ts), bundled with the esbuild that wrangler
+ * brings (resolved from wrangler, which depends on it), so this check and the deployed Worker's
+ * /healthz can never disagree on a rule.
+ */
+async function workerConfigProblems(env) {
+  const { build } = createRequire(WRANGLER)('esbuild');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imagegate-config-'));
+  const outfile = path.join(dir, 'config.mjs');
+  try {
+    await build({ entryPoints: [path.join(ROOT, 'src', 'origins', 'config.ts')], bundle: true, format: 'esm', platform: 'neutral', outfile, logLevel: 'error' });
+    const { configProblems } = await import(pathToFileURL(outfile).href);
+    return configProblems(env);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ------------------------------------------------------------------ processes
@@ -195,28 +235,66 @@ function banner({ adminToken, demo, originsFrom }) {
   say('────────────────────────────────────────────────────────────────────────');
   say(`imagegate is running on ${BASE}`);
   say(`  origins:     ${originsFrom}`);
-  say(`  admin token: ${adminToken}   (ADMIN_TOKEN in .dev.vars)`);
-  say(`  demo key:    ${demo.key}   (tenant ${demo.tenant_id}, key ${demo.key_id}${demo.reused ? ', reused' : ', new'})`);
+  say(`  demo key:    tenant ${demo.tenant_id}, key ${demo.key_id}${demo.reused ? ' (reused)' : ' (new)'}`);
+  say('  admin token: ADMIN_TOKEN in .dev.vars');
+  say();
+  say('Paste into another terminal:');
+  say();
+  say(`export IMAGEGATE_URL=${BASE}`);
+  say(`export IMAGEGATE_KEY=${demo.key} ADMIN_TOKEN=${adminToken}`);
   say();
   say('Generate the seed image:');
   say();
-  say(`  curl -sS ${BASE}/image/generation \\`);
-  say(`    -H 'Authorization: Bearer ${demo.key}' \\`);
+  say('  curl -sS "$IMAGEGATE_URL/image/generation" \\');
+  say('    -H "Authorization: Bearer $IMAGEGATE_KEY" \\');
   say(`    -H 'Content-Type: application/json' \\`);
   say(`    -d '${body}' \\`);
   say('    -D - -o astronaut.png');
   say();
   say(`API reference: ${BASE}/docs`);
-  say('Ctrl-C stops the gateway.');
+  say('The scheduled handler (housekeeping) runs at the top of every minute. Ctrl-C stops the gateway.');
   say('────────────────────────────────────────────────────────────────────────');
+}
+
+// ------------------------------------------------------------------ the cron
+
+/**
+ * Runs the Worker's scheduled handler at the top of every minute, as `crons = ["* * * * *"]` does in
+ * production: what a dead request left behind is released on the same schedule here as there. The
+ * Worker logs what the handler did ('housekeeping'); a failed run is reported and the next one
+ * still comes.
+ */
+function scheduleCron() {
+  const tick = async () => {
+    if (stopping) return;
+    setTimeout(tick, CRON_PERIOD_MS - (Date.now() % CRON_PERIOD_MS)).unref();
+    try {
+      const r = await fetch(`${BASE}/__scheduled?cron=${encodeURIComponent(CRON)}`, { signal: AbortSignal.timeout(CRON_PERIOD_MS - 5_000) });
+      await r.body?.cancel();
+      if (!r.ok) process.stderr.write(`npm run dev: the scheduled handler failed (HTTP ${r.status}; see the log above)\n`);
+    } catch (err) {
+      if (!stopping) process.stderr.write(`npm run dev: could not run the scheduled handler: ${err.message}\n`);
+    }
+  };
+  setTimeout(tick, CRON_PERIOD_MS - (Date.now() % CRON_PERIOD_MS)).unref();
 }
 
 // ------------------------------------------------------------------ main
 
-const { vars, wrote } = ensureAdminToken();
-if (wrote) say('npm run dev: wrote a random ADMIN_TOKEN to .dev.vars');
+const { vars, wrote } = ensureDevSecrets();
+for (const name of wrote) say(`npm run dev: wrote a random ${name} to .dev.vars`);
 const adminToken = vars.ADMIN_TOKEN;
+// the variables the Worker gets: .dev.vars, plus what this script passes with --var below
+const cliVars = {
+  ...(vars.ORIGINS ? {} : { ORIGINS: LOCAL_ORIGINS }),
+  ...(vars.WEBHOOK_ALLOW_LOOPBACK !== undefined ? {} : { WEBHOOK_ALLOW_LOOPBACK: 'true' }),
+};
 const originsFrom = vars.ORIGINS ? 'ORIGINS from .dev.vars' : 'the bundled local origin (set ORIGINS in .dev.vars to use others)';
+
+const problems = await workerConfigProblems({ ...vars, ...cliVars });
+if (problems.length > 0) {
+  die(`the configuration in .dev.vars cannot serve; nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
 
 if (!(await portIsFree(PORT))) die(`${HOST}:${PORT} is already in use; choose another port with PORT=…`);
 
@@ -224,9 +302,11 @@ say('npm run dev: applying local D1 migrations…');
 if ((await wranglerOnce(['d1', 'migrations', 'apply', 'DB', '--local'])) !== 0) die('applying the local D1 migrations failed (see above)');
 if (stopping) process.exit(0);
 
-const devArgs = ['dev', '--ip', HOST, '--port', String(PORT), '--show-interactive-dev-session=false'];
-// .dev.vars overrides wrangler.toml's (production) ORIGINS by itself; only without it do we point at the local origin
-if (!vars.ORIGINS) devArgs.push('--var', `ORIGINS:${LOCAL_ORIGINS}`);
+// --test-scheduled: the Worker answers /__scheduled by running its scheduled handler. (Miniflare's
+// /cdn-cgi/handler/scheduled reaches the [assets] router rather than the Worker, and fails.)
+const devArgs = ['dev', '--ip', HOST, '--port', String(PORT), '--show-interactive-dev-session=false', '--test-scheduled'];
+// .dev.vars overrides wrangler.toml's (production) vars by itself; --var only fills in what it lacks
+for (const [name, value] of Object.entries(cliVars)) devArgs.push('--var', `${name}:${value}`);
 server = spawn(process.execPath, [WRANGLER, ...devArgs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'inherit', 'inherit'] });
 server.on('exit', (code, signal) => {
   if (stopping) process.exit(0);
@@ -240,10 +320,11 @@ if (!(await waitForHealth())) {
     stop('SIGTERM');
   }
 } else {
+  scheduleCron();
   try {
     banner({ adminToken, demo: await demoKey(adminToken), originsFrom });
   } catch (err) {
     process.stderr.write(`npm run dev: the gateway is up, but creating the demo key failed: ${err.message}\n`);
-    process.stderr.write(`  admin token: ${adminToken}\n`);
+    process.stderr.write(`  export ADMIN_TOKEN=${adminToken}\n`);
   }
 }

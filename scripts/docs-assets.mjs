@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Copies the docs viewer (Swagger UI, from the swagger-ui-dist package) into the Worker's static
-// assets directory, so GET /docs works with no internet (CONTRACT §3). Run by `npm install`
+// assets directory, so GET /docs works with no internet (docs/generation.md). Run by `npm install`
 // (prepare) and before dev, test, build and deploy; the copies are not committed.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';

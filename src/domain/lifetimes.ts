@@ -27,12 +27,22 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 const AFTER_ORIGIN_MS = 15_000;
 /** How much longer than a merge lead a follower waits for its outcome. */
 const FOLLOWER_MARGIN_MS = 10_000;
-/** Time after the origin deadline that a request may still hold its in-flight slot. */
-const SLOT_MARGIN_MS = 60_000;
-/** Time after the origin deadline that a reservation stays, for the image write and the settle. */
-const SETTLE_MARGIN_MS = 5 * 60_000;
-/** The shortest a reservation lives, whatever the deadline. */
-const RESERVATION_FLOOR_MS = 15 * 60_000;
+/**
+ * Time after the origin deadline that a request may still hold its in-flight slot: past the merge
+ * lead (AFTER_ORIGIN_MS), short of the reservation.
+ */
+const SLOT_MARGIN_MS = 20_000;
+/**
+ * Time after the origin deadline that a reservation (and the Idempotency-Key lease) stays, for the
+ * image write and the settle. The longest lifetime of all: with the cron's minute on top, a dead
+ * request gives everything back within the deadline + 90 s (docs/operations.md).
+ */
+const SETTLE_MARGIN_MS = 30_000;
+/**
+ * No floor: a reservation follows the deadline. (A fixed floor of a quarter of an hour kept a dead
+ * request's budget long after its deadline had passed.)
+ */
+const RESERVATION_FLOOR_MS = 0;
 
 export interface RequestLifetimes {
   /** The longest this request's origins may take: the model's chain of timeouts, capped by the deadline. */

@@ -27,34 +27,60 @@ const OriginsSchema = z
 
 export type ParsedOrigins = { ok: true; origins: OriginConfig[] } | { ok: false; message: string };
 
-/** ORIGINS is checked once per isolate and value (STYLE §12), not on every request. */
-const parsed = new Map<string, ParsedOrigins>();
+/** ORIGINS is checked once per isolate and value, not on every request (nor on every /healthz). */
+const checked = new Map<string, CheckedOrigins>();
 
 export function parseOrigins(text: string | undefined): ParsedOrigins {
+  const result = checkOrigins(text);
+  return result.ok ? result : { ok: false, message: result.problems[0] ?? 'ORIGINS is invalid' };
+}
+
+function checkOrigins(text: string | undefined): CheckedOrigins {
   const key = text ?? '';
-  const known = parsed.get(key);
+  const known = checked.get(key);
   if (known) return known;
-  const result = parseOnce(text);
-  if (parsed.size > 32) parsed.clear();
-  parsed.set(key, result);
+  const result = checkOnce(text);
+  if (checked.size > 32) checked.clear();
+  checked.set(key, result);
   return result;
 }
 
-function parseOnce(text: string | undefined): ParsedOrigins {
-  if (!text) return { ok: false, message: 'ORIGINS is not set' };
+type CheckedOrigins = { ok: true; origins: OriginConfig[] } | { ok: false; problems: string[] };
+
+/** Every problem of an ORIGINS text, each naming where it is (`ORIGINS[0].url: …`) and never a value. */
+function checkOnce(text: string | undefined): CheckedOrigins {
+  if (!text) return { ok: false, problems: ['ORIGINS is not set'] };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, message: 'ORIGINS is not valid JSON' };
+    return { ok: false, problems: ['ORIGINS is not valid JSON'] };
   }
   const result = OriginsSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = `ORIGINS${(issue?.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
-    return { ok: false, message: `${where}: ${issue?.message ?? 'invalid'}` };
-  }
-  return { ok: true, origins: result.data };
+  if (result.success) return { ok: true, origins: result.data };
+  const problems = result.error.issues.map((issue) => {
+    const where = `ORIGINS${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    return `${where}: ${issue.message}`;
+  });
+  return { ok: false, problems: problems.length > 0 ? problems : ['ORIGINS: invalid'] };
+}
+
+/**
+ * What is wrong with the origin configuration in `env`, before any traffic (docs/configuration.md):
+ * ORIGINS unset, not JSON or with an invalid entry, and every `api_key_secret` that names a variable
+ * that is not set (an empty value counts as unset: it would send no credential). Empty when the
+ * configuration can serve. Messages name fields and variables, never their values, so they may be
+ * shown by `/healthz` and printed by `npm run dev`.
+ */
+export function configProblems(env: Record<string, unknown>): string[] {
+  const origins = checkOrigins(typeof env.ORIGINS === 'string' ? env.ORIGINS : undefined);
+  if (!origins.ok) return origins.problems;
+  return origins.origins.flatMap((origin, i) => {
+    const name = origin.api_key_secret;
+    if (name === undefined) return [];
+    const value = env[name];
+    return typeof value === 'string' && value !== '' ? [] : [`ORIGINS[${i}].api_key_secret: ${name} is not set (origin '${origin.name}')`];
+  });
 }
 
 /** The origins that serve `model`, in the order configured (`"*"` serves any model). */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ORIGIN_DEADLINE_MS, originDeadlineMs, originsFor, parseOrigins, type OriginConfig } from '../../src/origins/config';
+import { configProblems, DEFAULT_ORIGIN_DEADLINE_MS, originDeadlineMs, originsFor, parseOrigins, type OriginConfig } from '../../src/origins/config';
 
 const q = { name: 'q', kind: 'qubrid', url: 'https://q.example/image/generation' };
 
 describe('parseOrigins', () => {
-  it('fills in the defaults of CONTRACT §7', () => {
+  it('fills in the defaults of docs/origins.md', () => {
     const parsed = parseOrigins(JSON.stringify([q, { name: 'dev', kind: 'local' }]));
     expect(parsed).toEqual({
       ok: true,
@@ -71,5 +71,47 @@ describe('originDeadlineMs', () => {
     for (const v of ['0', '-5', '1.5', 'soon', '', '3600001', 0, Number.NaN]) {
       expect(originDeadlineMs({ ORIGIN_DEADLINE_MS: v }), String(v)).toBe(DEFAULT_ORIGIN_DEADLINE_MS);
     }
+  });
+});
+
+describe('configProblems', () => {
+  const keyed = { ...q, api_key_secret: 'QUBRID_API_KEY' };
+  const origins = (...list: object[]) => JSON.stringify(list);
+
+  it('finds nothing wrong with a configuration that can serve', () => {
+    expect(configProblems({ ORIGINS: origins({ name: 'dev', kind: 'local' }) })).toEqual([]);
+    expect(configProblems({ ORIGINS: origins(keyed), QUBRID_API_KEY: 'qk-secret-value' })).toEqual([]);
+  });
+
+  it('reports ORIGINS unset or not JSON', () => {
+    expect(configProblems({})).toEqual(['ORIGINS is not set']);
+    expect(configProblems({ ORIGINS: '' })).toEqual(['ORIGINS is not set']);
+    expect(configProblems({ ORIGINS: '[{"name": "q", kind: qubrid}]' })).toEqual(['ORIGINS is not valid JSON']);
+  });
+
+  it('reports every invalid entry, naming the field', () => {
+    const problems = configProblems({ ORIGINS: origins({ name: 'a', kind: 'comfy', url: 'http://x.example' }, { name: 'b', kind: 'a1111' }, { ...q, url: 'not a url' }) });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^ORIGINS\[0\]\.kind: /);
+    expect(problems[1]).toMatch(/^ORIGINS\[1\]\.url: url is required/);
+    expect(problems[2]).toMatch(/^ORIGINS\[2\]\.url: /);
+  });
+
+  it('reports an api_key_secret naming a variable that is unset or empty, by name and never by value', () => {
+    const text = origins(keyed, { name: 'gpu', kind: 'a1111', url: 'http://gpu.internal:7860', api_key_secret: 'GPU_TOKEN' });
+    const env = { ORIGINS: text, QUBRID_API_KEY: '', GPU_TOKEN: 'gpu-secret-value' };
+    expect(configProblems(env)).toEqual(["ORIGINS[0].api_key_secret: QUBRID_API_KEY is not set (origin 'q')"]);
+    expect(configProblems({ ORIGINS: text })).toEqual([
+      "ORIGINS[0].api_key_secret: QUBRID_API_KEY is not set (origin 'q')",
+      "ORIGINS[1].api_key_secret: GPU_TOKEN is not set (origin 'gpu')",
+    ]);
+    expect(configProblems({ ...env, QUBRID_API_KEY: 'qk-secret-value' })).toEqual([]);
+  });
+
+  it('never repeats a value from the configuration', () => {
+    const leaky = origins({ ...q, api_key_secret: 'sk-live-abc123' }, { ...q, name: 'q2', url: 'https://user:sk-live-pw@' });
+    const problems = configProblems({ ORIGINS: leaky });
+    expect(problems).toHaveLength(2);
+    for (const problem of problems) expect(problem).not.toContain('sk-live');
   });
 });
