@@ -38,11 +38,6 @@ const SLOT_MARGIN_MS = 20_000;
  * request gives everything back within the deadline + 90 s (docs/operations.md).
  */
 const SETTLE_MARGIN_MS = 30_000;
-/**
- * No floor: a reservation follows the deadline. (A fixed floor of a quarter of an hour kept a dead
- * request's budget long after its deadline had passed.)
- */
-const RESERVATION_FLOOR_MS = 0;
 
 export interface RequestLifetimes {
   /** The longest this request's origins may take: the model's chain of timeouts, capped by the deadline. */
@@ -66,7 +61,7 @@ export interface RequestLifetimes {
 export function requestLifetimes(deadlineMs: number, chainMs: number = deadlineMs): RequestLifetimes {
   const originMs = Math.min(chainMs, deadlineMs);
   const mergeLeadMs = originMs + AFTER_ORIGIN_MS;
-  const reservationMs = Math.max(RESERVATION_FLOOR_MS, deadlineMs + SETTLE_MARGIN_MS);
+  const reservationMs = deadlineMs + SETTLE_MARGIN_MS;
   return {
     originMs,
     mergeLeadMs,
