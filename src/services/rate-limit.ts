@@ -50,7 +50,6 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
   const scopes = limitScopes(caller);
   if (scopes.length === 0) return UNLIMITED;
   const leaseMs = requestLifetimes(originDeadlineMs(env)).slotLeaseMs;
-
   let limiter: DurableObjectStub<RateLimiter>;
   let result: AdmitResult;
   try {
@@ -60,42 +59,59 @@ export async function admit(options: AdmitOptions): Promise<Admission> {
     return unreachable(env, requestId, err);
   }
   if (!result.ok) fail(...refusal(caller, result.refusal, result.rpm, result.slots));
+  return new LimitedAdmission({ env, caller, requestId, limiter, scopes, leaseMs, admitted: result });
+}
 
-  let report = rateLimitReport(result.rpm, result.slots);
-  let leased = result.leased;
-  let needsSlot = !result.leased && result.slots.length > 0;
-  const admittedAt = result.at;
-  return {
-    get report() {
-      return report;
-    },
-    async holdSlot(now: number) {
-      if (!needsSlot) return;
-      needsSlot = false;
-      let lease: LeaseResult;
-      try {
-        lease = await limiter.lease({ requestId, now, leaseMs, scopes, admittedAt });
-      } catch (err) {
-        unreachable(env, requestId, err);
-        return;
-      }
-      if (!lease.ok) fail(...refusal(caller, lease.refusal, result.rpm, lease.slots));
-      leased = true;
-      report = rateLimitReport(result.rpm, lease.slots);
-    },
-    async release() {
-      if (!leased) return;
-      leased = false;
-      // a follower whose leader gave up goes to the origin after all: it must be able to lease again
-      needsSlot = result.slots.length > 0;
-      try {
-        await limiter.release(requestId);
-      } catch (err) {
-        // the lease expires by itself (the object's alarm); nothing else to do here
-        log.error('rate limiter release failed', { request_id: requestId, error: errorText(err) });
-      }
-    },
-  };
+interface LimitedAdmissionOptions {
+  env: Env;
+  caller: Caller;
+  requestId: string;
+  limiter: DurableObjectStub<RateLimiter>;
+  scopes: LimitScope[];
+  leaseMs: number;
+  admitted: Extract<AdmitResult, { ok: true }>;
+}
+
+/** An admission by the tenant's RateLimiter: holds (or may take) an in-flight slot, and reports the limits. */
+class LimitedAdmission implements Admission {
+  report: RateLimitReport;
+  private leased: boolean;
+  private needsSlot: boolean;
+
+  constructor(private readonly o: LimitedAdmissionOptions) {
+    this.report = rateLimitReport(o.admitted.rpm, o.admitted.slots);
+    this.leased = o.admitted.leased;
+    this.needsSlot = !o.admitted.leased && o.admitted.slots.length > 0;
+  }
+
+  async holdSlot(now: number): Promise<void> {
+    if (!this.needsSlot) return;
+    this.needsSlot = false;
+    const { env, caller, requestId, limiter, scopes, leaseMs, admitted } = this.o;
+    let lease: LeaseResult;
+    try {
+      lease = await limiter.lease({ requestId, now, leaseMs, scopes, admittedAt: admitted.at });
+    } catch (err) {
+      unreachable(env, requestId, err);
+      return;
+    }
+    if (!lease.ok) fail(...refusal(caller, lease.refusal, admitted.rpm, lease.slots));
+    this.leased = true;
+    this.report = rateLimitReport(admitted.rpm, lease.slots);
+  }
+
+  async release(): Promise<void> {
+    if (!this.leased) return;
+    this.leased = false;
+    // a follower whose leader gave up goes to the origin after all: it must be able to lease again
+    this.needsSlot = this.o.admitted.slots.length > 0;
+    try {
+      await this.o.limiter.release(this.o.requestId);
+    } catch (err) {
+      // the lease expires by itself (the object's alarm); nothing else to do here
+      log.error('rate limiter release failed', { request_id: this.o.requestId, error: errorText(err) });
+    }
+  }
 }
 
 /** The key's and tenant's counters inside the tenant's object; a scope with no limit is left out. */
