@@ -4,8 +4,11 @@ import { Failed } from './domain/failure';
 import { errorText, log } from './log';
 import { apiErrorOf } from './routes/failures';
 import { ApiError, errorResponse } from './errors';
-import { adminAuth } from './middleware/admin-auth';
+import { adminAuth, adminPolicy } from './middleware/admin-auth';
 import { requestId } from './middleware/request-id';
+import { adminAdminRoutes } from './routes/admin-admins';
+import { adminAuditRoutes } from './routes/admin-audit';
+import { adminKeyRoutes } from './routes/admin-keys';
 import { adminModelRoutes } from './routes/admin-models';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { adminUsageRoutes } from './routes/admin-usage';
@@ -31,6 +34,8 @@ export function createApp(deps: Partial<AppDeps> = {}) {
     await next();
   });
   app.use('/admin/*', adminAuth());
+  // after auth, before any route's own middleware: who may call what is decided here, once
+  app.use('/admin/*', adminPolicy());
 
   app.route('/', healthRoutes);
   app.route('/', generationRoutes);
@@ -41,6 +46,9 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.route('/', usageRoutes);
   app.route('/', adminModelRoutes);
   app.route('/', adminUsageRoutes);
+  app.route('/', adminKeyRoutes);
+  app.route('/', adminAdminRoutes);
+  app.route('/', adminAuditRoutes);
   // last: the document lists every route declared above, and these
   app.route('/', docsRoutes(app));
 

@@ -3,10 +3,12 @@ import type { ModelSpec } from '../domain/models';
 import { formatUsd, parseUsd } from '../domain/money';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { errorResponses, jsonAnswer, jsonBody, securityOf, withRoles } from '../openapi/describe';
 import { ModelAnswer, ModelListAnswer } from '../schemas/answers';
 import { ModelPutSchema } from '../schemas/requests';
-import { upsertModel } from '../storage/model-prices';
+import { commitAudited } from '../storage/audit';
+import { modelFromResult, upsertModelStatement } from '../storage/model-prices';
+import { auditOf } from './admin-audit';
 import { forgetModelSpec, getModelSpec, listModelSpecs } from '../storage/models';
 import { routeGroup } from './route-group';
 
@@ -58,21 +60,21 @@ function rawModelPath(url: string): string {
   return new URL(url).pathname.slice('/admin/models/'.length);
 }
 
-const listModelsRoute = createRoute({
+const listModelsRoute = createRoute(withRoles({
   method: 'get',
   path: '/admin/models',
   operationId: 'listModels',
   summary: 'List models and their prices',
   ...models,
   responses: { 200: jsonAnswer('every model', ModelListAnswer), ...errorResponses({ auth: 'admin' }) },
-});
+}));
 
 adminModelRoutes.openapi(listModelsRoute, async function listModels(c) {
   const specs = await listModelSpecs(c.env.DB);
   return c.json({ data: specs.map(modelJson) }, 200);
 });
 
-const getModelRoute = createRoute({
+const getModelRoute = createRoute(withRoles({
   method: 'get',
   path: MODEL_PATH,
   operationId: 'getModel',
@@ -80,7 +82,7 @@ const getModelRoute = createRoute({
   ...models,
   request: { params: modelParams },
   responses: { 200: jsonAnswer('the model', ModelAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found', 'invalid_request'] }) },
-});
+}));
 
 adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
   const model = modelParam(rawModelPath(c.req.url));
@@ -91,7 +93,7 @@ adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
   return c.json(modelJson(spec), 200);
 });
 
-const putModelRoute = createRoute({
+const putModelRoute = createRoute(withRoles({
   method: 'put',
   path: MODEL_PATH,
   operationId: 'putModel',
@@ -106,7 +108,7 @@ const putModelRoute = createRoute({
     201: jsonAnswer('the row, created', ModelAnswer),
     ...errorResponses({ auth: 'admin', body: true }),
   },
-});
+}));
 
 adminModelRoutes.openapi(putModelRoute, async function putModel(c) {
   const model = modelParam(rawModelPath(c.req.url));
@@ -124,7 +126,19 @@ adminModelRoutes.openapi(putModelRoute, async function putModel(c) {
     steps: body.steps,
     cfg: body.cfg,
   };
-  const saved = await upsertModel(c.env.DB, spec, new Date(c.var.deps.now()).toISOString());
+  // the row as stored, not an isolate's cached copy, is what the audit entry's `before` shows
   forgetModelSpec(model);
-  return c.json(modelJson(saved.spec), saved.created ? 201 : 200);
+  const existing = await getModelSpec(c.env.DB, model, c.var.deps.now());
+  const change = {
+    action: 'model.price_set',
+    target: { type: 'model', id: model },
+    tenantId: null,
+    before: existing ? modelJson(existing) : null,
+    after: modelJson(spec),
+  } as const;
+  const { results } = await commitAudited(c.env.DB, upsertModelStatement(c.env.DB, spec, new Date(c.var.deps.now()).toISOString()), auditOf(c, change));
+  const saved = modelFromResult(results[0]);
+  if (!saved) throw new Error('upserting a model returned no row');
+  forgetModelSpec(model);
+  return c.json(modelJson(saved), existing ? 200 : 201);
 });
