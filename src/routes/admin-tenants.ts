@@ -22,7 +22,7 @@ import { tenantPatchOf } from './tenant-patches';
 /** The admin API for tenants (docs/admin.md); their keys are in ./admin-keys. */
 export const adminTenantRoutes = routeGroup();
 
-/** An object's spend in its current budget period, as every tenant and key answer carries it (docs/operations.md). */
+/** An object's spend in its current budget period, as every tenant and key answer carries it (docs/admin.md). */
 export function spendJson(state: BudgetState, now: number) {
   const remaining = remainingOf(state, now);
   const resetsAt = periodEnd(state.budgetPeriod, now);

@@ -97,7 +97,7 @@ const BudgetUsage = z.strictObject({
 });
 export const UsageAnswer = answerSchema('Usage', z.strictObject({ key: BudgetUsage, tenant: BudgetUsage }));
 
-/** An object's spend in its current budget period (docs/operations.md). */
+/** An object's spend in its current budget period (docs/admin.md). */
 const SpendAnswer = z.strictObject({
   period: Period,
   period_resets_at: Iso.nullable().describe("null for period 'none'"),

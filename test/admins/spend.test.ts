@@ -4,7 +4,7 @@ import { appWithClock, call, genBody, loopback, unique } from '../helpers/api';
 import { ledgerSum } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 
-/* docs/operations.md "Spend in the admin views": every tenant and key the admin API returns carries its spend. */
+/* docs/admin.md "Spend in the admin views": every tenant and key the admin API returns carries its spend. */
 
 const ZERO = { spent_usd: '0', reserved_usd: '0' };
 
