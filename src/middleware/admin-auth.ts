@@ -35,6 +35,7 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const principal = given === null ? null : await principalFor(c, given, token);
     if (!principal) throw new ApiError('unauthorized', 'admin routes need Authorization: Bearer <ADMIN_TOKEN or an admin token>');
     c.set('principal', principal);
+    if (c.var.log) c.var.log.admin_id = principal.id;
     await next();
   };
 }

@@ -12,7 +12,7 @@ import { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer } from '../schemas/answers';
 import { IdParam, KeyCreateSchema, KeyPatchSchema, RotateSchema } from '../schemas/requests';
 import { graceEnd } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
-import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch } from '../storage/tenants';
+import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
 import { auditOf, type Change } from './admin-audit';
 import { auditFields, definedFields, isoNow, keyFields, keyJson, optionalJsonBody, spendOf, tenantId } from './admin-tenants';
 import { routeGroup } from './route-group';
@@ -33,7 +33,7 @@ async function checkKeyBudget(c: Context<AppEnv>, tenantId: string, patch: KeyPa
 }
 
 /** Applies a key write with its audit entry, and answers the key as it now is, with its spend. */
-async function commitKey(c: Context<AppEnv>, write: { statements: D1PreparedStatement[]; read: (r: readonly D1Result[]) => ApiKeyRecord | null }, change: Change) {
+async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, change: Change) {
   const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
   const key = write.read(results);
   forgetCallers();
