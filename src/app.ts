@@ -20,6 +20,7 @@ import { usageRoutes } from './routes/usage';
 import { openAIImageRoutes } from './routes/openai-images';
 import { docsRoutes } from './routes/docs';
 import { routeGroup } from './routes/route-group';
+import { noteAdminRoles } from './openapi/describe';
 
 const defaultDeps: AppDeps = { now: () => Date.now() };
 
@@ -51,6 +52,8 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.route('/', adminAuditRoutes);
   // last: the document lists every route declared above, and these
   app.route('/', docsRoutes(app));
+  // once every route is mounted: each admin route's document entry names the roles the policy allows
+  noteAdminRoles(app);
 
   app.notFound((c) => errorResponse(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), c.var.requestId ?? 'unknown'));
 

@@ -1,6 +1,7 @@
-import type { z } from '@hono/zod-openapi';
+import type { OpenAPIHono, z } from '@hono/zod-openapi';
 import { MAX_SEED } from '../domain/generation-request';
 import { rolesFor } from '../domain/roles';
+import type { AppEnv } from '../env';
 import { ERROR_CODES, errorBody, type ErrorCode } from '../errors';
 import { ErrorAnswer } from '../schemas/answers';
 
@@ -99,15 +100,22 @@ export function securityOf(auth: Auth): { security: Record<string, string[]>[] }
 }
 
 /**
- * An admin route's declaration with the roles that may call it (from the policy table in
- * src/domain/roles.ts) added to its description and as `x-roles`, so the document cannot drift
- * from what the policy enforces. `path` may use Hono's `{model{.+}}`; the policy reads `{model}`.
+ * Adds to every admin route of the app's document the roles that may call it, from the policy table
+ * in src/domain/roles.ts: a `**Roles:**` line in its description and `x-roles`. Done once, over
+ * every route the app registered, so no route (whoever adds it) can be documented apart from the
+ * policy that enforces it. `{model{.+}}` (Hono's pattern) is `{model}` to the policy.
  */
-export function withRoles<R extends { method: string; path: string; description?: string }>(route: R): R & { description: string; 'x-roles': string[] } {
-  const roles = rolesFor(route.method, route.path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}'));
-  const named = roles.map((r) => (r === 'tenant_admin' ? 'tenant_admin (its own tenant only)' : r));
-  const note = `**Roles:** ${named.length > 0 ? named.join(', ') : 'none'}.`;
-  return { ...route, description: route.description ? `${route.description}\n\n${note}` : note, 'x-roles': roles };
+export function noteAdminRoles(app: OpenAPIHono<AppEnv>): void {
+  for (const def of app.openAPIRegistry.definitions) {
+    if (def.type !== 'route' || !def.route.path.startsWith('/admin/')) continue;
+    // `def.route` is this app's own copy (mounting a group copies each route), so the group's declaration is left as it is
+    const route = def.route as typeof def.route & { 'x-roles'?: string[] };
+    const roles = rolesFor(route.method, route.path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}'));
+    const named = roles.map((r) => (r === 'tenant_admin' ? 'tenant_admin (its own tenant only)' : r));
+    const note = `**Roles:** ${named.length > 0 ? named.join(', ') : 'none'}.`;
+    route.description = route.description ? `${route.description}\n\n${note}` : note;
+    route['x-roles'] = roles;
+  }
 }
 
 /** A JSON body, required: at most 64 KiB, `application/json` (the route's body middleware checks both). */

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { forgetPrincipals } from '../middleware/admin-auth';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { errorResponses, jsonAnswer, jsonBody, securityOf, withRoles } from '../openapi/describe';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
 import { AdminAnswer, AdminListAnswer, NewAdminAnswer } from '../schemas/answers';
 import { AdminCreateSchema, IdParam, RotateSchema } from '../schemas/requests';
 import { createAdmin, getAdmin, listAdmins, revokeAdmin, rotateAdmin, type AdminRecord } from '../storage/admins';
@@ -32,20 +32,18 @@ export function adminJson(a: AdminRecord) {
 const adminId = IdParam('the admin principal id (`adm_…`)');
 const admins = { tags: ['admin: principals'], ...securityOf('admin') };
 
-const createAdminRoute = createRoute(
-  withRoles({
-    method: 'post',
-    path: '/admin/admins',
-    operationId: 'createAdmin',
-    summary: 'Create an admin principal',
-    description:
-      "`role`: `owner`, `admin`, `viewer` or `tenant_admin` (which needs `tenant_id`, the one tenant it manages). The `token` (`iga_…`) is in this answer only; the gateway keeps a SHA-256 hash.",
-    ...admins,
-    middleware: readJsonBody(),
-    request: { body: jsonBody(AdminCreateSchema) },
-    responses: { 201: jsonAnswer('the principal, with its token this once', NewAdminAnswer), ...errorResponses({ auth: 'admin', body: true }) },
-  }),
-);
+const createAdminRoute = createRoute({
+  method: 'post',
+  path: '/admin/admins',
+  operationId: 'createAdmin',
+  summary: 'Create an admin principal',
+  description:
+    "`role`: `owner`, `admin`, `viewer` or `tenant_admin` (which needs `tenant_id`, the one tenant it manages). The `token` (`iga_…`) is in this answer only; the gateway keeps a SHA-256 hash.",
+  ...admins,
+  middleware: readJsonBody(),
+  request: { body: jsonBody(AdminCreateSchema) },
+  responses: { 201: jsonAnswer('the principal, with its token this once', NewAdminAnswer), ...errorResponses({ auth: 'admin', body: true }) },
+});
 
 adminAdminRoutes.openapi(createAdminRoute, async function createPrincipal(c) {
   const body = c.req.valid('json');
@@ -75,33 +73,29 @@ adminAdminRoutes.openapi(createAdminRoute, async function createPrincipal(c) {
   return c.json({ ...adminJson(record), token: write.token }, 201);
 });
 
-const listAdminsRoute = createRoute(
-  withRoles({
-    method: 'get',
-    path: '/admin/admins',
-    operationId: 'listAdmins',
-    summary: 'List admin principals',
-    description: 'Revoked ones included (with `revoked_at`), in creation order; never a token or hash.',
-    ...admins,
-    responses: { 200: jsonAnswer('every principal', AdminListAnswer), ...errorResponses({ auth: 'admin' }) },
-  }),
-);
+const listAdminsRoute = createRoute({
+  method: 'get',
+  path: '/admin/admins',
+  operationId: 'listAdmins',
+  summary: 'List admin principals',
+  description: 'Revoked ones included (with `revoked_at`), in creation order; never a token or hash.',
+  ...admins,
+  responses: { 200: jsonAnswer('every principal', AdminListAnswer), ...errorResponses({ auth: 'admin' }) },
+});
 
 adminAdminRoutes.openapi(listAdminsRoute, async function listPrincipals(c) {
   return c.json({ data: (await listAdmins(c.env.DB)).map(adminJson) }, 200);
 });
 
-const getAdminRoute = createRoute(
-  withRoles({
-    method: 'get',
-    path: '/admin/admins/{id}',
-    operationId: 'getAdmin',
-    summary: 'Read an admin principal',
-    ...admins,
-    request: { params: adminId },
-    responses: { 200: jsonAnswer('the principal (never its token)', AdminAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
-  }),
-);
+const getAdminRoute = createRoute({
+  method: 'get',
+  path: '/admin/admins/{id}',
+  operationId: 'getAdmin',
+  summary: 'Read an admin principal',
+  ...admins,
+  request: { params: adminId },
+  responses: { 200: jsonAnswer('the principal (never its token)', AdminAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
 
 adminAdminRoutes.openapi(getAdminRoute, async function readPrincipal(c) {
   const admin = await getAdmin(c.env.DB, c.req.valid('param').id);
@@ -109,18 +103,16 @@ adminAdminRoutes.openapi(getAdminRoute, async function readPrincipal(c) {
   return c.json(adminJson(admin), 200);
 });
 
-const revokeAdminRoute = createRoute(
-  withRoles({
-    method: 'delete',
-    path: '/admin/admins/{id}',
-    operationId: 'revokeAdmin',
-    summary: 'Revoke an admin principal',
-    description: 'Its token, and a previous token still in its grace period, stop working at once (within 2 s in every isolate).',
-    ...admins,
-    request: { params: adminId },
-    responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
-  }),
-);
+const revokeAdminRoute = createRoute({
+  method: 'delete',
+  path: '/admin/admins/{id}',
+  operationId: 'revokeAdmin',
+  summary: 'Revoke an admin principal',
+  description: 'Its token, and a previous token still in its grace period, stop working at once (within 2 s in every isolate).',
+  ...admins,
+  request: { params: adminId },
+  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
 
 adminAdminRoutes.openapi(revokeAdminRoute, async function revokePrincipal(c) {
   const admin = await getAdmin(c.env.DB, c.req.valid('param').id);
@@ -137,23 +129,21 @@ adminAdminRoutes.openapi(revokeAdminRoute, async function revokePrincipal(c) {
   return c.body(null, 204);
 });
 
-const rotateAdminRoute = createRoute(
-  withRoles({
-    method: 'post',
-    path: '/admin/admins/{id}/rotate',
-    operationId: 'rotateAdmin',
-    summary: "Rotate an admin principal's token",
-    description:
-      'A new `token`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
-    ...admins,
-    middleware: optionalJsonBody(),
-    request: { params: adminId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
-    responses: {
-      200: jsonAnswer('the principal with its new token, this once', NewAdminAnswer),
-      ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
-    },
-  }),
-);
+const rotateAdminRoute = createRoute({
+  method: 'post',
+  path: '/admin/admins/{id}/rotate',
+  operationId: 'rotateAdmin',
+  summary: "Rotate an admin principal's token",
+  description:
+    'A new `token`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
+  ...admins,
+  middleware: optionalJsonBody(),
+  request: { params: adminId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
+  responses: {
+    200: jsonAnswer('the principal with its new token, this once', NewAdminAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
 
 adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {
   const admin = await getAdmin(c.env.DB, c.req.valid('param').id);

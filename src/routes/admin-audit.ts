@@ -4,7 +4,7 @@ import { actorOf, auditTimeRange, type AuditAction, type AuditEntry, type Fields
 import { tenantScope } from '../domain/roles';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { errorResponses, jsonAnswer, securityOf, withRoles } from '../openapi/describe';
+import { errorResponses, jsonAnswer, securityOf } from '../openapi/describe';
 import { AuditPageAnswer } from '../schemas/answers';
 import { AuditQuerySchema } from '../schemas/requests';
 import { listAudit } from '../storage/audit';
@@ -41,20 +41,18 @@ export function auditEntryJson(e: StoredAuditEntry) {
   };
 }
 
-const auditRoute = createRoute(
-  withRoles({
-    method: 'get',
-    path: '/admin/audit',
-    operationId: 'listAudit',
-    summary: 'The audit log',
-    description:
-      'One entry per admin change, newest first. Filters combine; `from`/`to` are dates (UTC, `to` inclusive) or ISO 8601 times (`from` ≤ at < `to`). Follow `next_cursor` for older entries; entries added meanwhile never repeat or shift a page. A tenant admin sees its tenant\'s entries only.',
-    tags: ['admin: audit'],
-    ...securityOf('admin'),
-    request: { query: AuditQuerySchema },
-    responses: { 200: jsonAnswer('a page of entries', AuditPageAnswer), ...errorResponses({ auth: 'admin', query: true, errors: ['not_found'] }) },
-  }),
-);
+const auditRoute = createRoute({
+  method: 'get',
+  path: '/admin/audit',
+  operationId: 'listAudit',
+  summary: 'The audit log',
+  description:
+    'One entry per admin change, newest first. Filters combine; `from`/`to` are dates (UTC, `to` inclusive) or ISO 8601 times (`from` ≤ at < `to`). Follow `next_cursor` for older entries; entries added meanwhile never repeat or shift a page. A tenant admin sees its tenant\'s entries only.',
+  tags: ['admin: audit'],
+  ...securityOf('admin'),
+  request: { query: AuditQuerySchema },
+  responses: { 200: jsonAnswer('a page of entries', AuditPageAnswer), ...errorResponses({ auth: 'admin', query: true, errors: ['not_found'] }) },
+});
 
 adminAuditRoutes.openapi(auditRoute, async function readAudit(c) {
   const q = c.req.valid('query');

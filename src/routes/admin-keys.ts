@@ -7,7 +7,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { forgetCallers } from '../middleware/tenant-auth';
-import { errorResponses, jsonAnswer, jsonBody, securityOf, withRoles } from '../openapi/describe';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
 import { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer } from '../schemas/answers';
 import { IdParam, KeyCreateSchema, KeyPatchSchema, RotateSchema } from '../schemas/requests';
 import { graceEnd } from '../storage/admins';
@@ -42,23 +42,21 @@ async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, 
   return keyJson(key, spend(key.id));
 }
 
-const createKeyRoute = createRoute(
-  withRoles({
-    method: 'post',
-    path: '/admin/tenants/{id}/keys',
-    operationId: 'createKey',
-    summary: 'Create a key for a tenant',
-    description:
-      "The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key. A tenant admin's key may not have a `budget_usd` above its tenant's.",
-    ...keys,
-    middleware: readJsonBody(),
-    request: { params: tenantId, body: jsonBody(KeyCreateSchema) },
-    responses: {
-      201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
-      ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
-    },
-  }),
-);
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/admin/tenants/{id}/keys',
+  operationId: 'createKey',
+  summary: 'Create a key for a tenant',
+  description:
+    "The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key. A tenant admin's key may not have a `budget_usd` above its tenant's.",
+  ...keys,
+  middleware: readJsonBody(),
+  request: { params: tenantId, body: jsonBody(KeyCreateSchema) },
+  responses: {
+    201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
 
 adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
   const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
@@ -76,17 +74,15 @@ adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
   return c.json({ ...key, key: plaintext }, 201);
 });
 
-const getKeyRoute = createRoute(
-  withRoles({
-    method: 'get',
-    path: '/admin/keys/{id}',
-    operationId: 'getKey',
-    summary: 'Read a key',
-    ...keys,
-    request: { params: keyId },
-    responses: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
-  }),
-);
+const getKeyRoute = createRoute({
+  method: 'get',
+  path: '/admin/keys/{id}',
+  operationId: 'getKey',
+  summary: 'Read a key',
+  ...keys,
+  request: { params: keyId },
+  responses: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
 
 adminKeyRoutes.openapi(getKeyRoute, async function readKey(c) {
   const key = await getKey(c.env.DB, c.req.valid('param').id);
@@ -95,19 +91,17 @@ adminKeyRoutes.openapi(getKeyRoute, async function readKey(c) {
   return c.json(keyJson(key, spend(key.id)), 200);
 });
 
-const updateKeyRoute = createRoute(
-  withRoles({
-    method: 'patch',
-    path: '/admin/keys/{id}',
-    operationId: 'updateKey',
-    summary: 'Change a key',
-    description: "`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds. A tenant admin's key may not have a `budget_usd` above its tenant's.",
-    ...keys,
-    middleware: readJsonBody(),
-    request: { params: keyId, body: jsonBody(KeyPatchSchema) },
-    responses: { 200: jsonAnswer('the key as changed', KeyAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
-  }),
-);
+const updateKeyRoute = createRoute({
+  method: 'patch',
+  path: '/admin/keys/{id}',
+  operationId: 'updateKey',
+  summary: 'Change a key',
+  description: "`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds. A tenant admin's key may not have a `budget_usd` above its tenant's.",
+  ...keys,
+  middleware: readJsonBody(),
+  request: { params: keyId, body: jsonBody(KeyPatchSchema) },
+  responses: { 200: jsonAnswer('the key as changed', KeyAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
+});
 
 adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
   const before = await getKey(c.env.DB, c.req.valid('param').id);
@@ -127,18 +121,16 @@ adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
   return c.json(key, 200);
 });
 
-const revokeKeyRoute = createRoute(
-  withRoles({
-    method: 'delete',
-    path: '/admin/keys/{id}',
-    operationId: 'revokeKey',
-    summary: 'Revoke a key',
-    description: 'The key, and a previous key still in its grace period, stop working at once.',
-    ...keys,
-    request: { params: keyId },
-    responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
-  }),
-);
+const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/admin/keys/{id}',
+  operationId: 'revokeKey',
+  summary: 'Revoke a key',
+  description: 'The key, and a previous key still in its grace period, stop working at once.',
+  ...keys,
+  request: { params: keyId },
+  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
 
 adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
   const existing = await getKey(c.env.DB, c.req.valid('param').id);
@@ -159,23 +151,21 @@ adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
   return c.body(null, 204);
 });
 
-const rotateKeyRoute = createRoute(
-  withRoles({
-    method: 'post',
-    path: '/admin/keys/{id}/rotate',
-    operationId: 'rotateKey',
-    summary: 'Rotate a key',
-    description:
-      'A new plaintext `key`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
-    ...keys,
-    middleware: optionalJsonBody(),
-    request: { params: keyId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
-    responses: {
-      200: jsonAnswer('the key with its new plaintext, this once', RotatedKeyAnswer),
-      ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
-    },
-  }),
-);
+const rotateKeyRoute = createRoute({
+  method: 'post',
+  path: '/admin/keys/{id}/rotate',
+  operationId: 'rotateKey',
+  summary: 'Rotate a key',
+  description:
+    'A new plaintext `key`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
+  ...keys,
+  middleware: optionalJsonBody(),
+  request: { params: keyId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
+  responses: {
+    200: jsonAnswer('the key with its new plaintext, this once', RotatedKeyAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
 
 adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
   const existing = await getKey(c.env.DB, c.req.valid('param').id);

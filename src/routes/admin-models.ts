@@ -3,7 +3,7 @@ import type { ModelSpec } from '../domain/models';
 import { formatUsd, parseUsd } from '../domain/money';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { errorResponses, jsonAnswer, jsonBody, securityOf, withRoles } from '../openapi/describe';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
 import { ModelAnswer, ModelListAnswer } from '../schemas/answers';
 import { ModelPutSchema } from '../schemas/requests';
 import { commitAudited } from '../storage/audit';
@@ -60,21 +60,21 @@ function rawModelPath(url: string): string {
   return new URL(url).pathname.slice('/admin/models/'.length);
 }
 
-const listModelsRoute = createRoute(withRoles({
+const listModelsRoute = createRoute({
   method: 'get',
   path: '/admin/models',
   operationId: 'listModels',
   summary: 'List models and their prices',
   ...models,
   responses: { 200: jsonAnswer('every model', ModelListAnswer), ...errorResponses({ auth: 'admin' }) },
-}));
+});
 
 adminModelRoutes.openapi(listModelsRoute, async function listModels(c) {
   const specs = await listModelSpecs(c.env.DB);
   return c.json({ data: specs.map(modelJson) }, 200);
 });
 
-const getModelRoute = createRoute(withRoles({
+const getModelRoute = createRoute({
   method: 'get',
   path: MODEL_PATH,
   operationId: 'getModel',
@@ -82,7 +82,7 @@ const getModelRoute = createRoute(withRoles({
   ...models,
   request: { params: modelParams },
   responses: { 200: jsonAnswer('the model', ModelAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found', 'invalid_request'] }) },
-}));
+});
 
 adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
   const model = modelParam(rawModelPath(c.req.url));
@@ -93,7 +93,7 @@ adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
   return c.json(modelJson(spec), 200);
 });
 
-const putModelRoute = createRoute(withRoles({
+const putModelRoute = createRoute({
   method: 'put',
   path: MODEL_PATH,
   operationId: 'putModel',
@@ -108,7 +108,7 @@ const putModelRoute = createRoute(withRoles({
     201: jsonAnswer('the row, created', ModelAnswer),
     ...errorResponses({ auth: 'admin', body: true }),
   },
-}));
+});
 
 adminModelRoutes.openapi(putModelRoute, async function putModel(c) {
   const model = modelParam(rawModelPath(c.req.url));

@@ -10,7 +10,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { forgetCallers } from '../middleware/tenant-auth';
-import { errorResponses, jsonAnswer, jsonBody, securityOf, withRoles } from '../openapi/describe';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
 import { TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { IdParam, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
 import { commitAudited } from '../storage/audit';
@@ -112,19 +112,17 @@ export function optionalJsonBody(): MiddlewareHandler<AppEnv> {
 export const tenantId = IdParam('the tenant id (`ten_…`)');
 const tenants = { tags: ['admin: tenants'], ...securityOf('admin') };
 
-const createTenantRoute = createRoute(
-  withRoles({
-    method: 'post',
-    path: '/admin/tenants',
-    operationId: 'createTenant',
-    summary: 'Create a tenant',
-    description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.',
-    ...tenants,
-    middleware: readJsonBody(),
-    request: { body: jsonBody(TenantCreateSchema) },
-    responses: { 201: jsonAnswer('the tenant', TenantAnswer), ...errorResponses({ auth: 'admin', body: true }) },
-  }),
-);
+const createTenantRoute = createRoute({
+  method: 'post',
+  path: '/admin/tenants',
+  operationId: 'createTenant',
+  summary: 'Create a tenant',
+  description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.',
+  ...tenants,
+  middleware: readJsonBody(),
+  request: { body: jsonBody(TenantCreateSchema) },
+  responses: { 201: jsonAnswer('the tenant', TenantAnswer), ...errorResponses({ auth: 'admin', body: true }) },
+});
 
 adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   const now = c.var.deps.now();
@@ -139,17 +137,15 @@ adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   return c.json(tenantJson(tenant, spend(tenant.id)), 201);
 });
 
-const listTenantsRoute = createRoute(
-  withRoles({
-    method: 'get',
-    path: '/admin/tenants',
-    operationId: 'listTenants',
-    summary: 'List tenants',
-    description: 'In creation order. A tenant admin sees its own tenant only.',
-    ...tenants,
-    responses: { 200: jsonAnswer('every tenant the caller may see', TenantListAnswer), ...errorResponses({ auth: 'admin' }) },
-  }),
-);
+const listTenantsRoute = createRoute({
+  method: 'get',
+  path: '/admin/tenants',
+  operationId: 'listTenants',
+  summary: 'List tenants',
+  description: 'In creation order. A tenant admin sees its own tenant only.',
+  ...tenants,
+  responses: { 200: jsonAnswer('every tenant the caller may see', TenantListAnswer), ...errorResponses({ auth: 'admin' }) },
+});
 
 adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
   const now = c.var.deps.now();
@@ -159,20 +155,18 @@ adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
   return c.json({ data: all.map((t) => tenantJson(t, spend(t.id))) }, 200);
 });
 
-const getTenantRoute = createRoute(
-  withRoles({
-    method: 'get',
-    path: '/admin/tenants/{id}',
-    operationId: 'getTenant',
-    summary: 'Read a tenant and its keys',
-    ...tenants,
-    request: { params: tenantId },
-    responses: {
-      200: jsonAnswer('the tenant with its keys (never their plaintext)', TenantWithKeysAnswer),
-      ...errorResponses({ auth: 'admin', errors: ['not_found'] }),
-    },
-  }),
-);
+const getTenantRoute = createRoute({
+  method: 'get',
+  path: '/admin/tenants/{id}',
+  operationId: 'getTenant',
+  summary: 'Read a tenant and its keys',
+  ...tenants,
+  request: { params: tenantId },
+  responses: {
+    200: jsonAnswer('the tenant with its keys (never their plaintext)', TenantWithKeysAnswer),
+    ...errorResponses({ auth: 'admin', errors: ['not_found'] }),
+  },
+});
 
 adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
   const now = c.var.deps.now();
@@ -186,22 +180,20 @@ adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
   return c.json({ ...tenantJson(tenant, tenantSpend(tenant.id)), keys: tenantKeys.map((k) => keyJson(k, keySpend(k.id))) }, 200);
 });
 
-const updateTenantRoute = createRoute(
-  withRoles({
-    method: 'patch',
-    path: '/admin/tenants/{id}',
-    operationId: 'updateTenant',
-    summary: 'Change a tenant',
-    description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.',
-    ...tenants,
-    middleware: readJsonBody(),
-    request: { params: tenantId, body: jsonBody(TenantPatchSchema) },
-    responses: {
-      200: jsonAnswer('the tenant as changed', TenantAnswer),
-      ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
-    },
-  }),
-);
+const updateTenantRoute = createRoute({
+  method: 'patch',
+  path: '/admin/tenants/{id}',
+  operationId: 'updateTenant',
+  summary: 'Change a tenant',
+  description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.',
+  ...tenants,
+  middleware: readJsonBody(),
+  request: { params: tenantId, body: jsonBody(TenantPatchSchema) },
+  responses: {
+    200: jsonAnswer('the tenant as changed', TenantAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
 
 adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
   const now = c.var.deps.now();

@@ -3,7 +3,7 @@ import { formatUsd } from '../domain/money';
 import { DAY_MS } from '../domain/time';
 import { ApiError } from '../errors';
 import { tenantScope } from '../domain/roles';
-import { errorResponses, securityOf, textContent, withRoles } from '../openapi/describe';
+import { errorResponses, securityOf, textContent } from '../openapi/describe';
 import { UsageReportAnswer } from '../schemas/answers';
 import { UsageQuerySchema } from '../schemas/requests';
 import { usageReport, type UsageRow } from '../storage/usage';
@@ -31,7 +31,7 @@ function totals(rows: UsageRow[]) {
   );
 }
 
-const usageRoute = createRoute(withRoles({
+const usageRoute = createRoute({
   method: 'get',
   path: '/admin/usage',
   operationId: 'usageReport',
@@ -48,7 +48,7 @@ const usageRoute = createRoute(withRoles({
     },
     ...errorResponses({ auth: 'admin', query: true, errors: ['not_found'] }),
   },
-}));
+});
 
 adminUsageRoutes.openapi(usageRoute, async function usage(c) {
   const q = c.req.valid('query');

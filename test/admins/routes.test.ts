@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, call, type TestEnv } from '../helpers/api';
 import { expectError } from '../helpers/errors';
+import { createApp } from '../../src/app';
 import { rolesFor } from '../../src/domain/roles';
 import { as, cast, newPrincipal, ROUTE_REQUESTS, servedAdminRoutes } from './http-support';
 
@@ -112,13 +113,16 @@ describe('admin auth', () => {
 
 describe('the OpenAPI document', () => {
   it('names, on every admin route, the roles the policy lets call it', async () => {
+    createApp();
+    createApp();
     const doc = (await call('GET', '/openapi.json')).json() as { paths: Record<string, Record<string, { description?: string; 'x-roles'?: string[] }>> };
     for (const route of servedAdminRoutes()) {
       const [method = '', path = ''] = route.split(' ');
       const operation = doc.paths[path]?.[method.toLowerCase()];
       expect(operation, route).toBeDefined();
       expect(operation?.['x-roles'], route).toEqual(rolesFor(method, path));
-      expect(operation?.description, route).toMatch(/\*\*Roles:\*\* /);
+      // once, however many apps were built (each test clock builds one)
+      expect(operation?.description?.match(/\*\*Roles:\*\* /g), route).toHaveLength(1);
     }
     expect(doc.paths['/admin/admins']?.post?.['x-roles']).toEqual(['owner']);
     expect(doc.paths['/admin/keys/{id}']?.patch?.['x-roles']).toEqual(['owner', 'admin', 'tenant_admin']);
