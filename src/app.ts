@@ -4,8 +4,11 @@ import { Failed } from './domain/failure';
 import { errorText, log } from './log';
 import { apiErrorOf } from './routes/failures';
 import { ApiError, errorResponse } from './errors';
-import { adminAuth } from './middleware/admin-auth';
+import { adminAuth, adminPolicy } from './middleware/admin-auth';
 import { requestId } from './middleware/request-id';
+import { adminAdminRoutes } from './routes/admin-admins';
+import { adminAuditRoutes } from './routes/admin-audit';
+import { adminKeyRoutes } from './routes/admin-keys';
 import { adminModelRoutes } from './routes/admin-models';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { adminUsageRoutes } from './routes/admin-usage';
@@ -17,6 +20,7 @@ import { usageRoutes } from './routes/usage';
 import { openAIImageRoutes } from './routes/openai-images';
 import { docsRoutes } from './routes/docs';
 import { routeGroup } from './routes/route-group';
+import { noteAdminRoles } from './openapi/describe';
 
 const defaultDeps: AppDeps = { now: () => Date.now() };
 
@@ -31,6 +35,8 @@ export function createApp(deps: Partial<AppDeps> = {}) {
     await next();
   });
   app.use('/admin/*', adminAuth());
+  // after auth, before any route's own middleware: who may call what is decided here, once
+  app.use('/admin/*', adminPolicy());
 
   app.route('/', healthRoutes);
   app.route('/', generationRoutes);
@@ -41,8 +47,13 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   app.route('/', usageRoutes);
   app.route('/', adminModelRoutes);
   app.route('/', adminUsageRoutes);
+  app.route('/', adminKeyRoutes);
+  app.route('/', adminAdminRoutes);
+  app.route('/', adminAuditRoutes);
   // last: the document lists every route declared above, and these
   app.route('/', docsRoutes(app));
+  // once every route is mounted: each admin route's document entry names the roles the policy allows
+  noteAdminRoles(app);
 
   app.notFound((c) => errorResponse(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), c.var.requestId ?? 'unknown'));
 

@@ -1,3 +1,4 @@
+import type { Principal } from './domain/roles';
 import type { Caller } from './domain/tenants';
 import type { Coalescer } from './durable-objects/coalescer';
 import type { RateLimiter } from './durable-objects/rate-limiter';
@@ -14,7 +15,7 @@ export interface Env {
   ORIGINS?: string;
   /** Time limit in ms for a generation's whole chain of origins (default 180000; src/origins/config.ts). */
   ORIGIN_DEADLINE_MS?: string;
-  /** Bearer token for /admin/*; when unset every admin route answers 503. */
+  /** The bootstrap owner's bearer token for /admin/*; when unset every admin route answers 503. */
   ADMIN_TOKEN?: string;
   /** Origin credentials are named by each origin's `api_key_secret`; QUBRID_API_KEY is the usual one. */
   QUBRID_API_KEY?: string;
@@ -26,6 +27,8 @@ export interface Env {
 export interface AppVariables {
   requestId: string;
   caller: Caller;
+  /** Who calls an /admin/* route: the bootstrap ADMIN_TOKEN or an admin principal (admin auth sets it). */
+  principal: Principal;
   /** Filled in by handlers for the one structured log line per request. */
   log: Record<string, unknown>;
 }

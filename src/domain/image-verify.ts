@@ -1,7 +1,7 @@
 import type { ImageType } from './image-format';
 
 /**
- * Whether an origin's answer is a whole image, and of what pixel size (docs/operations.md, "Only
+ * Whether an origin's answer is a whole image, and of what pixel size (docs/admin.md, "Only
  * whole images"). Magic bytes alone let six bytes pass as a JPEG and a PNG signature followed by
  * garbage pass as a PNG; this walks each format's structure to its end, so a truncated, padded or
  * corrupted answer is refused before it is served, charged or cached.

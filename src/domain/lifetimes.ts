@@ -35,7 +35,7 @@ const SLOT_MARGIN_MS = 20_000;
 /**
  * Time after the origin deadline that a reservation (and the Idempotency-Key lease) stays, for the
  * image write and the settle. The longest lifetime of all: with the cron's minute on top, a dead
- * request gives everything back within the deadline + 90 s (docs/operations.md).
+ * request gives everything back within the deadline + 90 s (docs/admin.md).
  */
 const SETTLE_MARGIN_MS = 30_000;
 

@@ -1,5 +1,5 @@
 /**
- * Prompt text an origin would be paid to draw nothing from (docs/operations.md, "Bodies"): a
+ * Prompt text an origin would be paid to draw nothing from (docs/admin.md, "Bodies"): a
  * prompt of only invisible characters, or one that no origin can be sent intact.
  */
 

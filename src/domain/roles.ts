@@ -179,6 +179,14 @@ export function rolesFor(method: string, pattern: string): Role[] {
 // ------------------------------------------------------------------ delegation
 
 /**
+ * The budget a key set by this principal must fit in: its tenant's for a tenant admin, who manages
+ * keys within the budget the owner gave the tenant; none for the roles that set tenant budgets.
+ */
+export function keyBudgetCeiling(principal: Principal, tenantBudget: Nano | null): Nano | null {
+  return principal.role === 'tenant_admin' ? tenantBudget : null;
+}
+
+/**
  * A key's budget may not exceed its tenant's (docs/admin.md). Amounts are compared as they are,
  * whatever the two periods; a key with no budget of its own is capped by the tenant's anyway.
  */

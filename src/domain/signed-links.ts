@@ -1,5 +1,5 @@
 /**
- * Signed, expiring image links (docs/operations.md, "Image links that work in a browser"): a
+ * Signed, expiring image links (docs/admin.md, "Image links that work in a browser"): a
  * `/v1/images/{id}?exp=…&sig=…` link that an `<img src>` can load without the tenant's key, until
  * `exp`.
  *

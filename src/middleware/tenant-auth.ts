@@ -3,16 +3,17 @@ import type { AppEnv } from '../env';
 import type { Caller } from '../domain/tenants';
 import { hashKey, looksLikeTenantKey } from '../domain/keys';
 import { ApiError } from '../errors';
-import { findCallerByKeyHash } from '../storage/tenants';
+import { findCallerBySecret } from '../storage/tenants';
 import { bearerToken } from './admin-auth';
 
 /**
  * Keys are looked up by hash on every request, so each isolate remembers a lookup briefly.
  * docs/admin.md lets a revocation take up to 5 s to reach every isolate; admin changes made
- * through this isolate clear it at once (forgetCallers).
+ * through this isolate clear it at once (forgetCallers). A key's previous secret (a rotation with a
+ * grace period) is remembered with the end of its grace, so a cached lookup never outlives it.
  */
 const CALLER_CACHE_MS = 2_000;
-const callers = new Map<string, { caller: Caller | null; at: number }>();
+const callers = new Map<string, { caller: Caller | null; graceEndsAt: number | null; at: number }>();
 
 export function forgetCallers(): void {
   callers.clear();
@@ -28,12 +29,16 @@ export function tenantAuth(): MiddlewareHandler<AppEnv> {
     const hash = await hashKey(key);
     let entry = callers.get(hash);
     if (!entry || now - entry.at >= CALLER_CACHE_MS || now < entry.at) {
-      entry = { caller: await findCallerByKeyHash(c.env.DB, hash), at: now };
+      const match = await findCallerBySecret(c.env.DB, hash, new Date(now).toISOString());
+      entry = { caller: match?.caller ?? null, graceEndsAt: match?.graceEndsAt ? Date.parse(match.graceEndsAt) : null, at: now };
       if (callers.size > 10_000) callers.clear();
       callers.set(hash, entry);
     }
     const caller = entry.caller;
     if (!caller) throw new ApiError('unauthorized', 'invalid API key');
+    if (entry.graceEndsAt !== null && entry.graceEndsAt <= now) {
+      throw new ApiError('unauthorized', 'this API key was rotated and its grace period has ended');
+    }
     if (caller.key.revokedAt) throw new ApiError('unauthorized', 'this API key has been revoked');
     if (caller.key.expiresAt && Date.parse(caller.key.expiresAt) <= now) {
       throw new ApiError('unauthorized', 'this API key has expired');

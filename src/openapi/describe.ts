@@ -1,5 +1,7 @@
-import type { z } from '@hono/zod-openapi';
+import type { OpenAPIHono, z } from '@hono/zod-openapi';
 import { MAX_SEED } from '../domain/generation-request';
+import { rolesFor } from '../domain/roles';
+import type { AppEnv } from '../env';
 import { ERROR_CODES, errorBody, type ErrorCode } from '../errors';
 import { ErrorAnswer } from '../schemas/answers';
 
@@ -20,16 +22,20 @@ const SECURITY: Record<Auth, Record<string, string[]>[]> = {
 export const SECURITY_SCHEMES = {
   tenantKey: { type: 'http', scheme: 'bearer', description: 'a tenant key, `igk_` + 32 or more base62 characters' },
   tenantApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'the same tenant key, for clients that cannot send a bearer token' },
-  adminToken: { type: 'http', scheme: 'bearer', description: 'the `ADMIN_TOKEN` secret; /admin/* only' },
+  adminToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "the `ADMIN_TOKEN` secret (the owner) or an admin principal's `iga_` token; /admin/* only. Each route says which roles may call it",
+  },
 } as const;
 
 /** When each error happens (docs/errors.md), for the answers' descriptions. */
 const ERROR_WHEN: Record<ErrorCode, string> = {
   invalid_request: 'malformed JSON, unknown or wrong-typed field, value out of range (`param` names the field)',
-  unauthorized: 'missing, unknown, revoked or expired key; on /admin/*, anything but the admin token',
+  unauthorized: 'missing, unknown, revoked or expired key (or a rotated one past its grace); on /admin/*, anything but the admin token or a live admin token',
   budget_exceeded: "the request's cost does not fit the key's or the tenant's remaining budget",
-  forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`",
-  not_found: "unknown route, or an object that is not the caller's",
+  forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`; on /admin/*, a role the route does not allow",
+  not_found: "unknown route, or an object that is not the caller's (a tenant admin's view of another tenant's)",
   idempotency_in_progress: 'same `Idempotency-Key` while the first request is still running',
   payload_too_large: 'body over 64 KiB',
   unsupported_media_type: 'body not `application/json`',
@@ -46,7 +52,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
 const BODY_ERRORS: ErrorCode[] = ['invalid_request', 'payload_too_large', 'unsupported_media_type'];
 const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
   tenant: ['unauthorized', 'forbidden'],
-  admin: ['unauthorized', 'admin_disabled'],
+  admin: ['unauthorized', 'forbidden', 'admin_disabled'],
   none: [],
 };
 
@@ -91,6 +97,25 @@ export function errorResponses(of: ErrorsOf): Record<number, { description: stri
 /** The operation fields that follow from who may call a route. */
 export function securityOf(auth: Auth): { security: Record<string, string[]>[] } {
   return { security: SECURITY[auth] };
+}
+
+/**
+ * Adds to every admin route of the app's document the roles that may call it, from the policy table
+ * in src/domain/roles.ts: a `**Roles:**` line in its description and `x-roles`. Done once, over
+ * every route the app registered, so no route (whoever adds it) can be documented apart from the
+ * policy that enforces it. `{model{.+}}` (Hono's pattern) is `{model}` to the policy.
+ */
+export function noteAdminRoles(app: OpenAPIHono<AppEnv>): void {
+  for (const def of app.openAPIRegistry.definitions) {
+    if (def.type !== 'route' || !def.route.path.startsWith('/admin/')) continue;
+    // `def.route` is this app's own copy (mounting a group copies each route), so the group's declaration is left as it is
+    const route = def.route as typeof def.route & { 'x-roles'?: string[] };
+    const roles = rolesFor(route.method, route.path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}'));
+    const named = roles.map((r) => (r === 'tenant_admin' ? 'tenant_admin (its own tenant only)' : r));
+    const note = `**Roles:** ${named.length > 0 ? named.join(', ') : 'none'}.`;
+    route.description = route.description ? `${route.description}\n\n${note}` : note;
+    route['x-roles'] = roles;
+  }
 }
 
 /** A JSON body, required: at most 64 KiB, `application/json` (the route's body middleware checks both). */

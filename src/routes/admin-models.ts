@@ -6,7 +6,9 @@ import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
 import { ModelAnswer, ModelListAnswer } from '../schemas/answers';
 import { ModelPutSchema } from '../schemas/requests';
-import { upsertModel } from '../storage/model-prices';
+import { commitAudited } from '../storage/audit';
+import { modelFromResult, upsertModelStatement } from '../storage/model-prices';
+import { auditOf } from './admin-audit';
 import { forgetModelSpec, getModelSpec, listModelSpecs } from '../storage/models';
 import { routeGroup } from './route-group';
 
@@ -124,7 +126,19 @@ adminModelRoutes.openapi(putModelRoute, async function putModel(c) {
     steps: body.steps,
     cfg: body.cfg,
   };
-  const saved = await upsertModel(c.env.DB, spec, new Date(c.var.deps.now()).toISOString());
+  // the row as stored, not an isolate's cached copy, is what the audit entry's `before` shows
   forgetModelSpec(model);
-  return c.json(modelJson(saved.spec), saved.created ? 201 : 200);
+  const existing = await getModelSpec(c.env.DB, model, c.var.deps.now());
+  const change = {
+    action: 'model.price_set',
+    target: { type: 'model', id: model },
+    tenantId: null,
+    before: existing ? modelJson(existing) : null,
+    after: modelJson(spec),
+  } as const;
+  const { results } = await commitAudited(c.env.DB, upsertModelStatement(c.env.DB, spec, new Date(c.var.deps.now()).toISOString()), auditOf(c, change));
+  const saved = modelFromResult(results[0]);
+  if (!saved) throw new Error('upserting a model returned no row');
+  forgetModelSpec(model);
+  return c.json(modelJson(saved), existing ? 200 : 201);
 });

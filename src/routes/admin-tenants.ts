@@ -1,21 +1,53 @@
 import { createRoute } from '@hono/zod-openapi';
-import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
-import { formatUsd } from '../domain/money';
+import type { MiddlewareHandler } from 'hono';
+import { currentSpent, periodEnd, remainingOf, type BudgetState } from '../domain/budget-period';
+import type { Fields } from '../domain/audit';
+import { newId } from '../domain/keys';
+import { atLeastZero, formatUsd } from '../domain/money';
+import { tenantScope } from '../domain/roles';
+import type { ApiKeyRecord, TenantRecord } from '../domain/tenants';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
-import { KeyAnswer, NewKeyAnswer, TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { forgetCallers } from '../middleware/tenant-auth';
-import type { ApiKeyRecord, TenantRecord } from '../domain/tenants';
-import { getKey, getTenant, insertKey, insertTenant, listKeys, listTenants, markKeyRevoked, replaceKeySecret, updateKey, updateTenant } from '../storage/tenants';
-import { IdParam, KeyCreateSchema, KeyPatchSchema, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
-import { keyPatchOf, tenantPatchOf } from './tenant-patches';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
+import { IdParam, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
+import { commitAudited } from '../storage/audit';
+import { budgetStates, getTenant, insertTenantWrite, listKeys, listTenants, updateTenantWrite } from '../storage/tenants';
+import { auditOf } from './admin-audit';
 import { routeGroup } from './route-group';
+import { tenantPatchOf } from './tenant-patches';
 
-/** The admin API for tenants and their keys (docs/admin.md). */
+/** The admin API for tenants (docs/admin.md); their keys are in ./admin-keys. */
 export const adminTenantRoutes = routeGroup();
 
-export function tenantJson(t: TenantRecord) {
+/** An object's spend in its current budget period, as every tenant and key answer carries it (docs/admin.md). */
+export function spendJson(state: BudgetState, now: number) {
+  const remaining = remainingOf(state, now);
+  const resetsAt = periodEnd(state.budgetPeriod, now);
+  return {
+    period: state.budgetPeriod,
+    period_resets_at: resetsAt === null ? null : new Date(resetsAt).toISOString(),
+    spent_usd: formatUsd(currentSpent(state, now)),
+    reserved_usd: formatUsd(state.reservedNano),
+    remaining_usd: remaining === null ? null : formatUsd(atLeastZero(remaining)),
+  };
+}
+export type SpendJson = ReturnType<typeof spendJson>;
+
+/** The spend of each object, read in one query for all of them. */
+export async function spendOf(db: D1Database, table: 'tenants' | 'api_keys', ids: readonly string[], now: number): Promise<(id: string) => SpendJson> {
+  const states = await budgetStates(db, table, ids);
+  return (id) => {
+    const state = states.get(id);
+    if (!state) throw new Error(`no budget state for ${id}`);
+    return spendJson(state, now);
+  };
+}
+
+/** A tenant's fields, as answers and audit entries show them. */
+export function tenantFields(t: TenantRecord) {
   return {
     id: t.id,
     name: t.name,
@@ -32,7 +64,12 @@ export function tenantJson(t: TenantRecord) {
   };
 }
 
-export function keyJson(k: ApiKeyRecord) {
+export function tenantJson(t: TenantRecord, usage: SpendJson) {
+  return { ...tenantFields(t), usage };
+}
+
+/** A key's fields, as answers and audit entries show them (never its plaintext or hash). */
+export function keyFields(k: ApiKeyRecord) {
   return {
     id: k.id,
     tenant_id: k.tenantId,
@@ -51,13 +88,29 @@ export function keyJson(k: ApiKeyRecord) {
   };
 }
 
-const isoNow = (now: number) => new Date(now).toISOString();
+export function keyJson(k: ApiKeyRecord, usage: SpendJson) {
+  return { ...keyFields(k), usage };
+}
 
-const tenantId = IdParam('the tenant id (`ten_…`)');
-const keyId = IdParam('the key id (`key_…`)');
+/** The fields an audit entry compares: the object's own, without the times every write moves. */
+export function auditFields(fields: { created_at: string; updated_at: string } & Fields): Fields {
+  const { created_at: _created, updated_at: _updated, ...rest } = fields;
+  return rest;
+}
+
+export const isoNow = (now: number) => new Date(now).toISOString();
+
+/** Reads a JSON body when one is sent; a request with none goes on with `{}` (for optional bodies). */
+export function optionalJsonBody(): MiddlewareHandler<AppEnv> {
+  const read = readJsonBody();
+  return async function optionalJsonBodyMiddleware(c, next) {
+    if (c.req.raw.body === null && !c.req.header('content-type')) return next();
+    return read(c, next);
+  };
+}
+
+export const tenantId = IdParam('the tenant id (`ten_…`)');
 const tenants = { tags: ['admin: tenants'], ...securityOf('admin') };
-const keys = { tags: ['admin: keys'], ...securityOf('admin') };
-const withBody = { middleware: readJsonBody() };
 
 const createTenantRoute = createRoute({
   method: 'post',
@@ -66,14 +119,22 @@ const createTenantRoute = createRoute({
   summary: 'Create a tenant',
   description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.',
   ...tenants,
-  ...withBody,
+  middleware: readJsonBody(),
   request: { body: jsonBody(TenantCreateSchema) },
   responses: { 201: jsonAnswer('the tenant', TenantAnswer), ...errorResponses({ auth: 'admin', body: true }) },
 });
 
 adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
-  const tenant = await insertTenant(c.env.DB, newId('ten'), tenantPatchOf(c.req.valid('json')), isoNow(c.var.deps.now()));
-  return c.json(tenantJson(tenant), 201);
+  const now = c.var.deps.now();
+  const body = c.req.valid('json');
+  const id = newId('ten');
+  const write = insertTenantWrite(c.env.DB, id, tenantPatchOf(body), isoNow(now));
+  const change = { action: 'tenant.create', target: { type: 'tenant', id }, tenantId: id, before: null, after: { id, ...body } } as const;
+  const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
+  const tenant = write.read(results);
+  if (!tenant) throw new Error('insert into tenants returned no row');
+  const spend = await spendOf(c.env.DB, 'tenants', [tenant.id], now);
+  return c.json(tenantJson(tenant, spend(tenant.id)), 201);
 });
 
 const listTenantsRoute = createRoute({
@@ -81,13 +142,17 @@ const listTenantsRoute = createRoute({
   path: '/admin/tenants',
   operationId: 'listTenants',
   summary: 'List tenants',
+  description: 'In creation order. A tenant admin sees its own tenant only.',
   ...tenants,
-  responses: { 200: jsonAnswer('every tenant', TenantListAnswer), ...errorResponses({ auth: 'admin' }) },
+  responses: { 200: jsonAnswer('every tenant the caller may see', TenantListAnswer), ...errorResponses({ auth: 'admin' }) },
 });
 
 adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
-  const all = await listTenants(c.env.DB);
-  return c.json({ data: all.map(tenantJson) }, 200);
+  const now = c.var.deps.now();
+  const scope = tenantScope(c.var.principal);
+  const all = scope === null ? await listTenants(c.env.DB) : [await getTenant(c.env.DB, scope)].filter((t) => t !== null);
+  const spend = await spendOf(c.env.DB, 'tenants', all.map((t) => t.id), now);
+  return c.json({ data: all.map((t) => tenantJson(t, spend(t.id))) }, 200);
 });
 
 const getTenantRoute = createRoute({
@@ -104,10 +169,15 @@ const getTenantRoute = createRoute({
 });
 
 adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
+  const now = c.var.deps.now();
   const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
   const tenantKeys = await listKeys(c.env.DB, tenant.id);
-  return c.json({ ...tenantJson(tenant), keys: tenantKeys.map(keyJson) }, 200);
+  const [tenantSpend, keySpend] = await Promise.all([
+    spendOf(c.env.DB, 'tenants', [tenant.id], now),
+    spendOf(c.env.DB, 'api_keys', tenantKeys.map((k) => k.id), now),
+  ]);
+  return c.json({ ...tenantJson(tenant, tenantSpend(tenant.id)), keys: tenantKeys.map((k) => keyJson(k, keySpend(k.id))) }, 200);
 });
 
 const updateTenantRoute = createRoute({
@@ -117,127 +187,37 @@ const updateTenantRoute = createRoute({
   summary: 'Change a tenant',
   description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.',
   ...tenants,
-  ...withBody,
+  middleware: readJsonBody(),
   request: { params: tenantId, body: jsonBody(TenantPatchSchema) },
-  responses: { 200: jsonAnswer('the tenant as changed', TenantAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
-});
-
-adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
-  const tenant = await updateTenant(c.env.DB, c.req.valid('param').id, tenantPatchOf(c.req.valid('json')), isoNow(c.var.deps.now()));
-  if (!tenant) throw new ApiError('not_found', 'no such tenant');
-  forgetCallers();
-  return c.json(tenantJson(tenant), 200);
-});
-
-const createKeyRoute = createRoute({
-  method: 'post',
-  path: '/admin/tenants/{id}/keys',
-  operationId: 'createKey',
-  summary: 'Create a key for a tenant',
-  description: 'The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key.',
-  ...keys,
-  ...withBody,
-  request: { params: tenantId, body: jsonBody(KeyCreateSchema) },
   responses: {
-    201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
+    200: jsonAnswer('the tenant as changed', TenantAnswer),
     ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
   },
 });
 
-adminTenantRoutes.openapi(createKeyRoute, async function createKey(c) {
-  const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
+adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
+  const now = c.var.deps.now();
+  const before = await getTenant(c.env.DB, c.req.valid('param').id);
+  if (!before) throw new ApiError('not_found', 'no such tenant');
+  const patch = tenantPatchOf(c.req.valid('json'));
+  const write = updateTenantWrite(c.env.DB, before.id, patch, isoNow(now));
+  const expected = { ...before, ...definedFields(patch) };
+  const change = {
+    action: 'tenant.update',
+    target: { type: 'tenant', id: before.id },
+    tenantId: before.id,
+    before: auditFields(tenantFields(before)),
+    after: auditFields(tenantFields(expected)),
+  } as const;
+  const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
+  const tenant = write.read(results);
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
-  const plaintext = newTenantKey();
-  const key = await insertKey(
-    c.env.DB,
-    newId('key'),
-    tenant.id,
-    { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
-    keyPatchOf(c.req.valid('json')),
-    isoNow(c.var.deps.now()),
-  );
-  return c.json({ ...keyJson(key), key: plaintext }, 201);
-});
-
-const getKeyRoute = createRoute({
-  method: 'get',
-  path: '/admin/keys/{id}',
-  operationId: 'getKey',
-  summary: 'Read a key',
-  ...keys,
-  request: { params: keyId },
-  responses: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
-});
-
-adminTenantRoutes.openapi(getKeyRoute, async function readKey(c) {
-  const key = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!key) throw new ApiError('not_found', 'no such key');
-  return c.json(keyJson(key), 200);
-});
-
-const updateKeyRoute = createRoute({
-  method: 'patch',
-  path: '/admin/keys/{id}',
-  operationId: 'updateKey',
-  summary: 'Change a key',
-  description: '`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds.',
-  ...keys,
-  ...withBody,
-  request: { params: keyId, body: jsonBody(KeyPatchSchema) },
-  responses: { 200: jsonAnswer('the key as changed', KeyAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
-});
-
-adminTenantRoutes.openapi(updateKeyRoute, async function changeKey(c) {
-  const key = await updateKey(c.env.DB, c.req.valid('param').id, keyPatchOf(c.req.valid('json')), isoNow(c.var.deps.now()));
-  if (!key) throw new ApiError('not_found', 'no such key');
   forgetCallers();
-  return c.json(keyJson(key), 200);
+  const spend = await spendOf(c.env.DB, 'tenants', [tenant.id], now);
+  return c.json(tenantJson(tenant, spend(tenant.id)), 200);
 });
 
-const revokeKeyRoute = createRoute({
-  method: 'delete',
-  path: '/admin/keys/{id}',
-  operationId: 'revokeKey',
-  summary: 'Revoke a key',
-  ...keys,
-  request: { params: keyId },
-  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
-});
-
-adminTenantRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
-  const now = isoNow(c.var.deps.now());
-  const existing = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!existing) throw new ApiError('not_found', 'no such key');
-  if (!existing.revokedAt) await markKeyRevoked(c.env.DB, existing.id, now);
-  forgetCallers();
-  return c.body(null, 204);
-});
-
-const rotateKeyRoute = createRoute({
-  method: 'post',
-  path: '/admin/keys/{id}/rotate',
-  operationId: 'rotateKey',
-  summary: 'Rotate a key',
-  description: 'A new plaintext `key`; the old one stops working.',
-  ...keys,
-  request: { params: keyId },
-  responses: {
-    200: jsonAnswer('the key with its new plaintext, this once', NewKeyAnswer),
-    ...errorResponses({ auth: 'admin', errors: ['not_found'] }),
-  },
-});
-
-adminTenantRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
-  const existing = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!existing || existing.revokedAt) throw new ApiError('not_found', 'no such key');
-  const plaintext = newTenantKey();
-  const key = await replaceKeySecret(
-    c.env.DB,
-    existing.id,
-    { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) },
-    isoNow(c.var.deps.now()),
-  );
-  if (!key) throw new ApiError('not_found', 'no such key');
-  forgetCallers();
-  return c.json({ ...keyJson(key), key: plaintext }, 200);
-});
+/** A patch's fields that were sent (an absent field leaves the record's as it is). */
+export function definedFields<P extends object>(patch: P): Partial<P> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<P>;
+}

@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { formatUsd } from '../domain/money';
 import { DAY_MS } from '../domain/time';
 import { ApiError } from '../errors';
+import { tenantScope } from '../domain/roles';
 import { errorResponses, securityOf, textContent } from '../openapi/describe';
 import { UsageReportAnswer } from '../schemas/answers';
 import { UsageQuerySchema } from '../schemas/requests';
@@ -36,7 +37,7 @@ const usageRoute = createRoute({
   operationId: 'usageReport',
   summary: 'The usage ledger, summed',
   description:
-    '`from`/`to` are UTC dates, `to` inclusive. `failed` counts generations that ended without an image. CSV has the header row `group,requests,cache_hits,failed,cost_usd`.',
+    "`from`/`to` are UTC dates, `to` inclusive. `failed` counts generations that ended without an image. CSV has the header row `group,requests,cache_hits,failed,cost_usd`. A tenant admin's report covers its own tenant only.",
   tags: ['admin: usage'],
   ...securityOf('admin'),
   request: { query: UsageQuerySchema },
@@ -45,7 +46,7 @@ const usageRoute = createRoute({
       description: 'rows per group and the total (JSON), or the same as CSV with `format=csv`',
       content: { 'application/json': { schema: UsageReportAnswer }, ...textContent('text/csv') },
     },
-    ...errorResponses({ auth: 'admin', query: true }),
+    ...errorResponses({ auth: 'admin', query: true, errors: ['not_found'] }),
   },
 });
 
@@ -54,10 +55,12 @@ adminUsageRoutes.openapi(usageRoute, async function usage(c) {
   if (q.from && q.to && q.from > q.to) {
     throw new ApiError('invalid_request', `'to' (${q.to}) is before 'from' (${q.from})`, { param: 'to' });
   }
+  // a tenant admin's report is its own tenant's, whatever it asks (asking for another's is 404 before this)
+  const tenantId = tenantScope(c.var.principal) ?? q.tenant_id;
   const rows = await usageReport(
     c.env.DB,
     {
-      ...(q.tenant_id !== undefined ? { tenantId: q.tenant_id } : {}),
+      ...(tenantId !== undefined ? { tenantId } : {}),
       ...(q.key_id !== undefined ? { keyId: q.key_id } : {}),
       ...(q.from !== undefined ? { fromIso: `${q.from}T00:00:00.000Z` } : {}),
       // `to` is inclusive: everything before the next day's midnight

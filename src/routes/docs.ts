@@ -8,7 +8,7 @@ import { errorResponses, securityOf, textContent } from '../openapi/describe';
 import { routeGroup } from './route-group';
 
 /**
- * `GET /openapi.json` and `GET /docs` (docs/operations.md): the document, and Swagger UI rendering
+ * `GET /openapi.json` and `GET /docs` (docs/admin.md): the document, and Swagger UI rendering
  * it. The viewer's files come from the Worker's own static assets (copied from the swagger-ui-dist package by
  * scripts/docs-assets.mjs), so the page works with no internet; its CSP forbids loading anything from
  * elsewhere.

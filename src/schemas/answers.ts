@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { BUDGET_PERIODS } from '../domain/budget-period';
 import { CACHE_WORDS } from '../domain/cache-key';
 import { MAX_SEED, OUTPUT_FORMATS } from '../domain/generation-request';
+import { ROLES } from '../domain/roles';
 import { ERROR_CODES, type ErrorCode } from '../errors';
 
 /** Names an answer schema: it becomes `components.schemas[id]` in the document. */
@@ -96,6 +97,15 @@ const BudgetUsage = z.strictObject({
 });
 export const UsageAnswer = answerSchema('Usage', z.strictObject({ key: BudgetUsage, tenant: BudgetUsage }));
 
+/** An object's spend in its current budget period (docs/admin.md). */
+const SpendAnswer = z.strictObject({
+  period: Period,
+  period_resets_at: Iso.nullable().describe("null for period 'none'"),
+  spent_usd: Usd,
+  reserved_usd: Usd,
+  remaining_usd: Usd.nullable().describe('null = no budget'),
+});
+
 const limits = {
   budget_usd: Usd.nullable(),
   budget_period: Period,
@@ -115,6 +125,7 @@ export const TenantAnswer = answerSchema(
     disabled: z.boolean(),
     created_at: Iso,
     updated_at: Iso,
+    usage: SpendAnswer,
   }),
 );
 
@@ -132,12 +143,20 @@ export const KeyAnswer = answerSchema(
     revoked_at: Iso.nullable(),
     created_at: Iso,
     updated_at: Iso,
+    usage: SpendAnswer,
   }),
 );
 
 export const NewKeyAnswer = answerSchema(
   'KeyWithSecret',
   z.strictObject({ ...KeyAnswer.shape, key: z.string().describe('the plaintext key (igk_…): shown this once') }),
+);
+export const RotatedKeyAnswer = answerSchema(
+  'RotatedKey',
+  z.strictObject({
+    ...NewKeyAnswer.shape,
+    previous_expires_at: Iso.nullable().describe('until when the previous key keeps working; null: it stopped at once'),
+  }),
 );
 export const TenantWithKeysAnswer = answerSchema('TenantWithKeys', z.strictObject({ ...TenantAnswer.shape, keys: z.array(KeyAnswer) }));
 export const TenantListAnswer = answerSchema('TenantList', z.strictObject({ data: z.array(TenantAnswer) }));
@@ -166,4 +185,45 @@ export const UsageReportAnswer = answerSchema(
     rows: z.array(z.strictObject({ group: z.string().describe('the day, key id, model or tenant id'), ...UsageTotals })),
     total: z.strictObject(UsageTotals),
   }),
+);
+
+const Role = z.enum(ROLES);
+export const AdminAnswer = answerSchema(
+  'Admin',
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    role: Role,
+    tenant_id: z.string().nullable().describe("the tenant a 'tenant_admin' acts for; null for every other role"),
+    prefix: z.string().describe('the first characters of the token, to recognise it'),
+    created_at: Iso,
+    updated_at: Iso,
+    revoked_at: Iso.nullable(),
+    previous_expires_at: Iso.nullable().describe('until when the token before the last rotation still works'),
+  }),
+);
+export const NewAdminAnswer = answerSchema(
+  'AdminWithToken',
+  z.strictObject({ ...AdminAnswer.shape, token: z.string().describe('the token (iga_…): shown this once') }),
+);
+export const AdminListAnswer = answerSchema('AdminList', z.strictObject({ data: z.array(AdminAnswer) }));
+
+const Fields = z.record(z.string(), z.unknown()).nullable();
+export const AuditEntryAnswer = answerSchema(
+  'AuditEntry',
+  z.strictObject({
+    id: z.string(),
+    at: Iso,
+    actor: z.strictObject({ type: z.enum(['admin_token', 'admin']), id: z.string(), name: z.string(), role: Role }),
+    action: z.string().describe('noun.verb: tenant.create, key.rotate, model.price_set, admin.revoke, …'),
+    target: z.strictObject({ type: z.string(), id: z.string() }),
+    tenant_id: z.string().nullable(),
+    before: Fields.describe('the changed fields before the change; null on create'),
+    after: Fields.describe('the changed fields after the change; null on delete'),
+    request_id: z.string(),
+  }),
+);
+export const AuditPageAnswer = answerSchema(
+  'AuditPage',
+  z.strictObject({ entries: z.array(AuditEntryAnswer).describe('newest first'), next_cursor: z.string().nullable() }),
 );

@@ -3,6 +3,7 @@ import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount
 import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
 import { CACHE_SCOPES } from '../domain/tenants';
+import { ROLES } from '../domain/roles';
 
 /**
  * What a request may carry, as the zod schemas the routes validate with and the OpenAPI document
@@ -186,4 +187,32 @@ export const QubridGenerationHeaders = OpenAIGenerationHeaders.extend({
     .string()
     .optional()
     .openapi({ param: { in: 'header' }, description: '`application/json` for the JSON answer instead of the image bytes' }),
+});
+
+/** `POST /admin/keys/{id}/rotate` and `POST /admin/admins/{id}/rotate` (docs/admin.md); the body is optional. */
+export const RotateSchema = z
+  .strictObject({
+    grace_seconds: z.int().min(0).max(604_800).optional().describe('how long the old secret keeps working, 0 (the default) to 7 days'),
+  })
+  .openapi('Rotate');
+
+/** `POST /admin/admins` (docs/admin.md). */
+export const AdminCreateSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    role: z.enum(ROLES),
+    tenant_id: z.string().min(1).max(200).optional().describe("required for 'tenant_admin', refused for every other role"),
+  })
+  .openapi('AdminCreate');
+
+/** `GET /admin/audit` (docs/admin.md). `from`/`to`: a date (`to` takes in its whole day) or an ISO 8601 time with a zone. */
+export const AuditQuerySchema = z.strictObject({
+  tenant_id: z.string().min(1).max(200).optional(),
+  target_id: z.string().min(1).max(200).optional(),
+  actor_id: z.string().min(1).max(200).optional(),
+  action: z.string().min(1).max(100).optional(),
+  from: z.string().min(1).max(40).optional(),
+  to: z.string().min(1).max(40).optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional().describe('1–200, default 50'),
+  cursor: z.string().min(1).max(300).optional().describe('the `next_cursor` of the page before'),
 });

@@ -10,6 +10,11 @@ import { adminTokenPrefix, newAdminToken, type Principal, type Role } from '../d
 /** Up to 7 days: long enough to roll a token through every deployment, short enough to matter. */
 export const MAX_GRACE_SECONDS = 604_800;
 
+/** When a secret rotated at `now` with this grace stops working; null: at once. */
+export function graceEnd(now: string, graceSeconds: number): string | null {
+  return graceSeconds > 0 ? new Date(Date.parse(now) + graceSeconds * 1000).toISOString() : null;
+}
+
 export interface AdminRecord {
   id: string;
   name: string;
@@ -131,7 +136,7 @@ export async function rotateAdmin(
     throw invalid({ param: 'grace_seconds', message: `grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}` });
   }
   const token = newAdminToken();
-  const previousExpiresAt = graceSeconds > 0 ? new Date(Date.parse(now) + graceSeconds * 1000).toISOString() : null;
+  const previousExpiresAt = graceEnd(now, graceSeconds);
   const record: AdminRecord = { ...before, prefix: adminTokenPrefix(token), updatedAt: now, previousExpiresAt };
   // SQLite evaluates every right-hand side against the row as it was, so token_hash here is the old one.
   const statement = db
@@ -145,17 +150,29 @@ export async function rotateAdmin(
   return { statement, record, token };
 }
 
+/** A principal found by a token: `graceEndsAt` is set when it was the previous token, still in its grace. */
+export interface AdminMatch {
+  admin: AdminRecord;
+  graceEndsAt: string | null;
+}
+
 /**
  * Admin auth's lookup: the live principal whose current token has this hash, or whose previous
  * token has it and is still inside its grace period (valid while now < previous_expires_at).
  */
-export async function principalByToken(db: D1Database, tokenHash: string, now: string): Promise<AdminRecord | null> {
+export async function adminByToken(db: D1Database, tokenHash: string, now: string): Promise<AdminMatch | null> {
   const row = await db
     .prepare(
-      `SELECT ${ADMIN_COLUMNS} FROM admin_principals
+      `SELECT ${ADMIN_COLUMNS}, CASE WHEN token_hash = ?1 THEN NULL ELSE previous_expires_at END AS grace_ends_at
+       FROM admin_principals
        WHERE revoked_at IS NULL AND (token_hash = ?1 OR (previous_token_hash = ?1 AND previous_expires_at > ?2))`,
     )
     .bind(tokenHash, now)
-    .first<AdminRow>();
-  return row ? adminFromRow(row) : null;
+    .first<AdminRow & { grace_ends_at: string | null }>();
+  return row ? { admin: adminFromRow(row), graceEndsAt: row.grace_ends_at } : null;
+}
+
+/** `adminByToken`'s principal alone. */
+export async function principalByToken(db: D1Database, tokenHash: string, now: string): Promise<AdminRecord | null> {
+  return (await adminByToken(db, tokenHash, now))?.admin ?? null;
 }

@@ -7,7 +7,20 @@ import { specFromRow, type ModelRow } from './models';
 /** Creates or replaces a model's price row; `created` tells which. */
 export async function upsertModel(db: D1Database, spec: ModelSpec, nowIso: string): Promise<{ spec: ModelSpec; created: boolean }> {
   const existed = await db.prepare('SELECT 1 AS one FROM models WHERE model = ?').bind(spec.model).first<{ one: number }>();
-  const row = await db
+  const row = await upsertModelStatement(db, spec, nowIso).first<ModelRow>();
+  if (!row) throw new Error('upserting a model returned no row');
+  return { spec: specFromRow(row), created: !existed };
+}
+
+/** The row a batch's upsert (`upsertModelStatement`) returned. */
+export function modelFromResult(result: D1Result | undefined): ModelSpec | null {
+  const row = result?.results[0] as ModelRow | undefined;
+  return row ? specFromRow(row) : null;
+}
+
+/** The upsert as a statement, for a batch with its audit entry; it returns the row. */
+export function upsertModelStatement(db: D1Database, spec: ModelSpec, nowIso: string): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO models (model, price_per_megapixel_nano, included_steps, price_per_extra_step_nano,
          width_min, width_max, width_multiple_of, height_min, height_max, height_multiple_of,
@@ -35,8 +48,5 @@ export async function upsertModel(db: D1Database, spec: ModelSpec, nowIso: strin
       spec.cfg.min,
       spec.cfg.max,
       nowIso,
-    )
-    .first<ModelRow>();
-  if (!row) throw new Error('upserting a model returned no row');
-  return { spec: specFromRow(row), created: !existed };
+    );
 }

@@ -1,10 +1,14 @@
-import { periodKey, periodStart, type BudgetPeriod } from '../domain/budget-period';
+import { periodKey, periodStart, type BudgetPeriod, type BudgetState } from '../domain/budget-period';
 import { nanoFromDb, nanoToDb, type Nano } from '../domain/money';
 import type { ApiKeyRecord, Caller, CacheScope, Limits, TenantRecord } from '../domain/tenants';
+import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
 
 /**
  * Tenants and their API keys in D1 (docs/admin.md). Callers speak records and patches; the column
  * names and their encodings (nano-USD as INTEGER, booleans as 0/1, model lists as JSON) stay here.
+ *
+ * Every write comes in two forms: a `PendingWrite` (its statements, unexecuted, so the admin API
+ * applies them in the same D1 batch as their audit entry) and a function that runs it alone.
  */
 
 /** A change to a budget and its limits; an absent field is left as it is, null clears it. */
@@ -134,9 +138,43 @@ function encode(value: PatchValue | null): string | number | null {
   return value;
 }
 
+/**
+ * A write not yet applied: its statements for one D1 batch, in order, and how to read the record
+ * the last of them returned (null when it matched no row). The last statement is the one that
+ * changes the row, so an audit entry appended after it is written only when the change was made.
+ */
+export interface PendingWrite<T> {
+  statements: D1PreparedStatement[];
+  read: (results: readonly D1Result[]) => T | null;
+}
+
+/** Applies a write on its own, in one batch. */
+export async function applyWrite<T>(db: D1Database, write: PendingWrite<T>): Promise<T | null> {
+  return write.read(await db.batch(write.statements));
+}
+
+function readLast<Row, T>(fromRow: (row: Row) => T): (results: readonly D1Result[]) => T | null {
+  return (results) => {
+    const row = results[results.length - 1]?.results[0] as Row | undefined;
+    return row ? fromRow(row) : null;
+  };
+}
+
+async function applied<T>(db: D1Database, write: PendingWrite<T>, what: string): Promise<T> {
+  const record = await applyWrite(db, write);
+  if (!record) throw new Error(`${what} returned no row`);
+  return record;
+}
+
+// ------------------------------------------------------------------ tenants
+
+export function insertTenantWrite(db: D1Database, id: string, tenant: NewTenant, now: string): PendingWrite<TenantRecord> {
+  const values = { id, ...patchColumns(tenant), created_at: now, updated_at: now };
+  return { statements: [insertStatement(db, 'tenants', TENANT_COLUMNS, values)], read: readLast(tenantFromRow) };
+}
+
 export async function insertTenant(db: D1Database, id: string, tenant: NewTenant, now: string): Promise<TenantRecord> {
-  const row = await insertRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, { id, ...patchColumns(tenant), created_at: now, updated_at: now });
-  return tenantFromRow(row);
+  return applied(db, insertTenantWrite(db, id, tenant, now), 'insert into tenants');
 }
 
 export async function getTenant(db: D1Database, id: string): Promise<TenantRecord | null> {
@@ -149,9 +187,27 @@ export async function listTenants(db: D1Database): Promise<TenantRecord[]> {
   return results.map(tenantFromRow);
 }
 
+export function updateTenantWrite(db: D1Database, id: string, patch: TenantPatch, now: string): PendingWrite<TenantRecord> {
+  const statements = updateStatements(db, 'tenants', TENANT_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
+  return { statements, read: readLast(tenantFromRow) };
+}
+
 export async function updateTenant(db: D1Database, id: string, patch: TenantPatch, now: string): Promise<TenantRecord | null> {
-  const row = await updateRow<TenantRow>(db, 'tenants', TENANT_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
-  return row ? tenantFromRow(row) : null;
+  return applyWrite(db, updateTenantWrite(db, id, patch, now));
+}
+
+// ------------------------------------------------------------------ keys
+
+export function insertKeyWrite(
+  db: D1Database,
+  id: string,
+  tenantId: string,
+  secret: KeySecret,
+  key: NewKey,
+  now: string,
+): PendingWrite<ApiKeyRecord> {
+  const values = { id, tenant_id: tenantId, key_hash: secret.keyHash, prefix: secret.prefix, ...patchColumns(key), created_at: now, updated_at: now };
+  return { statements: [insertStatement(db, 'api_keys', KEY_COLUMNS, values)], read: readLast(keyFromRow) };
 }
 
 export async function insertKey(
@@ -162,16 +218,7 @@ export async function insertKey(
   key: NewKey,
   now: string,
 ): Promise<ApiKeyRecord> {
-  const row = await insertRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, {
-    id,
-    tenant_id: tenantId,
-    key_hash: secret.keyHash,
-    prefix: secret.prefix,
-    ...patchColumns(key),
-    created_at: now,
-    updated_at: now,
-  });
-  return keyFromRow(row);
+  return applied(db, insertKeyWrite(db, id, tenantId, secret, key, now), 'insert into api_keys');
 }
 
 export async function getKey(db: D1Database, id: string): Promise<ApiKeyRecord | null> {
@@ -187,49 +234,113 @@ export async function listKeys(db: D1Database, tenantId: string): Promise<ApiKey
   return results.map(keyFromRow);
 }
 
+export function updateKeyWrite(db: D1Database, id: string, patch: KeyPatch, now: string): PendingWrite<ApiKeyRecord> {
+  const statements = updateStatements(db, 'api_keys', KEY_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
+  return { statements, read: readLast(keyFromRow) };
+}
+
 export async function updateKey(db: D1Database, id: string, patch: KeyPatch, now: string): Promise<ApiKeyRecord | null> {
-  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
-  return row ? keyFromRow(row) : null;
+  return applyWrite(db, updateKeyWrite(db, id, patch, now));
+}
+
+/**
+ * Revokes a key from `now` on, its current and any previous secret at once. Matches no row when
+ * the key is unknown or already revoked (so a second revoke writes no audit entry).
+ */
+export function revokeKeyWrite(db: D1Database, id: string, now: string): PendingWrite<ApiKeyRecord> {
+  const statement = db
+    .prepare(
+      `UPDATE api_keys SET revoked_at = ?1, updated_at = ?1, previous_key_hash = NULL, previous_expires_at = NULL
+       WHERE id = ?2 AND revoked_at IS NULL RETURNING ${KEY_COLUMNS}`,
+    )
+    .bind(now, id);
+  return { statements: [statement], read: readLast(keyFromRow) };
 }
 
 /** Revokes a key from `now` on; a revoked key is never accepted again. */
 export async function markKeyRevoked(db: D1Database, id: string, now: string): Promise<ApiKeyRecord | null> {
-  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, { revoked_at: now }, now);
-  return row ? keyFromRow(row) : null;
-}
-
-/** Gives a key a new secret (rotation): the old plaintext stops working at once. */
-export async function replaceKeySecret(db: D1Database, id: string, secret: KeySecret, now: string): Promise<ApiKeyRecord | null> {
-  const row = await updateRow<ApiKeyRow>(db, 'api_keys', KEY_COLUMNS, id, { key_hash: secret.keyHash, prefix: secret.prefix }, now);
-  return row ? keyFromRow(row) : null;
+  return applyWrite(db, revokeKeyWrite(db, id, now));
 }
 
 /**
- * Tenant auth's lookup: the key by its hash, and its tenant, in one round trip (one D1 batch, so
- * both reads see the same state).
+ * Gives a live key a new secret (rotation). With `previousExpiresAt` the old secret keeps working
+ * until then (a secret rotated earlier and still in its grace stops now: one previous secret at a
+ * time); with null it stops at once. Matches no row for a revoked key.
  */
-export async function findCallerByKeyHash(db: D1Database, keyHash: string): Promise<Caller | null> {
-  const [keys, tenants] = await db.batch<ApiKeyRow | TenantRow>([
-    db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).bind(keyHash),
-    db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = (SELECT tenant_id FROM api_keys WHERE key_hash = ?)`).bind(keyHash),
-  ]);
-  const key = keys?.results[0] as ApiKeyRow | undefined;
-  const tenant = tenants?.results[0] as TenantRow | undefined;
-  return key && tenant ? { key: keyFromRow(key), tenant: tenantFromRow(tenant) } : null;
+export function rotateKeyWrite(db: D1Database, id: string, secret: KeySecret, previousExpiresAt: string | null, now: string): PendingWrite<ApiKeyRecord> {
+  // SQLite evaluates every right-hand side against the row as it was, so key_hash here is the old one.
+  const statement = db
+    .prepare(
+      `UPDATE api_keys
+       SET previous_key_hash = CASE WHEN ?1 IS NULL THEN NULL ELSE key_hash END, previous_expires_at = ?1,
+           key_hash = ?2, prefix = ?3, updated_at = ?4
+       WHERE id = ?5 AND revoked_at IS NULL RETURNING ${KEY_COLUMNS}`,
+    )
+    .bind(previousExpiresAt, secret.keyHash, secret.prefix, now, id);
+  return { statements: [statement], read: readLast(keyFromRow) };
 }
 
-async function insertRow<Row>(db: D1Database, table: string, returning: string, values: Columns): Promise<Row> {
+/** Gives a key a new secret: the old plaintext stops working at once. */
+export async function replaceKeySecret(db: D1Database, id: string, secret: KeySecret, now: string): Promise<ApiKeyRecord | null> {
+  return applyWrite(db, rotateKeyWrite(db, id, secret, null, now));
+}
+
+// ------------------------------------------------------------------ tenant auth
+
+/** A caller found by a secret: `graceEndsAt` is set when it was the key's previous secret, still in its grace. */
+export interface CallerMatch {
+  caller: Caller;
+  graceEndsAt: string | null;
+}
+
+const MATCHES_SECRET = 'key_hash = ?1 OR (previous_key_hash = ?1 AND previous_expires_at > ?2)';
+
+/**
+ * Tenant auth's lookup: the key whose current secret has this hash, or whose previous secret has it
+ * and is still inside its grace period (now < previous_expires_at), and its tenant, in one round
+ * trip (one D1 batch, so both reads see the same state).
+ */
+export async function findCallerBySecret(db: D1Database, keyHash: string, now: string): Promise<CallerMatch | null> {
+  const [keys, tenants] = await db.batch<(ApiKeyRow & { grace_ends_at: string | null }) | TenantRow>([
+    db
+      .prepare(`SELECT ${KEY_COLUMNS}, CASE WHEN key_hash = ?1 THEN NULL ELSE previous_expires_at END AS grace_ends_at FROM api_keys WHERE ${MATCHES_SECRET}`)
+      .bind(keyHash, now),
+    db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = (SELECT tenant_id FROM api_keys WHERE ${MATCHES_SECRET})`).bind(keyHash, now),
+  ]);
+  const key = keys?.results[0] as (ApiKeyRow & { grace_ends_at: string | null }) | undefined;
+  const tenant = tenants?.results[0] as TenantRow | undefined;
+  return key && tenant ? { caller: { key: keyFromRow(key), tenant: tenantFromRow(tenant) }, graceEndsAt: key.grace_ends_at } : null;
+}
+
+/** The caller whose key (current secret, or previous one within its grace at `now`) has this hash. */
+export async function findCallerByKeyHash(db: D1Database, keyHash: string, now: string = new Date().toISOString()): Promise<Caller | null> {
+  return (await findCallerBySecret(db, keyHash, now))?.caller ?? null;
+}
+
+// ------------------------------------------------------------------ budget states
+
+/**
+ * The budget state (budget, period, spent, reserved) of each of these tenants or keys, in one
+ * query whatever their number: the admin API shows each object's spend for its current period.
+ */
+export async function budgetStates(db: D1Database, table: 'tenants' | 'api_keys', ids: readonly string[]): Promise<Map<string, BudgetState>> {
+  if (ids.length === 0) return new Map();
+  const { results } = await db
+    .prepare(`SELECT id, ${STATE_COLUMNS} FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`)
+    .bind(JSON.stringify(ids))
+    .all<StateRow & { id: string }>();
+  return new Map(results.map((row) => [row.id, stateFromRow(row)]));
+}
+
+// ------------------------------------------------------------------ statements
+
+function insertStatement(db: D1Database, table: string, returning: string, values: Columns): D1PreparedStatement {
   const entries = Object.entries(values).filter(([, v]) => v !== undefined);
   const sql = `INSERT INTO ${table} (${entries.map(([k]) => k).join(', ')}) VALUES (${entries.map(() => '?').join(', ')}) RETURNING ${returning}`;
-  const row = await db
-    .prepare(sql)
-    .bind(...entries.map(([, v]) => v ?? null))
-    .first<Row>();
-  if (!row) throw new Error(`insert into ${table} returned no row`);
-  return row;
+  return db.prepare(sql).bind(...entries.map(([, v]) => v ?? null));
 }
 
-async function updateRow<Row>(
+function updateStatements(
   db: D1Database,
   table: 'tenants' | 'api_keys',
   returning: string,
@@ -237,11 +348,11 @@ async function updateRow<Row>(
   values: Columns,
   now: string,
   budgetPeriod?: BudgetPeriod,
-): Promise<Row | null> {
+): D1PreparedStatement[] {
   const entries = Object.entries({ ...values, updated_at: now }).filter(([, v]) => v !== undefined);
   const sql = `UPDATE ${table} SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING ${returning}`;
   const update = db.prepare(sql).bind(...entries.map(([, v]) => v ?? null), id);
-  if (budgetPeriod === undefined) return update.first<Row>();
+  if (budgetPeriod === undefined) return [update];
   // docs/money.md: the ledger sums to what the budget says was spent. A budget that changes its
   // period (month → day, say) has spent what the ledger holds since the new period began, not 0:
   // otherwise switching back and forth would buy a fresh budget. Same batch, so no reserve or
@@ -254,6 +365,5 @@ async function updateRow<Row>(
          period_key = ?3 WHERE id = ?1 RETURNING ${returning}`,
     )
     .bind(id, new Date(periodStart(budgetPeriod, at)).toISOString(), periodKey(budgetPeriod, at));
-  const [, after] = await db.batch<Row>([update, respend]);
-  return after?.results[0] ?? null;
+  return [update, respend];
 }

@@ -22,6 +22,12 @@ const ROUTES: [string, string, unknown?][] = [
   ['PUT', '/admin/models/a%2Fb', {}],
   ['GET', '/admin/usage'],
   ['GET', '/admin/usage?format=csv'],
+  ['GET', '/admin/audit'],
+  ['POST', '/admin/admins', { name: 'x', role: 'viewer' }],
+  ['GET', '/admin/admins'],
+  ['GET', '/admin/admins/adm_x'],
+  ['DELETE', '/admin/admins/adm_x'],
+  ['POST', '/admin/admins/adm_x/rotate'],
 ];
 
 describe('audit docs/admin.md: admin auth', () => {

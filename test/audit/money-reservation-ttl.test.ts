@@ -8,7 +8,7 @@ import { createTenantWithKey } from '../helpers/tenants';
  * still legitimately at the origin is not dead: were its reservation to end first, the cron would
  * give its budget back while it runs (its image then served free, and the budget lent out twice).
  * The reservation must outlive the request's own deadline, and a dead request's budget must come
- * back soon after it (docs/operations.md): within the deadline plus 30 s, plus the cron's minute.
+ * back soon after it (docs/admin.md): within the deadline plus 30 s, plus the cron's minute.
  */
 describe('audit docs/money.md: a reservation outlives the origin deadline of its request, and no more', () => {
   it('expires_at lies beyond ORIGIN_DEADLINE_MS, at most 30 s beyond', async () => {

@@ -8,7 +8,7 @@
 //      scheduled handler within ~70 s, as the production cron would;
 //   c. killed (SIGKILL to its whole process group) while a generation is held at a slow loopback
 //      origin, then started again, it gives the tenant back its in-flight slot, reservation and
-//      Idempotency-Key lease within ORIGIN_DEADLINE_MS + 90 s (docs/operations.md).
+//      Idempotency-Key lease within ORIGIN_DEADLINE_MS + 90 s (docs/admin.md).
 //
 // Ends with "N passed, M failed" (exit 1 on any failure), like scripts/test-browser.mjs.
 import { spawn } from 'node:child_process';
@@ -23,7 +23,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const HOST = '127.0.0.1';
 const STARTUP_TIMEOUT_MS = 150_000;
 const DEADLINE_MS = 5_000;
-/** docs/operations.md: everything a dead request held is free again within the deadline + 90 s. */
+/** docs/admin.md: everything a dead request held is free again within the deadline + 90 s. */
 const RECOVERY_LIMIT_MS = DEADLINE_MS + 90_000;
 const ADMIN_TOKEN = 'igadm_devservertest_0123456789abcdef';
 const ORIGIN_SECRET = 'origin-credential-value-7f3a';

@@ -8,6 +8,7 @@ import {
   ModelAnswer,
   ModelListAnswer,
   NewKeyAnswer,
+  RotatedKeyAnswer,
   OpenAIImagesAnswer,
   QubridJsonAnswer,
   TenantAnswer,
@@ -49,7 +50,7 @@ describe('answer schemas match real answers', () => {
     parses(NewKeyAnswer, key.json());
     parses(KeyAnswer, (await call('GET', `/admin/keys/${key.json().id}`, { admin: true })).json());
     parses(KeyAnswer, (await call('PATCH', `/admin/keys/${key.json().id}`, { admin: true, json: { disabled: true } })).json());
-    parses(NewKeyAnswer, (await call('POST', `/admin/keys/${key.json().id}/rotate`, { admin: true })).json());
+    parses(RotatedKeyAnswer, (await call('POST', `/admin/keys/${key.json().id}/rotate`, { admin: true })).json());
     parses(TenantWithKeysAnswer, (await call('GET', `/admin/tenants/${id}`, { admin: true })).json());
     parses(TenantAnswer, (await call('PATCH', `/admin/tenants/${id}`, { admin: true, json: { cache_scope: 'shared' } })).json());
     parses(TenantListAnswer, (await call('GET', '/admin/tenants', { admin: true })).json());

@@ -1,0 +1,186 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
+import { keyBudgetCeiling, keyBudgetProblem } from '../domain/roles';
+import type { ApiKeyRecord } from '../domain/tenants';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { jsonBody as readJsonBody } from '../middleware/json-body';
+import { forgetCallers } from '../middleware/tenant-auth';
+import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer } from '../schemas/answers';
+import { IdParam, KeyCreateSchema, KeyPatchSchema, RotateSchema } from '../schemas/requests';
+import { graceEnd } from '../storage/admins';
+import { commitAudited } from '../storage/audit';
+import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
+import { auditOf, type Change } from './admin-audit';
+import { auditFields, definedFields, isoNow, keyFields, keyJson, optionalJsonBody, spendOf, tenantId } from './admin-tenants';
+import { routeGroup } from './route-group';
+import { keyPatchOf } from './tenant-patches';
+
+/** The admin API for tenant keys (docs/admin.md): create, read, change, revoke, rotate with a grace period. */
+export const adminKeyRoutes = routeGroup();
+
+const keyId = IdParam('the key id (`key_…`)');
+const keys = { tags: ['admin: keys'], ...securityOf('admin') };
+
+/** 400 when the principal may not give a key this budget: a tenant admin's keys fit the tenant's budget. */
+async function checkKeyBudget(c: Context<AppEnv>, tenantId: string, patch: KeyPatch): Promise<void> {
+  if (patch.budgetNano === undefined || patch.budgetNano === null) return;
+  const tenant = await getTenant(c.env.DB, tenantId);
+  const problem = keyBudgetProblem(patch.budgetNano, keyBudgetCeiling(c.var.principal, tenant?.budgetNano ?? null));
+  if (problem) throw new ApiError('invalid_request', problem.message, { param: problem.param });
+}
+
+/** Applies a key write with its audit entry, and answers the key as it now is, with its spend. */
+async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, change: Change) {
+  const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
+  const key = write.read(results);
+  forgetCallers();
+  if (!key) return null;
+  const spend = await spendOf(c.env.DB, 'api_keys', [key.id], c.var.deps.now());
+  return keyJson(key, spend(key.id));
+}
+
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/admin/tenants/{id}/keys',
+  operationId: 'createKey',
+  summary: 'Create a key for a tenant',
+  description:
+    "The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key. A tenant admin's key may not have a `budget_usd` above its tenant's.",
+  ...keys,
+  middleware: readJsonBody(),
+  request: { params: tenantId, body: jsonBody(KeyCreateSchema) },
+  responses: {
+    201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
+
+adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
+  const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
+  if (!tenant) throw new ApiError('not_found', 'no such tenant');
+  const body = c.req.valid('json');
+  const patch = keyPatchOf(body);
+  await checkKeyBudget(c, tenant.id, patch);
+  const plaintext = newTenantKey();
+  const id = newId('key');
+  const secret = { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) };
+  const write = insertKeyWrite(c.env.DB, id, tenant.id, secret, patch, isoNow(c.var.deps.now()));
+  const after = { id, tenant_id: tenant.id, prefix: secret.prefix, ...body };
+  const key = await commitKey(c, write, { action: 'key.create', target: { type: 'key', id }, tenantId: tenant.id, before: null, after });
+  if (!key) throw new Error('insert into api_keys returned no row');
+  return c.json({ ...key, key: plaintext }, 201);
+});
+
+const getKeyRoute = createRoute({
+  method: 'get',
+  path: '/admin/keys/{id}',
+  operationId: 'getKey',
+  summary: 'Read a key',
+  ...keys,
+  request: { params: keyId },
+  responses: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
+
+adminKeyRoutes.openapi(getKeyRoute, async function readKey(c) {
+  const key = await getKey(c.env.DB, c.req.valid('param').id);
+  if (!key) throw new ApiError('not_found', 'no such key');
+  const spend = await spendOf(c.env.DB, 'api_keys', [key.id], c.var.deps.now());
+  return c.json(keyJson(key, spend(key.id)), 200);
+});
+
+const updateKeyRoute = createRoute({
+  method: 'patch',
+  path: '/admin/keys/{id}',
+  operationId: 'updateKey',
+  summary: 'Change a key',
+  description: "`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds. A tenant admin's key may not have a `budget_usd` above its tenant's.",
+  ...keys,
+  middleware: readJsonBody(),
+  request: { params: keyId, body: jsonBody(KeyPatchSchema) },
+  responses: { 200: jsonAnswer('the key as changed', KeyAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
+});
+
+adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
+  const before = await getKey(c.env.DB, c.req.valid('param').id);
+  if (!before) throw new ApiError('not_found', 'no such key');
+  const patch = keyPatchOf(c.req.valid('json'));
+  await checkKeyBudget(c, before.tenantId, patch);
+  const write = updateKeyWrite(c.env.DB, before.id, patch, isoNow(c.var.deps.now()));
+  const expected = { ...before, ...definedFields(patch) };
+  const key = await commitKey(c, write, {
+    action: 'key.update',
+    target: { type: 'key', id: before.id },
+    tenantId: before.tenantId,
+    before: auditFields(keyFields(before)),
+    after: auditFields(keyFields(expected)),
+  });
+  if (!key) throw new ApiError('not_found', 'no such key');
+  return c.json(key, 200);
+});
+
+const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/admin/keys/{id}',
+  operationId: 'revokeKey',
+  summary: 'Revoke a key',
+  description: 'The key, and a previous key still in its grace period, stop working at once.',
+  ...keys,
+  request: { params: keyId },
+  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+});
+
+adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
+  const existing = await getKey(c.env.DB, c.req.valid('param').id);
+  if (!existing) throw new ApiError('not_found', 'no such key');
+  if (!existing.revokedAt) {
+    const now = isoNow(c.var.deps.now());
+    const target = { type: 'key', id: existing.id };
+    // matches no row (and writes no entry) when another request revoked it meanwhile
+    await commitKey(c, revokeKeyWrite(c.env.DB, existing.id, now), {
+      action: 'key.revoke',
+      target,
+      tenantId: existing.tenantId,
+      before: { revoked: false, revoked_at: null },
+      after: { revoked: true, revoked_at: now },
+    });
+  }
+  forgetCallers();
+  return c.body(null, 204);
+});
+
+const rotateKeyRoute = createRoute({
+  method: 'post',
+  path: '/admin/keys/{id}/rotate',
+  operationId: 'rotateKey',
+  summary: 'Rotate a key',
+  description:
+    'A new plaintext `key`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
+  ...keys,
+  middleware: optionalJsonBody(),
+  request: { params: keyId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
+  responses: {
+    200: jsonAnswer('the key with its new plaintext, this once', RotatedKeyAnswer),
+    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
+  },
+});
+
+adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
+  const existing = await getKey(c.env.DB, c.req.valid('param').id);
+  if (!existing || existing.revokedAt) throw new ApiError('not_found', 'no such key');
+  const now = isoNow(c.var.deps.now());
+  const previousExpiresAt = graceEnd(now, c.req.valid('json').grace_seconds ?? 0);
+  const plaintext = newTenantKey();
+  const secret = { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) };
+  const key = await commitKey(c, rotateKeyWrite(c.env.DB, existing.id, secret, previousExpiresAt, now), {
+    action: 'key.rotate',
+    target: { type: 'key', id: existing.id },
+    tenantId: existing.tenantId,
+    before: { prefix: existing.prefix },
+    after: { prefix: secret.prefix, previous_expires_at: previousExpiresAt },
+  });
+  if (!key) throw new ApiError('not_found', 'no such key');
+  return c.json({ ...key, key: plaintext, previous_expires_at: previousExpiresAt }, 200);
+});
