@@ -67,6 +67,7 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: 'test-admin-token',
+            IMAGE_URL_SECRET: 'test-image-url-secret',
             ORIGINS: JSON.stringify([{ name: 'local', kind: 'local', models: ['*'] }]),
           },
         },

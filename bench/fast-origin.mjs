@@ -1,6 +1,9 @@
 /**
  * The benchmark's loopback origin: a small Node HTTP server that answers every generation POST
- * with one fixed, real ~133 KB PNG (noisy pixels, so deflate cannot shrink it), with zero delay.
+ * with one fixed, real ~133 KB PNG of 1024×1024 pixels, the size every bench request asks for, with
+ * zero delay. The gateway refuses an image of another size than requested, so the bench's origin
+ * answers the real size rather than being let off the check: the whole-image check (a CRC-32 over
+ * every chunk) is part of what a miss costs, and is measured over the same 133 KB as before.
  *
  * It serves "lanes", so the soak can make one origin misbehave while another stays healthy:
  *   POST /o/{lane}[/…]   a generation on that lane (any other POST uses the lane "default")
@@ -40,13 +43,17 @@ function pngChunk(type, data) {
   return Buffer.concat([len, body, crc]);
 }
 
-/** A valid RGB PNG of `size`×`size` deterministic noise (xorshift32), about size²×3 bytes. */
-export function noisePng(size = 210, seed = 0x1234567) {
-  const stride = size * 3 + 1;
-  const raw = Buffer.alloc(stride * size);
+/**
+ * A valid RGB PNG of `width`×`height`: deterministic noise (xorshift32) in the first `noiseRows`
+ * rows, which deflate cannot shrink, and black below, which deflates to almost nothing. So the
+ * pixel size and the byte size are chosen apart: 1024×1024 at ~133 KB, like the 210×210 noise
+ * image the bench has always sent (results stay comparable).
+ */
+export function noisePng(width = 1024, height = 1024, noiseRows = 42, seed = 0x1234567) {
+  const stride = width * 3 + 1;
+  const raw = Buffer.alloc(stride * height); // filter byte 0 (none) on every row, black pixels
   let x = seed >>> 0 || 1;
-  for (let y = 0; y < size; y++) {
-    raw[y * stride] = 0; // filter: none
+  for (let y = 0; y < Math.min(noiseRows, height); y++) {
     for (let i = 1; i < stride; i++) {
       x ^= x << 13;
       x >>>= 0;
@@ -57,8 +64,8 @@ export function noisePng(size = 210, seed = 0x1234567) {
     }
   }
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),

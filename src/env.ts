@@ -19,6 +19,10 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Origin credentials are named by each origin's `api_key_secret`; QUBRID_API_KEY is the usual one. */
   QUBRID_API_KEY?: string;
+  /** HMAC secret that signs the image links in generation answers; unset, links are unsigned and need the key (docs/generation.md). */
+  IMAGE_URL_SECRET?: string;
+  /** How long a signed image link works, in seconds (default 3600, at most a week). */
+  IMAGE_URL_TTL_SECONDS?: string;
   /** `open` lets generations through when the rate limiter cannot be reached; default `closed` (503). */
   RATE_LIMIT_FAILURE_MODE?: string;
   [secret: string]: unknown;

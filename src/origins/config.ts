@@ -15,6 +15,8 @@ const OriginSchema = z
     breaker_failures: z.int().min(1).max(1_000).default(5),
     breaker_cooldown_ms: z.int().min(1).max(3_600_000).default(30_000),
     max_image_bytes: z.int().min(1).max(100 * 1024 * 1024).default(25 * 1024 * 1024),
+    /** False for a server that resizes: its images are still checked to be whole, not for their pixel size. */
+    verify_dimensions: z.boolean().default(true),
   })
   .refine((o) => o.kind === 'local' || o.url !== undefined, { message: 'url is required for this kind', path: ['url'] });
 

@@ -1,9 +1,10 @@
 import type { SeededRequest } from '../domain/generation-request';
 import type { ImageType } from '../domain/image-format';
+import { verifyImage } from '../domain/image-verify';
 import { checkBreaker, recordFailure, recordNeutral, recordSuccess } from './breaker';
 import { originDeadlineMs, originsFor, type OriginConfig } from './config';
 import { ADAPTERS } from './index';
-import type { OriginFailure, OriginFailureKind, OriginOutcome } from './types';
+import type { OriginFailure, OriginFailureKind, OriginImage, OriginOutcome } from './types';
 
 /** One origin's part in a generation, as the log line records it. */
 export interface Attempt {
@@ -35,6 +36,19 @@ export interface ForwardOptions {
   now: () => number;
   /** The whole chain's time limit; ORIGIN_DEADLINE_MS (or its default) when absent. */
   deadlineMs?: number;
+}
+
+/**
+ * An origin's image is used only when it is whole and of the size asked for (docs/origins.md, "Only
+ * whole images"): anything else is that origin's failure, so it is never served, charged or cached,
+ * counts for the breaker, and the next origin is tried. The type is the one the structure proved,
+ * not the one the origin claimed.
+ */
+function wholeImage(origin: OriginConfig, request: SeededRequest, image: OriginImage): OriginOutcome {
+  const expected = { width: request.width, height: request.height, checkDimensions: origin.verify_dimensions };
+  const found = verifyImage(image.bytes, expected);
+  if (!found.ok) return { ok: false, failure: 'not_image', message: `origin '${origin.name}' answered an unusable image: ${found.reason}` };
+  return { ok: true, bytes: image.bytes, contentType: found.type };
 }
 
 /**
@@ -87,6 +101,7 @@ export async function forward(origins: OriginConfig[], request: SeededRequest, o
       outcome = { ok: false, failure: 'unreachable', message: `origin '${origin.name}' failed unexpectedly` };
     }
     const latencyMs = Math.max(0, options.now() - started);
+    if (outcome.ok) outcome = wholeImage(origin, request, outcome);
 
     if (outcome.ok) {
       recordSuccess(origin);

@@ -11,6 +11,7 @@ import { generate, type GeneratedImage, type GenerationResult } from '../service
 import { getModelSpec } from '../storage/models';
 import { rateLimitHeaders } from './failures';
 import { requestHash, withIdempotency } from './idempotency';
+import { imageLinkPath } from './images';
 
 /** The model's price row and limits, for a model that exists (else 400) and the tenant may use (else 403). */
 export async function modelFor(c: Context<AppEnv>, model: string): Promise<ModelSpec> {
@@ -30,7 +31,7 @@ export async function runGenerations(
   spec: ModelSpec,
   requests: GenerationRequest[],
   hashed: { route: string; parsed: unknown },
-  answer: (result: GenerationResult) => Response,
+  answer: (result: GenerationResult) => Response | Promise<Response>,
 ): Promise<Response> {
   const idempotency = {
     env: c.env,
@@ -95,12 +96,13 @@ export function formatOf(image: GeneratedImage): 'png' | 'jpeg' | 'webp' {
   return image.contentType === 'image/jpeg' ? 'jpeg' : image.contentType === 'image/webp' ? 'webp' : 'png';
 }
 
-export function imageUrl(c: Context<AppEnv>, image: GeneratedImage): string {
-  return new URL(`/v1/images/${image.id}`, c.req.url).href;
+/** The absolute link to an image in a generation answer: signed to work with no key until it expires (./images.ts). */
+export async function imageUrl(c: Context<AppEnv>, image: GeneratedImage): Promise<string> {
+  return new URL(await imageLinkPath(c.env, image.id, c.var.deps.now()), c.req.url).href;
 }
 
 /** The Qubrid-compatible answer: the image bytes, or with `Accept: application/json` a JSON description. */
-export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Response {
+export async function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Promise<Response> {
   const image = result.images[0];
   if (!image) throw new Error('a generation without an image');
   const headers = generationHeaders(result, image, cacheDirectives(c.req.header('cache-control')));
@@ -117,7 +119,7 @@ export function qubridAnswer(c: Context<AppEnv>, result: GenerationResult): Resp
         cost_usd: formatUsd(image.costNano),
         cache: image.cache,
         image_base64: base64FromBytes(image.bytes),
-        url: imageUrl(c, image),
+        url: await imageUrl(c, image),
       },
       200,
       headers,

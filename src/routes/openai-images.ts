@@ -86,17 +86,19 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
 });
 
 /** `{created, data}` with the Qubrid route's headers: costs summed, Cache-Status of the first image. */
-function openAIAnswer(c: Context<AppEnv>, format: 'b64_json' | 'url', result: GenerationResult): Response {
+async function openAIAnswer(c: Context<AppEnv>, format: 'b64_json' | 'url', result: GenerationResult): Promise<Response> {
   const first = result.images[0];
   if (!first) throw new Error('a generation without an image');
   const answer = {
     created: Math.floor(c.var.deps.now() / 1000),
-    data: result.images.map((image) => ({
-      ...(format === 'url' ? { url: imageUrl(c, image) } : { b64_json: base64FromBytes(image.bytes) }),
-      revised_prompt: null,
-      seed: image.request.seed,
-      cache: image.cache,
-    })),
+    data: await Promise.all(
+      result.images.map(async (image) => ({
+        ...(format === 'url' ? { url: await imageUrl(c, image) } : { b64_json: base64FromBytes(image.bytes) }),
+        revised_prompt: null,
+        seed: image.request.seed,
+        cache: image.cache,
+      })),
+    ),
   };
   return c.json(answer, 200, generationHeaders(result, first, cacheDirectives(c.req.header('cache-control'))));
 }

@@ -1,6 +1,7 @@
 import { cacheKey, scopedCacheName, type CacheScopeRef } from '../domain/cache-key';
 import type { SeededRequest } from '../domain/generation-request';
 import { sniffImageType, type ImageType } from '../domain/image-format';
+import { inspectImage } from '../domain/image-verify';
 import { DAY_MS } from '../domain/time';
 import type { TenantRecord } from '../domain/tenants';
 
@@ -74,10 +75,11 @@ export async function lookupCached(
     return null;
   }
   const bytes = new Uint8Array(await object.arrayBuffer());
-  // Served bytes must still be the whole image that was stored (docs/cache.md): check it, don't trust it.
-  const contentType = sniffImageType(bytes);
-  if (!contentType || contentType !== object.httpMetadata?.contentType || String(bytes.length) !== meta.bytes) return null;
-  return { bytes, contentType, origin: meta.origin ?? 'unknown', r2Key };
+  // Served bytes must still be the whole image that was stored (docs/cache.md): check its structure
+  // again (every PNG CRC, JPEG markers to EOI, the RIFF size), don't trust the entry's metadata.
+  const found = inspectImage(bytes);
+  if (!found.ok || found.type !== object.httpMetadata?.contentType || String(bytes.length) !== meta.bytes) return null;
+  return { bytes, contentType: found.type, origin: meta.origin ?? 'unknown', r2Key };
 }
 
 /**

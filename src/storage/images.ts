@@ -48,12 +48,35 @@ export async function putImageCopy(
 
 /** The tenant's image `id`, or null when it has none by that id (or its bytes are gone). */
 export async function getImage(db: D1Database, bucket: R2Bucket, tenantId: string, id: string): Promise<R2ObjectBody | null> {
-  if (!/^img_[0-9A-Za-z]{10,64}$/.test(id)) return null;
+  if (!IMAGE_ID.test(id)) return null;
   const row = await db
-    .prepare("SELECT image_key FROM usage_ledger WHERE image_id = ? AND tenant_id = ? AND status = 'ok' LIMIT 1")
+    .prepare("SELECT image_key, tenant_id FROM usage_ledger WHERE image_id = ? AND tenant_id = ? AND status = 'ok' LIMIT 1")
     .bind(id, tenantId)
-    .first<{ image_key: string | null }>();
-  const key = row?.image_key;
+    .first<ImageRow>();
+  return row ? imageObject(bucket, row) : null;
+}
+
+/**
+ * Image `id` whichever tenant made it, for a signed link: the signature names this id, so only the
+ * holder of a link the gateway made for it gets here (docs/generation.md, "Image links").
+ */
+export async function getImageById(db: D1Database, bucket: R2Bucket, id: string): Promise<R2ObjectBody | null> {
+  if (!IMAGE_ID.test(id)) return null;
+  const row = await db
+    .prepare("SELECT image_key, tenant_id FROM usage_ledger WHERE image_id = ? AND status = 'ok' LIMIT 1")
+    .bind(id)
+    .first<ImageRow>();
+  return row ? imageObject(bucket, row) : null;
+}
+
+const IMAGE_ID = /^img_[0-9A-Za-z]{10,64}$/;
+
+interface ImageRow {
+  image_key: string | null;
+  tenant_id: string;
+}
+
+async function imageObject(bucket: R2Bucket, { image_key: key, tenant_id: tenantId }: ImageRow): Promise<R2ObjectBody | null> {
   // only this gateway writes these keys; check the place all the same
   if (!key || !(key.startsWith(CACHE_PREFIX) || key.startsWith(imageCopyKey(tenantId, '')))) return null;
   return bucket.get(key);

@@ -5,6 +5,7 @@ import { cacheEntryFor, lookupCached, storeCached } from '../../src/storage/imag
 import { appWithClock, genBody, loopback, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { createTenantWithKey } from '../helpers/tenants';
+import { wholeJpeg } from '../images/fixtures';
 import { generateImage, only, privateEntries, seededFromGenBody } from './support';
 
 const DAY = 86_400_000;
@@ -49,7 +50,7 @@ describe('what the cache keeps', () => {
     const request = seededFromGenBody(unique('refuse'), 1);
     const text = new TextEncoder().encode('<html>not an image</html>');
     expect(await storeCached(env.IMAGES, t, request, { bytes: text, contentType: 'image/png', origin: 'x' }, Date.now())).toBeNull();
-    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...new Array(60).fill(1)]);
+    const jpeg = wholeJpeg(256, 256);
     expect(await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/png', origin: 'x' }, Date.now())).toBeNull();
     expect(await privateEntries(t.id)).toHaveLength(0);
     expect(await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/jpeg', origin: 'x' }, Date.now())).toBe(
@@ -61,12 +62,27 @@ describe('what the cache keeps', () => {
   it('never serves an entry that is no longer a whole image', async () => {
     const t = tenant(unique('ten'));
     const request = seededFromGenBody(unique('cut'), 1);
-    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...new Array(60).fill(1)]);
+    const jpeg = wholeJpeg(256, 256);
     await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/jpeg', origin: 'x' }, Date.now());
     const [entry] = await privateEntries(t.id);
     if (!entry) throw new Error('no entry');
     // the same metadata over a body cut short
     await env.IMAGES.put(entry.key, jpeg.subarray(0, 20), { httpMetadata: { contentType: 'image/jpeg' }, customMetadata: entry.customMetadata });
+    expect(await lookupCached(env.IMAGES, t, request, Date.now())).toBeNull();
+  });
+
+  it('never serves an entry whose bytes passed a magic-byte check but are not whole (same length, same metadata)', async () => {
+    const t = tenant(unique('ten'));
+    const request = seededFromGenBody(unique('sniff'), 1);
+    const jpeg = wholeJpeg(256, 256);
+    await storeCached(env.IMAGES, t, request, { bytes: jpeg, contentType: 'image/jpeg', origin: 'x' }, Date.now());
+    expect(await lookupCached(env.IMAGES, t, request, Date.now())).not.toBeNull();
+    const [entry] = await privateEntries(t.id);
+    if (!entry) throw new Error('no entry');
+    // FF D8 FF and then no frame header: what a sniff of the first bytes let through
+    const hollow = new Uint8Array(jpeg.length).fill(0x41);
+    hollow.set([0xff, 0xd8, 0xff, 0x00]);
+    await env.IMAGES.put(entry.key, hollow, { httpMetadata: { contentType: 'image/jpeg' }, customMetadata: entry.customMetadata });
     expect(await lookupCached(env.IMAGES, t, request, Date.now())).toBeNull();
   });
 

@@ -71,7 +71,7 @@ describe('POST /v1/images/generations through the openai SDK', () => {
     const res = await client.images.generate(params({ prompt: unique('url'), size: '256x256', response_format: 'url', seed: 7 }));
     const url = res.data?.[0]?.url ?? '';
     expect(res.data?.[0]?.b64_json).toBeUndefined();
-    expect(url).toMatch(/^http:\/\/gateway\.test\/v1\/images\/[\w-]+$/);
+    expect(url).toMatch(/^http:\/\/gateway\.test\/v1\/images\/[\w-]+\?exp=\d+&sig=[\w-]{43}$/);
     const path = new URL(url).pathname;
 
     const mine = await call('GET', path, { key: owner.key });

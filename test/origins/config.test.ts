@@ -9,10 +9,16 @@ describe('parseOrigins', () => {
     expect(parsed).toEqual({
       ok: true,
       origins: [
-        { ...q, models: ['*'], timeout_ms: 120_000, breaker_failures: 5, breaker_cooldown_ms: 30_000, max_image_bytes: 25 * 1024 * 1024 },
-        { name: 'dev', kind: 'local', models: ['*'], timeout_ms: 120_000, breaker_failures: 5, breaker_cooldown_ms: 30_000, max_image_bytes: 25 * 1024 * 1024 },
+        { ...q, models: ['*'], timeout_ms: 120_000, breaker_failures: 5, breaker_cooldown_ms: 30_000, max_image_bytes: 25 * 1024 * 1024, verify_dimensions: true },
+        { name: 'dev', kind: 'local', models: ['*'], timeout_ms: 120_000, breaker_failures: 5, breaker_cooldown_ms: 30_000, max_image_bytes: 25 * 1024 * 1024, verify_dimensions: true },
       ],
     });
+  });
+
+  it('takes verify_dimensions: false for a server that resizes, and only a boolean', () => {
+    const parsed = parseOrigins(JSON.stringify([{ ...q, verify_dimensions: false }]));
+    expect(parsed.ok && parsed.origins[0]?.verify_dimensions).toBe(false);
+    expect(parseOrigins(JSON.stringify([{ ...q, verify_dimensions: 'no' }]))).toMatchObject({ ok: false, message: expect.stringMatching(/^ORIGINS\[0\]\.verify_dimensions: /) });
   });
 
   it('accepts every kind', () => {
