@@ -2,7 +2,7 @@ import type { Failure } from '../../domain/failure';
 import { Failed } from '../../domain/failure';
 import type { ImageType } from '../../domain/image-format';
 import { log } from '../../log';
-import { parseOrigins } from '../../origins/config';
+import { configProblems, parseOrigins } from '../../origins/config';
 import { forward, type ForwardFailureKind, type ForwardResult } from '../../origins/forward';
 import { release, type ReservationItem } from '../../storage/reservations';
 import { ledgerEntry, originCacheWord } from './ledger-entry';
@@ -39,10 +39,12 @@ export async function fetchImage({ run, job, item, started }: FetchOptions): Pro
 }
 
 async function callOrigins(run: GenerationOptions, job: ImageJob): Promise<ForwardResult> {
+  // an api_key_secret naming an unset variable would send no credential at all: refused like bad JSON
+  const problems = configProblems(run.env);
   const origins = parseOrigins(run.env.ORIGINS);
-  if (origins.ok) return forward(origins.origins, job.request, { requestId: job.generationId, env: run.env, now: run.deps.now });
-  log.error(origins.message, { request_id: run.requestId });
-  return { ok: false, kind: 'failed', message: 'the gateway has no valid origin configuration', attempts: [] };
+  if (origins.ok && problems.length === 0) return forward(origins.origins, job.request, { requestId: job.generationId, env: run.env, now: run.deps.now });
+  log.error(`origin configuration: ${problems.join('; ')}`, { request_id: run.requestId });
+  return { ok: false, kind: 'failed', message: "the gateway's origin configuration is invalid; GET /healthz lists the problems", attempts: [] };
 }
 
 /** An origin refusing the request is the client's error; anything else is the origins' (docs/origins.md). */
