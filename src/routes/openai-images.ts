@@ -10,7 +10,7 @@ import { tenantAuth } from '../middleware/tenant-auth';
 import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, jsonBody, securityOf } from '../openapi/describe';
 import type { GenerationResult } from '../services/generation';
 import { OpenAIImagesAnswer } from '../schemas/answers';
-import { OpenAIGenerationHeaders, OpenAIImagesBodySchema, type OpenAIImagesBody } from '../schemas/requests';
+import { OPENAI_IGNORED_FIELDS, OpenAIGenerationHeaders, OpenAIImagesBodySchema, type OpenAIImagesBody } from '../schemas/requests';
 import { checkedOrThrow } from './failures';
 import { cacheDirectives, generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
 import { routeGroup } from './route-group';
@@ -79,11 +79,19 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
   if (body.user) c.var.log.user = body.user.slice(0, 64);
   const requests = openAIRequests(body, base);
   const format = body.response_format ?? 'b64_json';
-  const hashed = { route: 'v1/images/generations', parsed: { requests, format, user: body.user ?? null } };
+  const ignored = ignoredFields(body);
+  const hashed = { route: 'v1/images/generations', parsed: { requests, format, user: body.user ?? null, ...(Object.keys(ignored).length > 0 ? { ignored } : {}) } };
+  const response = await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result));
+  if (response.status === 200 && Object.keys(ignored).length > 0) response.headers.set('Imagegate-Ignored-Fields', Object.keys(ignored).join(', '));
   // a replayed Idempotency-Key answer is a plain Response, which the library's typed answers
   // (derived from the declared JSON) cannot name; the document still declares the JSON
-  return (await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result))) as never;
+  return response as never;
 });
+
+/** OpenAI's fields that were sent (not null) and that no origin uses, in the order OpenAI lists them. */
+function ignoredFields(body: OpenAIImagesBody): Partial<Pick<OpenAIImagesBody, (typeof OPENAI_IGNORED_FIELDS)[number]>> {
+  return Object.fromEntries(OPENAI_IGNORED_FIELDS.flatMap((field) => (body[field] == null ? [] : [[field, body[field]]])));
+}
 
 /** `{created, data}` with the Qubrid route's headers: costs summed, Cache-Status of the first image. */
 function openAIAnswer(c: Context<AppEnv>, format: 'b64_json' | 'url', result: GenerationResult): Response {
