@@ -61,7 +61,7 @@ describe('Content-Encoding', () => {
     const ok = await createTenantWithKey();
     for (const coding of ['identity', 'Identity', '']) {
       const { scenario, env } = loopback('ops-identity');
-      const headers = coding === '' ? {} : { 'content-encoding': coding };
+      const headers: Record<string, string> = coding === '' ? {} : { 'content-encoding': coding };
       const r = await call('POST', '/image/generation', { key: ok.key, env, json: genBody(unique('id'), { seed: 4 }), headers });
       expect(r.status, r.text()).toBe(200);
       expect(await originCalls(scenario)).toHaveLength(1);
