@@ -51,7 +51,13 @@ const openAIRoute = createRoute({
   responses: {
     200: {
       description: 'the images, as b64_json or as /v1/images/{id} links',
-      headers: GENERATION_HEADERS,
+      headers: {
+        ...GENERATION_HEADERS,
+        'Imagegate-Ignored-Fields': {
+          description: "OpenAI's fields that were sent and that no origin uses, e.g. `quality, style`; absent when none was sent",
+          schema: { type: 'string' },
+        },
+      },
       content: { 'application/json': { schema: OpenAIImagesAnswer } },
     },
     ...errorResponses({ auth: 'tenant', body: true, errors: GENERATION_ERRORS }),

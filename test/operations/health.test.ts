@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { requestLifetimes } from '../../src/domain/lifetimes';
+import { AdminHealthAnswer } from '../../src/routes/admin-health';
+import { UnhealthyAnswer } from '../../src/routes/health';
 import { DEFAULT_ORIGIN_DEADLINE_MS } from '../../src/origins/config';
 import { reserve } from '../../src/storage/reservations';
 import { getKey, getTenant } from '../../src/storage/tenants';
@@ -37,6 +39,7 @@ describe('GET /healthz', () => {
     expect(Object.keys(body).sort()).toEqual(['ok', 'problems']);
     expect(body.ok).toBe(false);
     expect(body.problems[0]).toMatch(problem);
+    expect(UnhealthyAnswer.safeParse(body).success).toBe(true);
     expect(r.text()).not.toContain(SECRET);
   });
 
@@ -81,6 +84,8 @@ describe('GET /admin/health', () => {
     ]);
     expect(body.problems).toEqual([]);
     expect(typeof body.ledger_matches_spent).toBe('boolean');
+    // the declared answer (strict): a field added to the answer and not to the document fails here
+    expect(AdminHealthAnswer.safeParse(body).error).toBeUndefined();
   });
 
   it('shows the breaker open after failures, and half_open once the cool-down has passed (this isolate)', async () => {

@@ -92,3 +92,16 @@ describe("OpenAI's quality, style, background, moderation and output_compression
     expectError(await call('POST', '/v1/images/generations', { key: t.key, env, json: { ...base, quality: 'low' }, headers }), 422, 'idempotency_key_reused');
   });
 });
+
+describe('the OpenAPI document', () => {
+  it("declares OpenAI's ignored fields with their types, and the header that names them", async () => {
+    const doc = (await call('GET', '/openapi.json')).json();
+    const body = doc.components.schemas.OpenAIImagesRequest;
+    // nullish: OpenAI's own fields also take null for "default"
+    const quality = (body.properties.quality.anyOf?.[0]?.enum ?? body.properties.quality.enum) as unknown[];
+    expect(quality.filter((v) => v !== null)).toEqual(['standard', 'hd', 'low', 'medium', 'high', 'auto']);
+    expect(body.properties.output_compression).toMatchObject({ type: ['integer', 'null'], minimum: 0, maximum: 100 });
+    const answer = doc.paths['/v1/images/generations'].post.responses['200'];
+    expect(answer.headers['Imagegate-Ignored-Fields']).toBeDefined();
+  });
+});
