@@ -86,9 +86,12 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
   const requests = openAIRequests(body, base);
   const format = body.response_format ?? 'b64_json';
   const ignored = ignoredFields(body);
-  const hashed = { route: 'v1/images/generations', parsed: { requests, format, user: body.user ?? null, ...(Object.keys(ignored).length > 0 ? { ignored } : {}) } };
-  const response = await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result));
-  if (response.status === 200 && Object.keys(ignored).length > 0) response.headers.set('Imagegate-Ignored-Fields', Object.keys(ignored).join(', '));
+  const named = Object.keys(ignored);
+  // ignored fields do not change the image (not in the cache key) but are part of the body (in the Idempotency-Key hash)
+  const parsed = { requests, format, user: body.user ?? null, ...(named.length > 0 ? { ignored } : {}) };
+  const response = await runGenerations(c, spec, requests, { route: 'v1/images/generations', parsed }, (result) => openAIAnswer(c, format, result));
+  // set here rather than in the answer, so a replayed answer carries it too
+  if (response.status === 200 && named.length > 0) response.headers.set('Imagegate-Ignored-Fields', named.join(', '));
   // a replayed Idempotency-Key answer is a plain Response, which the library's typed answers
   // (derived from the declared JSON) cannot name; the document still declares the JSON
   return response as never;
