@@ -9,6 +9,7 @@ import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { tenantAuth } from '../middleware/tenant-auth';
 import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, jsonBody, securityOf } from '../openapi/describe';
 import type { GenerationResult } from '../services/generation';
+import { requireOriginConfig } from '../services/gateway-problems';
 import { OpenAIImagesAnswer } from '../schemas/answers';
 import { OPENAI_IGNORED_FIELDS, OpenAIGenerationHeaders, OpenAIImagesBodySchema, type OpenAIImagesBody } from '../schemas/requests';
 import { checkedOrThrow } from './failures';
@@ -84,6 +85,7 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
   ));
   if (body.user) c.var.log.user = body.user.slice(0, 64);
   const requests = openAIRequests(body, base);
+  requireOriginConfig(c.env, c.var.requestId);
   const format = body.response_format ?? 'b64_json';
   const ignored = ignoredFields(body);
   const named = Object.keys(ignored);

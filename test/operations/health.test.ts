@@ -8,7 +8,7 @@ import { reserve } from '../../src/storage/reservations';
 import { getKey, getTenant } from '../../src/storage/tenants';
 import { appWithClock, call, DEFAULT_MODEL, envWith, genBody, loopback, testOrigin, unique, type TestEnv } from '../helpers/api';
 import { expectError } from '../helpers/errors';
-import { expectNothingCharged, IMAGE_NANO } from '../helpers/money';
+import { expectNothingCharged, IMAGE_NANO, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
 /** Configuration in the open (docs/operations.md): /healthz, /admin/health, and generations under a broken configuration. */
@@ -62,6 +62,8 @@ describe('a generation under a broken configuration', () => {
       expect(r.text()).not.toContain(SECRET);
     }
     await expectNothingCharged(t);
+    // refused before any reservation: no ledger row either
+    expect(await ledger('key_id', t.keyId)).toHaveLength(0);
   });
 });
 
