@@ -19,6 +19,8 @@ import { imageRoutes } from './routes/images';
 import { usageRoutes } from './routes/usage';
 import { openAIImageRoutes } from './routes/openai-images';
 import { docsRoutes } from './routes/docs';
+import { rootRoutes } from './routes/root';
+import { adminHealthRoutes } from './routes/admin-health';
 import { routeGroup } from './routes/route-group';
 import { noteAdminRoles } from './openapi/describe';
 
@@ -38,7 +40,9 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   // after auth, before any route's own middleware: who may call what is decided here, once
   app.use('/admin/*', adminPolicy());
 
+  app.route('/', rootRoutes);
   app.route('/', healthRoutes);
+  app.route('/', adminHealthRoutes);
   app.route('/', generationRoutes);
   app.route('/', openAIImageRoutes);
   app.route('/', imageRoutes);
@@ -55,7 +59,16 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   // once every route is mounted: each admin route's document entry names the roles the policy allows
   noteAdminRoles(app);
 
-  app.notFound((c) => errorResponse(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), c.var.requestId ?? 'unknown'));
+  const allowed = allowedMethods(app);
+  app.notFound(function notFound(c) {
+    const path = new URL(c.req.url).pathname;
+    const allow = allowed(path);
+    const err =
+      allow.length > 0
+        ? new ApiError('method_not_allowed', `${path} does not answer ${c.req.method}; it answers ${allow.join(', ')}`, { headers: { Allow: allow.join(', ') } })
+        : new ApiError('not_found', `no route ${c.req.method} ${path}`);
+    return errorResponse(err, c.var.requestId ?? 'unknown');
+  });
 
   app.onError(function onError(err, c) {
     const id = c.var.requestId ?? 'unknown';
@@ -75,4 +88,34 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   });
 
   return app;
+}
+
+/**
+ * The methods the app answers on a path (RFC 9110 §15.5.6: a 405 carries them in `Allow`), read
+ * from the router's own route list, so a route added later is counted without a second list. HEAD
+ * is answered wherever GET is (Hono runs the GET handler for it). The patterns are compiled on the
+ * first miss, when every route is in place.
+ */
+function allowedMethods(app: { routes: { method: string; path: string }[] }): (path: string) => string[] {
+  let patterns: { method: string; pattern: RegExp }[] | undefined;
+  return (path) => {
+    patterns ??= app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, pattern: pathPattern(r.path) }));
+    const methods = new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+}
+
+/** A Hono route path (`/v1/images/:id`, `/admin/models/:model{.+}`, `/docs/*`) as a regular expression over a whole pathname. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((part) => {
+      if (part === '*') return '.*';
+      const param = /^:[A-Za-z_][A-Za-z0-9_]*(?:\{(.+)\})?$/.exec(part);
+      if (param) return param[1] ? `(?:${param[1]})` : '[^/]+';
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return new RegExp(`^${source}$`);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FieldProblem } from './failure';
 import { DEFAULT_MODEL, REQUEST_DEFAULTS, type ModelSpec, type Range } from './models';
+import { promptProblem as textProblem } from './prompt-text';
 
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -18,6 +19,27 @@ export function charCount(text: string): number {
   return n;
 }
 const withinPromptLimit = (s: string) => charCount(s) <= MAX_PROMPT_CHARS;
+
+/**
+ * An integer field with both ends in its one message (`must be an integer from 0 to 4294967295`),
+ * whichever end or the integer rule it missed; the edge adds the field's name and the value sent.
+ */
+export function intFrom(min: number, max: number) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.int({ error: message }).min(min, message).max(max, message);
+}
+
+/**
+ * The prompt check for a schema: a prompt of only invisible characters, or with NUL or an unpaired
+ * surrogate, would be paid for and draw nothing meant (src/domain/prompt-text.ts). The message
+ * names `field` itself.
+ */
+export function visiblePrompt(field: string) {
+  return (text: string, ctx: z.RefinementCtx) => {
+    const message = textProblem(text, field);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  };
+}
 
 /**
  * A generation with every default written out: the fields that shape the pixels. Both generation
@@ -45,14 +67,14 @@ export type SeededRequest = GenerationRequest & { seed: number };
  */
 export const QubridBodySchema = z.strictObject({
   model: z.string().min(1).max(200).optional(),
-  positive_prompt: z.string().optional(),
-  prompt: z.string().optional(),
-  negative_prompt: z.string().refine(withinPromptLimit, `at most ${MAX_PROMPT_CHARS} characters`).optional(),
+  positive_prompt: z.string().superRefine(visiblePrompt('positive_prompt')).optional(),
+  prompt: z.string().superRefine(visiblePrompt('prompt')).optional(),
+  negative_prompt: z.string().refine(withinPromptLimit, `must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
   width: z.int().optional(),
   height: z.int().optional(),
   steps: z.int().optional(),
   cfg: z.number().optional(),
-  seed: z.int().min(0).max(MAX_SEED).optional(),
+  seed: intFrom(0, MAX_SEED).optional(),
   output_format: z.enum(OUTPUT_FORMATS).optional(),
 });
 export type QubridBody = z.infer<typeof QubridBodySchema>;

@@ -6,14 +6,16 @@ import { ApiError } from '../errors';
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Reads a JSON object body: 415 unless `application/json`, 413 past 64 KiB (counted as it streams,
- * so a lying or absent Content-Length cannot get past), 400 when it is not a JSON object.
+ * Reads a JSON object body: 415 unless `application/json` with no content coding, 413 past 64 KiB
+ * (counted as it streams, so a lying or absent Content-Length cannot get past), 400 when it cannot
+ * be read to its end or is not a JSON object.
  */
 export async function readJsonObject(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new ApiError('unsupported_media_type', 'the body must be JSON, sent with Content-Type: application/json');
   }
+  checkContentEncoding(c.req.header('content-encoding'));
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const text = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
@@ -33,9 +35,27 @@ function tooLarge(): ApiError {
   return new ApiError('payload_too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
 }
 
+/**
+ * A coded body (RFC 9110 §8.4) would be read as garbage JSON, or its decoded size would escape the
+ * 64 KiB limit: only `identity` (or none) is accepted, anything else is 415 (RFC 9110 §15.5.16
+ * names that status for an unsupported content coding).
+ */
+function checkContentEncoding(header: string | undefined): void {
+  const coded = (header ?? '')
+    .split(',')
+    .some((coding) => !['', 'identity'].includes(coding.trim().toLowerCase()));
+  if (coded) throw new ApiError('unsupported_media_type', 'a Content-Encoding other than identity is not supported; send the JSON body uncompressed');
+}
+
 async function readLimitedText(request: Request, limit: number): Promise<string> {
   if (!request.body) return '';
-  const bytes = await readCapped(request.body, limit);
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readCapped(request.body, limit);
+  } catch {
+    // the client went away or its stream failed mid-body: its request, not our bug (no stack logged)
+    throw new ApiError('invalid_request', 'the body could not be read to its end (the connection failed or was closed)');
+  }
   if (!bytes) throw tooLarge();
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -36,6 +36,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   budget_exceeded: "the request's cost does not fit the key's or the tenant's remaining budget",
   forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`; on /admin/*, a role the route does not allow",
   not_found: "unknown route, or an object that is not the caller's (a tenant admin's view of another tenant's)",
+  method_not_allowed: 'a known path asked with another method; carries `Allow`',
   idempotency_in_progress: 'same `Idempotency-Key` while the first request is still running',
   payload_too_large: 'body over 64 KiB',
   unsupported_media_type: 'body not `application/json`',

@@ -11,7 +11,7 @@ import { generate, type GeneratedImage, type GenerationResult } from '../service
 import { getModelSpec } from '../storage/models';
 import { rateLimitHeaders } from './failures';
 import { requestHash, withIdempotency } from './idempotency';
-import { imageLinkPath } from './images';
+import { imageLinkPath } from '../services/image-links';
 
 /** The model's price row and limits, for a model that exists (else 400) and the tenant may use (else 403). */
 export async function modelFor(c: Context<AppEnv>, model: string): Promise<ModelSpec> {

@@ -5,6 +5,7 @@ import { tenantAuth } from '../middleware/tenant-auth';
 import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, IMAGE_CONTENT, jsonBody, securityOf } from '../openapi/describe';
 import { QubridJsonAnswer } from '../schemas/answers';
 import { QubridBody, QubridGenerationHeaders } from '../schemas/requests';
+import { requireOriginConfig } from '../services/gateway-problems';
 import { checkedOrThrow } from './failures';
 import { modelFor, qubridAnswer, runGenerations } from './generation-response';
 import { routeGroup } from './route-group';
@@ -37,5 +38,6 @@ generationRoutes.openapi(qubridRoute, async function qubridGeneration(c) {
   const body = c.req.valid('json');
   const spec = await modelFor(c, requestedModel(body));
   const request = checkedOrThrow(fromQubridBody(body, spec));
+  requireOriginConfig(c.env, c.var.requestId);
   return runGenerations(c, spec, [request], { route: 'image/generation', parsed: request }, (result) => qubridAnswer(c, result));
 });

@@ -99,8 +99,10 @@ export async function withIdempotency(scope: IdempotencyScope, produce: () => Pr
       throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
     }
     if (record.state === 'running') {
+      // the first request's lease: once it ends, a retry takes the key over even if that request died
+      const wait = Math.max(1, Math.ceil((record.leaseUntil - now) / 1000));
       throw new ApiError('idempotency_in_progress', 'a request with this Idempotency-Key is still running; retry when it has finished', {
-        headers: { 'Retry-After': '1' },
+        headers: { 'Retry-After': String(wait) },
       });
     }
     const body = record.bodyKey ? await storedBody(scope.env.IMAGES, record.bodyKey) : null;

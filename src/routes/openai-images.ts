@@ -9,8 +9,9 @@ import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { tenantAuth } from '../middleware/tenant-auth';
 import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, jsonBody, securityOf } from '../openapi/describe';
 import type { GenerationResult } from '../services/generation';
+import { requireOriginConfig } from '../services/gateway-problems';
 import { OpenAIImagesAnswer } from '../schemas/answers';
-import { OpenAIGenerationHeaders, OpenAIImagesBodySchema, type OpenAIImagesBody } from '../schemas/requests';
+import { OPENAI_IGNORED_FIELDS, OpenAIGenerationHeaders, OpenAIImagesBodySchema, type OpenAIImagesBody } from '../schemas/requests';
 import { checkedOrThrow } from './failures';
 import { cacheDirectives, generationHeaders, imageUrl, modelFor, runGenerations } from './generation-response';
 import { routeGroup } from './route-group';
@@ -51,7 +52,13 @@ const openAIRoute = createRoute({
   responses: {
     200: {
       description: 'the images, as b64_json or as /v1/images/{id} links',
-      headers: GENERATION_HEADERS,
+      headers: {
+        ...GENERATION_HEADERS,
+        'Imagegate-Ignored-Fields': {
+          description: "OpenAI's fields that were sent and that no origin uses, e.g. `quality, style`; absent when none was sent",
+          schema: { type: 'string' },
+        },
+      },
       content: { 'application/json': { schema: OpenAIImagesAnswer } },
     },
     ...errorResponses({ auth: 'tenant', body: true, errors: GENERATION_ERRORS }),
@@ -78,12 +85,24 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
   ));
   if (body.user) c.var.log.user = body.user.slice(0, 64);
   const requests = openAIRequests(body, base);
+  requireOriginConfig(c.env, c.var.requestId);
   const format = body.response_format ?? 'b64_json';
-  const hashed = { route: 'v1/images/generations', parsed: { requests, format, user: body.user ?? null } };
+  const ignored = ignoredFields(body);
+  const named = Object.keys(ignored);
+  // ignored fields do not change the image (not in the cache key) but are part of the body (in the Idempotency-Key hash)
+  const parsed = { requests, format, user: body.user ?? null, ...(named.length > 0 ? { ignored } : {}) };
+  const response = await runGenerations(c, spec, requests, { route: 'v1/images/generations', parsed }, (result) => openAIAnswer(c, format, result));
+  // set here rather than in the answer, so a replayed answer carries it too
+  if (response.status === 200 && named.length > 0) response.headers.set('Imagegate-Ignored-Fields', named.join(', '));
   // a replayed Idempotency-Key answer is a plain Response, which the library's typed answers
   // (derived from the declared JSON) cannot name; the document still declares the JSON
-  return (await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result))) as never;
+  return response as never;
 });
+
+/** OpenAI's fields that were sent (not null) and that no origin uses, in the order OpenAI lists them. */
+function ignoredFields(body: OpenAIImagesBody): Partial<Pick<OpenAIImagesBody, (typeof OPENAI_IGNORED_FIELDS)[number]>> {
+  return Object.fromEntries(OPENAI_IGNORED_FIELDS.flatMap((field) => (body[field] == null ? [] : [[field, body[field]]])));
+}
 
 /** `{created, data}` with the Qubrid route's headers: costs summed, Cache-Status of the first image. */
 async function openAIAnswer(c: Context<AppEnv>, format: 'b64_json' | 'url', result: GenerationResult): Promise<Response> {

@@ -9,7 +9,8 @@ import { zodToApiError } from './failures';
 export function routeGroup(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw zodToApiError(result.error);
+      // the validator hands the hook what it checked as `data` (the library's type leaves it out)
+      if (!result.success) throw zodToApiError(result.error, '', 'data' in result ? result.data : undefined);
     },
   });
 }

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount } from '../domain/generation-request';
+import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount, intFrom, visiblePrompt } from '../domain/generation-request';
 import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
 import { CACHE_SCOPES } from '../domain/tenants';
@@ -118,19 +118,27 @@ const MAX_IMAGES_PER_REQUEST = 4;
 
 // characters as a person counts them (code points), as the Qubrid route counts them
 const withinPromptLimit = (s: string) => charCount(s) <= MAX_PROMPT_CHARS;
-const PROMPT_LIMIT = `at most ${MAX_PROMPT_CHARS} characters`;
+const PROMPT_LIMIT = `must be at most ${MAX_PROMPT_CHARS} characters`;
+
+/**
+ * OpenAI's own fields that no origin of ours uses (docs/generation.md): accepted with OpenAI's
+ * types, so an SDK call written for OpenAI works unchanged, then ignored and named in the
+ * `Imagegate-Ignored-Fields` header. They do not change the image, so they are not part of the
+ * cache key; they are part of the Idempotency-Key's request hash, since they are part of the body.
+ */
+export const OPENAI_IGNORED_FIELDS = ['quality', 'style', 'background', 'moderation', 'output_compression'] as const;
 
 /**
  * OpenAI's `images.generate` body (docs/generation.md) plus the extensions an SD model needs. Strict, like
- * the Qubrid body: an unknown field (OpenAI's `quality`, a misspelt `step`) is a 400 naming it rather
- * than an image made with a default nobody asked for. OpenAI's own fields also accept `null` for
- * "default", as OpenAI's API does.
+ * the Qubrid body: an unknown field (a misspelt `step`) is a 400 naming it rather than an image made
+ * with a default nobody asked for. OpenAI's own fields also accept `null` for "default", as OpenAI's
+ * API does.
  */
 export const OpenAIImagesBodySchema = z
   .strictObject({
     model: z.string().min(1).max(200).nullish().describe('default stabilityai/stable-diffusion-3.5-large; must be a known model'),
-    prompt: z.string().min(1).refine(withinPromptLimit, PROMPT_LIMIT).describe(`1 to ${MAX_PROMPT_CHARS} characters`),
-    n: z.int().min(1).max(MAX_IMAGES_PER_REQUEST).nullish().describe('how many images (default 1), with seeds seed, seed+1, …'),
+    prompt: z.string().min(1).refine(withinPromptLimit, PROMPT_LIMIT).superRefine(visiblePrompt('prompt')).describe(`1 to ${MAX_PROMPT_CHARS} characters`),
+    n: intFrom(1, MAX_IMAGES_PER_REQUEST).nullish().describe('how many images (default 1), with seeds seed, seed+1, …'),
     size: z
       .string()
       .regex(/^(auto|\d{1,5}x\d{1,5})$/, 'must be "WIDTHxHEIGHT", e.g. "1024x1024" (or "auto" for the model default)')
@@ -142,7 +150,12 @@ export const OpenAIImagesBodySchema = z
     negative_prompt: z.string().refine(withinPromptLimit, PROMPT_LIMIT).nullish().describe(`at most ${MAX_PROMPT_CHARS} characters`),
     steps: z.int().nullish().describe('default 30 (SD 3.5 Large: 1–100; steps above 30 cost extra)'),
     cfg: z.number().nullish().describe('default 7.5 (SD 3.5 Large: 0–20)'),
-    seed: z.int().min(0).max(MAX_SEED).nullish().describe('the first image\'s seed; without one the gateway draws it (and the cache is not looked up)'),
+    seed: intFrom(0, MAX_SEED).nullish().describe('the first image\'s seed; without one the gateway draws it (and the cache is not looked up)'),
+    quality: z.enum(['standard', 'hd', 'low', 'medium', 'high', 'auto']).nullish().describe("OpenAI's; accepted and ignored"),
+    style: z.enum(['vivid', 'natural']).nullish().describe("OpenAI's; accepted and ignored"),
+    background: z.enum(['transparent', 'opaque', 'auto']).nullish().describe("OpenAI's; accepted and ignored"),
+    moderation: z.enum(['low', 'auto']).nullish().describe("OpenAI's; accepted and ignored"),
+    output_compression: intFrom(0, 100).nullish().describe("OpenAI's (0–100); accepted and ignored"),
   })
   .openapi('OpenAIImagesRequest', { examples: [{ prompt: 'a lighthouse on a cliff at dawn, oil painting', negative_prompt: 'blurry', size: '1024x1024', n: 2, seed: 42 }] });
 export type OpenAIImagesBody = z.infer<typeof OpenAIImagesBodySchema>;

@@ -64,13 +64,14 @@ export function reservationLedgerRow(db: D1Database, generationId: string, entry
 
 /**
  * The ledger rows of every reservation expired by `now` (its request died): status 'expired',
- * cost 0, latency from the reservation's creation to now.
+ * cost 0, the cache word the image would have had (kept on the reservation), latency from the
+ * reservation's creation to now.
  */
 export function expiredLedgerRows(db: D1Database, now: number): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO usage_ledger (${LEDGER_COLUMNS})
-       SELECT generation_id, request_id, tenant_id, key_id, model, width, height, steps, 0, 'miss', NULL, 'expired',
+       SELECT generation_id, request_id, tenant_id, key_id, model, width, height, steps, 0, cache, NULL, 'expired',
               MAX(0, CAST((julianday(?2) - julianday(created_at)) * 86400000 AS INTEGER)), ?2
        FROM reservations WHERE expires_at <= ?1`,
     )

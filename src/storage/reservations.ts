@@ -17,7 +17,12 @@ export interface ReservationItem {
   costNano: Nano;
   /** What is being generated, so a reservation the cron releases still has a meaningful ledger row. */
   request: Pick<SeededRequest, 'model' | 'width' | 'height' | 'steps'>;
+  /** The cache word the image would have: the cron's 'expired' ledger row keeps it (default 'miss'). */
+  cache?: ReservedCacheWord;
 }
+
+/** What the cache does for an image that goes to an origin (migrations/0005). */
+export type ReservedCacheWord = 'miss' | 'bypass';
 
 export type ReserveResult =
   | { ok: true }
@@ -66,8 +71,8 @@ export async function reserve(db: D1Database, caller: Caller, items: Reservation
 function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, now: number, lifetimeMs: number): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at, cache)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       item.generationId,
@@ -81,6 +86,7 @@ function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, n
       nanoToDb(item.costNano),
       new Date(now).toISOString(),
       now + lifetimeMs,
+      item.cache ?? 'miss',
     );
 }
 

@@ -33,6 +33,7 @@ const EXPECTED: Record<string, Row> = {
   'PUT /admin/models/{model}': [A, A, A, F, F, F],
   'GET /admin/usage': [A, A, A, A, A, N],
   'GET /admin/audit': [A, A, A, A, A, N],
+  'GET /admin/health': [A, A, A, A, F, F],
   'POST /admin/admins': [A, A, F, F, F, F],
   'GET /admin/admins': [A, A, F, F, F, F],
   'GET /admin/admins/{id}': [A, A, F, F, F, F],

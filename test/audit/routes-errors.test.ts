@@ -41,7 +41,7 @@ describe('docs/errors.md on every tenant route', () => {
     }
   });
 
-  it('a method the route does not serve answers 404 not_found in the envelope, with or without a key', async () => {
+  it('a method the route does not serve answers 405 method_not_allowed in the envelope, with Allow, with or without a key', async () => {
     const { key } = await createTenantWithKey();
     const cases: [string, string][] = [
       ['GET', '/image/generation'],
@@ -64,12 +64,13 @@ describe('docs/errors.md on every tenant route', () => {
     for (const [method, path] of cases) {
       for (const options of [{}, { key }]) {
         const r = await call(method, path, { ...options, ...(method === 'GET' || method === 'OPTIONS' ? {} : { json: {} }) });
-        expectError(r, 404, 'not_found');
+        expectError(r, 405, 'method_not_allowed');
+        expect(r.headers.get('allow')).toBeTruthy();
       }
     }
     // HEAD has no body to carry the envelope, but must not be a 2xx or a 5xx either
     const head = await call('HEAD', '/image/generation', { key });
-    expect(head.status).toBe(404);
+    expect(head.status).toBe(405);
   });
 
   it('an internal error answers 500 internal in the envelope, without a stack or the key', async () => {

@@ -309,7 +309,6 @@ describe('not found', () => {
   it('unknown routes answer 404 not_found in the envelope, with or without a key', async () => {
     const { key } = await createTenantWithKey();
     for (const [method, path] of [
-      ['GET', '/'],
       ['GET', '/nope'],
       ['POST', '/v1/nothing'],
       ['GET', '/image/generation/extra'],

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { bytesFromBase64 } from '../../src/domain/image-format';
-import { imageLinkProblems } from '../../src/routes/images';
+import { imageLinkProblems } from '../../src/services/image-links';
 import { appWithClock, call, genBody, loopback, unique, type CallResult, type TestEnv } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { expectNoCharge } from '../helpers/money';

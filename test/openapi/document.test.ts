@@ -46,7 +46,11 @@ describe('GET /openapi.json', () => {
     expect(integer).toMatchObject({ minimum: 1, maximum: 4 });
     expect([integer.type].flat()).toContain('integer');
     expect(Object.keys(body.properties).sort()).toEqual(
-      ['cfg', 'model', 'n', 'negative_prompt', 'output_format', 'prompt', 'response_format', 'seed', 'size', 'steps', 'user'].sort(),
+      [
+        ...['cfg', 'model', 'n', 'negative_prompt', 'output_format', 'prompt', 'response_format', 'seed', 'size', 'steps', 'user'],
+        // OpenAI's own, accepted and ignored (docs/generation.md)
+        ...['quality', 'style', 'background', 'moderation', 'output_compression'],
+      ].sort(),
     );
     const qubrid = components.schemas.QubridGenerationRequest;
     expect(qubrid.additionalProperties).toBe(false);
@@ -88,7 +92,8 @@ describe('GET /openapi.json', () => {
     const admin = paths['/admin/tenants']?.post.responses;
     expect(Object.keys(admin['503'].content['application/json'].examples)).toEqual(['admin_disabled']);
     expect(admin['402']).toBeUndefined();
-    expect(Object.keys(paths['/healthz']?.get.responses).sort()).toEqual(['200', '500']);
+    // 503: the configuration cannot serve (docs/operations.md)
+    expect(Object.keys(paths['/healthz']?.get.responses).sort()).toEqual(['200', '500', '503']);
   });
 
   it('names the auth schemes: tenant bearer or x-api-key, admin bearer, none', async () => {

@@ -140,11 +140,12 @@ describe('an invalid ORIGINS', () => {
     ['a secret pasted where its name belongs', JSON.stringify([{ name: 'q', kind: 'qubrid', url: 'https://q.example', api_key_secret: 'sk-live-SECRET-1234' }])],
     ['an unknown kind', JSON.stringify([{ name: 'q', kind: 'comfy', url: 'https://q.example', token: 'sk-live-SECRET-1234' }])],
     ['an empty list', '[]'],
+    ['an api_key_secret naming a variable that is not set', JSON.stringify([{ name: 'q', kind: 'qubrid', url: 'https://q.example', api_key_secret: 'IMAGEGATE_UNSET_SECRET' }])],
   ] as const) {
     it(`(${label}) → 502 origin_error without detail or secret; the detail goes to the log only; nothing charged`, async () => {
       const t = await createTenantWithKey();
       const { r, errors } = await generateLogged(t, unique('bad-origins'), { seed: 21 }, { env: envWith([], { ORIGINS: value }) });
-      expect(expectError(r, 502, 'origin_error')).toBe('the gateway has no valid origin configuration');
+      expect(expectError(r, 502, 'origin_error')).toBe("the gateway's origin configuration is invalid; GET /healthz lists the problems");
       expect(r.text()).not.toContain('sk-live');
       expect(errors.join('\n')).toMatch(/ORIGINS/);
       expect(errors.join('\n')).not.toContain('sk-live');

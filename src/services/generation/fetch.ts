@@ -2,9 +2,10 @@ import type { Failure } from '../../domain/failure';
 import { Failed } from '../../domain/failure';
 import type { ImageType } from '../../domain/image-format';
 import { log } from '../../log';
-import { parseOrigins } from '../../origins/config';
+import { configProblems, parseOrigins } from '../../origins/config';
 import { forward, type ForwardFailureKind, type ForwardResult } from '../../origins/forward';
 import { release, type ReservationItem } from '../../storage/reservations';
+import { INVALID_ORIGIN_CONFIG } from '../gateway-problems';
 import { ledgerEntry, originCacheWord } from './ledger-entry';
 import type { GenerationOptions, ImageJob } from './types';
 
@@ -39,10 +40,13 @@ export async function fetchImage({ run, job, item, started }: FetchOptions): Pro
 }
 
 async function callOrigins(run: GenerationOptions, job: ImageJob): Promise<ForwardResult> {
+  // the routes refuse a broken configuration up front (requireOriginConfig); this keeps a caller that
+  // did not from sending a request with no credential (an api_key_secret naming an unset variable)
+  const problems = configProblems(run.env);
   const origins = parseOrigins(run.env.ORIGINS);
-  if (origins.ok) return forward(origins.origins, job.request, { requestId: job.generationId, env: run.env, now: run.deps.now });
-  log.error(origins.message, { request_id: run.requestId });
-  return { ok: false, kind: 'failed', message: 'the gateway has no valid origin configuration', attempts: [] };
+  if (origins.ok && problems.length === 0) return forward(origins.origins, job.request, { requestId: job.generationId, env: run.env, now: run.deps.now });
+  log.error(`origin configuration: ${problems.join('; ')}`, { request_id: run.requestId });
+  return { ok: false, kind: 'failed', message: INVALID_ORIGIN_CONFIG, attempts: [] };
 }
 
 /** An origin refusing the request is the client's error; anything else is the origins' (docs/origins.md). */

@@ -4,11 +4,13 @@ import { formatUsd } from '../../domain/money';
 import { priceOf } from '../../domain/pricing';
 import { originDeadlineMs } from '../../origins/config';
 import { reserve as reserveBudget, type ReservationItem } from '../../storage/reservations';
+import { originCacheWord } from './ledger-entry';
 import type { GenerationOptions, ImageJob } from './types';
 
-/** What one image that goes to an origin holds of the budgets: its generation and its price. */
+/** What one image that goes to an origin holds of the budgets: its generation, its price and its cache word. */
 export function reservationFor(run: GenerationOptions, job: ImageJob): ReservationItem {
-  return { generationId: job.generationId, costNano: priceOf(run.spec, job.request), request: job.request };
+  const cache = originCacheWord(run, job);
+  return { generationId: job.generationId, costNano: priceOf(run.spec, job.request), request: job.request, cache: cache === 'bypass' ? 'bypass' : 'miss' };
 }
 
 export interface ReserveOptions {
