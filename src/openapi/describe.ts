@@ -28,6 +28,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   invalid_request: 'malformed JSON, unknown or wrong-typed field, value out of range (`param` names the field)',
   unauthorized: 'missing, unknown, revoked or expired key; on /admin/*, anything but the admin token',
   budget_exceeded: "the request's cost does not fit the key's or the tenant's remaining budget",
+  max_cost_exceeded: "the request's cost is above its `Imagegate-Max-Cost-USD` (both amounts in the message); nothing reserved or sent",
   forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`",
   not_found: "unknown route, or an object that is not the caller's",
   idempotency_in_progress: 'same `Idempotency-Key` while the first request is still running',
@@ -143,6 +144,7 @@ export const GENERATION_HEADERS = {
 /** The errors a generation can answer besides those of its auth and body. */
 export const GENERATION_ERRORS = [
   'budget_exceeded',
+  'max_cost_exceeded',
   'idempotency_in_progress',
   'idempotency_key_reused',
   'rate_limited',

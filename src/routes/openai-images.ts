@@ -2,7 +2,9 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { checkAgainstModel, type GenerationRequest, MAX_SEED, requestedModel } from '../domain/generation-request';
+import { invalid } from '../domain/failure';
 import { base64FromBytes } from '../domain/image-format';
+import { checkTags } from '../domain/tags';
 import { REQUEST_DEFAULTS } from '../domain/models';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
@@ -82,7 +84,11 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
   const hashed = { route: 'v1/images/generations', parsed: { requests, format, user: body.user ?? null } };
   // a replayed Idempotency-Key answer is a plain Response, which the library's typed answers
   // (derived from the declared JSON) cannot name; the document still declares the JSON
-  return (await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result))) as never;
+  // OpenAI's `user` becomes the tag `user` (docs/money.md); one that breaks the tag rules is a 400 naming it
+  const userTags: Record<string, string> = body.user ? { user: body.user } : {};
+  const problem = checkTags(userTags, 'user');
+  if (problem) throw invalid(problem);
+  return (await runGenerations(c, spec, requests, hashed, (result) => openAIAnswer(c, format, result), userTags)) as never;
 });
 
 /** `{created, data}` with the Qubrid route's headers: costs summed, Cache-Status of the first image. */

@@ -130,6 +130,7 @@ export const KeyAnswer = answerSchema(
     disabled: z.boolean(),
     revoked: z.boolean(),
     revoked_at: Iso.nullable(),
+    default_tags: z.record(z.string(), z.string()).describe('tags for every generation the key makes; a request\'s own win per name'),
     created_at: Iso,
     updated_at: Iso,
   }),
@@ -155,6 +156,20 @@ export const ModelAnswer = answerSchema(
     height: Side,
     steps: Range,
     cfg: Range,
+  }),
+);
+export const PriceVersionsAnswer = answerSchema(
+  'ModelPriceVersions',
+  z.strictObject({
+    versions: z.array(
+      z.strictObject({
+        version: z.int().describe('1, 2, …: the order the versions were added in'),
+        effective_at: Iso.describe('in force from this time until the next later effective_at'),
+        price_per_megapixel_usd: Usd,
+        included_steps: z.int(),
+        price_per_extra_step_usd: Usd,
+      }),
+    ),
   }),
 );
 export const ModelListAnswer = answerSchema('ModelList', z.strictObject({ data: z.array(ModelAnswer) }));

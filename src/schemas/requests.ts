@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount } from '../domain/generation-request';
 import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
+import { checkTags, MAX_TAGS } from '../domain/tags';
 import { CACHE_SCOPES } from '../domain/tenants';
 
 /**
@@ -56,10 +57,23 @@ const tenantFields = {
 export const TenantCreateSchema = z.strictObject(tenantFields).openapi('TenantCreate');
 export const TenantPatchSchema = z.strictObject({ ...tenantFields, name: tenantFields.name.optional() }).openapi('TenantPatch');
 
+/** A key's `default_tags` (docs/money.md): the same rules as the `Imagegate-Tags` header. */
+const DefaultTags = z
+  .record(z.string(), z.string())
+  .superRefine((tags, ctx) => {
+    const problem = checkTags(tags, 'default_tags');
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
+  })
+  .openapi({
+    description: `up to ${MAX_TAGS} tags for every generation the key makes: names [a-z0-9_.-]{1,32}, values 1–64 printable characters without ',' or '='; a request's own tags win per name`,
+    example: { project: 'checkout' },
+  });
+
 const keyFields = {
   name: z.string().trim().min(1).max(200),
   ...limitFields,
   expires_at: IsoTime.nullable().optional(),
+  default_tags: DefaultTags.nullable().optional(),
 };
 export const KeyCreateSchema = z.strictObject(keyFields).openapi('KeyCreate');
 export const KeyPatchSchema = z
@@ -92,6 +106,7 @@ export const ModelPutSchema = z
   height: Side,
   steps: Steps,
   cfg: Cfg,
+  effective_at: IsoTime.optional().describe('when this price takes effect (ISO 8601 UTC); now when absent, may be in the future'),
   })
   .openapi('ModelPut');
 

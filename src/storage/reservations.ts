@@ -1,9 +1,10 @@
 import { periodKeys, periodPhrase, remainingOf } from '../domain/budget-period';
 import type { SeededRequest } from '../domain/generation-request';
 import { atLeastZero, nanoToDb, type Nano } from '../domain/money';
+import type { Tags } from '../domain/tags';
 import type { Caller } from '../domain/tenants';
 import { remember, selectStates, STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
-import { expiredLedgerRows, reservationLedgerRow, type LedgerEntry } from './ledger';
+import { expiredLedgerRows, expiredTagRows, reservationLedgerRow, reservationTagRows, type LedgerEntry } from './ledger';
 
 /**
  * Budget reservations (docs/money.md): a generation that goes to an origin first reserves its cost
@@ -17,6 +18,10 @@ export interface ReservationItem {
   costNano: Nano;
   /** What is being generated, so a reservation the cron releases still has a meaningful ledger row. */
   request: Pick<SeededRequest, 'model' | 'width' | 'height' | 'steps'>;
+  /** The price version `costNano` was priced by (default 1): the ledger row records it, whenever the reservation ends. */
+  priceVersion?: number;
+  /** The tags its ledger row will carry (default none), whichever way the reservation ends. */
+  tags?: Tags;
 }
 
 export type ReserveResult =
@@ -66,8 +71,9 @@ export async function reserve(db: D1Database, caller: Caller, items: Reservation
 function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, now: number, lifetimeMs: number): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at,
+         price_version, tags)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       item.generationId,
@@ -81,6 +87,8 @@ function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, n
       nanoToDb(item.costNano),
       new Date(now).toISOString(),
       now + lifetimeMs,
+      item.priceVersion ?? 1,
+      JSON.stringify(item.tags ?? {}),
     );
 }
 
@@ -131,8 +139,9 @@ async function finish(db: D1Database, caller: Caller, generationId: string, entr
     return charge ? stmt.bind(generationId, null, ...periodArgs(now)) : stmt.bind(generationId);
   };
   const ledger = reservationLedgerRow(db, generationId, entry, now, charge);
+  const tags = reservationTagRows(db, generationId, now);
   const drop = db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(generationId);
-  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, drop]);
+  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop]);
   remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
 }
 
@@ -164,7 +173,8 @@ export async function releaseExpired(db: D1Database, now: number): Promise<numbe
     giveBack('api_keys', 'key_id'),
     giveBack('tenants', 'tenant_id'),
     expiredLedgerRows(db, now),
+    expiredTagRows(db, now),
     db.prepare('DELETE FROM reservations WHERE expires_at <= ?').bind(now),
   ]);
-  return results[3]?.meta.changes ?? 0;
+  return results[4]?.meta.changes ?? 0;
 }

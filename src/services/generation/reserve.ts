@@ -8,7 +8,13 @@ import type { GenerationOptions, ImageJob } from './types';
 
 /** What one image that goes to an origin holds of the budgets: its generation and its price. */
 export function reservationFor(run: GenerationOptions, job: ImageJob): ReservationItem {
-  return { generationId: job.generationId, costNano: priceOf(run.spec, job.request), request: job.request };
+  return {
+    generationId: job.generationId,
+    costNano: priceOf(run.spec, job.request),
+    request: job.request,
+    priceVersion: run.spec.priceVersion,
+    tags: run.tags ?? {},
+  };
 }
 
 export interface ReserveOptions {
