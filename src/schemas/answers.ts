@@ -79,6 +79,7 @@ export const EstimateAnswer = answerSchema(
     extra_steps: z.int(),
     cacheable: z.boolean().describe('an explicit seed and no Cache-Control against it: a repeat can be a free hit'),
     would_fit_budget: z.boolean(),
+    within_max_cost: z.boolean().nullable().describe('whether the cost is within `Imagegate-Max-Cost-USD`; null without that header'),
   }),
 );
 
@@ -93,6 +94,8 @@ const BudgetUsage = z.strictObject({
   period_resets_at: Iso.nullable().describe("null for period 'none'"),
   requests: z.int(),
   cache_hits: z.int(),
+  coalesced: z.int().describe('generations served the image of an identical request in flight'),
+  saved_usd: Usd.describe('what the hits and merged generations would have cost at the origin'),
 });
 export const UsageAnswer = answerSchema('Usage', z.strictObject({ key: BudgetUsage, tenant: BudgetUsage }));
 
@@ -174,11 +177,18 @@ export const PriceVersionsAnswer = answerSchema(
 );
 export const ModelListAnswer = answerSchema('ModelList', z.strictObject({ data: z.array(ModelAnswer) }));
 
-const UsageTotals = { requests: z.int(), cache_hits: z.int(), failed: z.int(), cost_usd: Usd };
+const UsageTotals = {
+  requests: z.int(),
+  cache_hits: z.int(),
+  failed: z.int(),
+  cost_usd: Usd,
+  coalesced: z.int().describe('generations served the image of an identical request in flight'),
+  saved_usd: Usd.describe('what the hits and merged generations would have cost at the origin'),
+};
 export const UsageReportAnswer = answerSchema(
   'UsageReport',
   z.strictObject({
-    rows: z.array(z.strictObject({ group: z.string().describe('the day, key id, model or tenant id'), ...UsageTotals })),
+    rows: z.array(z.strictObject({ group: z.string().describe('the day, key id, model, tenant id, or tag value ("" for none)'), ...UsageTotals })),
     total: z.strictObject(UsageTotals),
   }),
 );
