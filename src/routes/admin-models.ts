@@ -18,10 +18,12 @@ export const adminModelRoutes = routeGroup();
 
 const models = { tags: ['admin: models'], ...securityOf('admin') };
 /**
- * `{model{.+}}`: Hono's pattern for a model id that may hold a raw `/`; the document shows `{model}`.
- * The handler reads the raw path itself (rawModelPath), so `%2F` and `/` both work.
+ * `{model{…}}`: Hono's pattern for a model id that may hold a raw `/`; the document shows `{model}`.
+ * The handler reads the raw path itself (rawModelPath), so `%2F` and `/` both work. A path ending in
+ * `/prices` is the price list's (Hono would otherwise hand it to whichever pattern it tries first),
+ * so a model id that itself ends in `/prices` is named with its `/` encoded.
  */
-const MODEL_PATH = '/admin/models/{model{.+}}';
+const MODEL_PATH = '/admin/models/{model{.+(?<!/prices)}}';
 const modelParams = z.object({
   model: z.string().openapi({ description: 'the model id, URL-encoded (`stabilityai%2Fstable-diffusion-3.5-large`); a raw `/` also works' }),
 });
@@ -82,17 +84,14 @@ export function priceVersionJson(v: PriceVersion) {
   };
 }
 
-/**
- * `GET /admin/models/{model}/prices`, declared before `GET /admin/models/{model}`: the model path
- * may hold a raw `/`, so this route must see `…/prices` first.
- */
+/** `GET /admin/models/{model}/prices`: every price version, so a report of any month can be explained. */
 const pricesRoute = createRoute({
   method: 'get',
   path: '/admin/models/{model{.+}}/prices',
   operationId: 'listModelPrices',
   summary: "Every price version of a model, oldest first",
   description:
-    'A request is priced by the version in force when its budget is reserved (the latest `effective_at` that has come) and settled at that price. A model named `…/prices` must be asked for with its `/` encoded.',
+    'A request is priced by the version in force when its budget is reserved (the latest `effective_at` that has come) and settled at that price. A model id that ends in `/prices` must be named with its `/` encoded.',
   ...models,
   request: { params: modelParams },
   responses: { 200: jsonAnswer('the price versions', PriceVersionsAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found', 'invalid_request'] }) },
