@@ -120,28 +120,27 @@ interface SumRow {
 }
 
 /**
- * The WHERE of a report. A tag filter is a set of generation ids read from ledger_tags' index
- * (tenant, name, value, time), so a filtered report reads the matching rows, not the whole ledger.
+ * The FROM and WHERE of a report. With tag filters the first one drives the query: its rows are read
+ * from ledger_tags' index (tenant, name, value, time), CROSS JOIN keeping SQLite from starting at the
+ * ledger instead, and each ledger row is then found by its generation id; any further filter is a
+ * primary-key lookup. Without one, the ledger is read by its (tenant, time) index.
  */
-function whereOf(filter: UsageFilter): { sql: string; args: string[] } {
+function sourceOf(filter: UsageFilter): { from: string; where: string; args: string[] } {
   const where: string[] = [];
   const args: string[] = [];
   const clause = (sql: string, ...values: string[]) => (where.push(sql), args.push(...values));
-  const bounds = (table: string): [string, string[]] => {
-    const parts: [string, string][] = [];
-    if (filter.tenantId !== undefined) parts.push([`${table}.tenant_id = ?`, filter.tenantId]);
-    if (filter.fromIso !== undefined) parts.push([`${table}.created_at >= ?`, filter.fromIso]);
-    if (filter.beforeIso !== undefined) parts.push([`${table}.created_at < ?`, filter.beforeIso]);
-    return [parts.map(([sql]) => ` AND ${sql}`).join(''), parts.map(([, v]) => v)];
-  };
-  const [outer, outerArgs] = bounds('l');
-  if (outer) clause(outer.slice(' AND '.length), ...outerArgs);
+  const [first, ...rest] = filter.tags ?? [];
+  const table = first ? 'f' : 'l';
+  if (first) clause('f.name = ? AND f.value = ?', first.name, first.value);
+  if (filter.tenantId !== undefined) clause(`${table}.tenant_id = ?`, filter.tenantId);
+  if (filter.fromIso !== undefined) clause(`${table}.created_at >= ?`, filter.fromIso);
+  if (filter.beforeIso !== undefined) clause(`${table}.created_at < ?`, filter.beforeIso);
   if (filter.keyId !== undefined) clause('l.key_id = ?', filter.keyId);
-  for (const tag of filter.tags ?? []) {
-    const [inner, innerArgs] = bounds('t');
-    clause(`l.generation_id IN (SELECT t.generation_id FROM ledger_tags t WHERE t.name = ? AND t.value = ?${inner})`, tag.name, tag.value, ...innerArgs);
+  for (const tag of rest) {
+    clause('EXISTS (SELECT 1 FROM ledger_tags t WHERE t.generation_id = l.generation_id AND t.name = ? AND t.value = ?)', tag.name, tag.value);
   }
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  const from = first ? 'ledger_tags f CROSS JOIN usage_ledger l ON l.generation_id = f.generation_id' : 'usage_ledger l';
+  return { from, where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
 /** The ledger summed per group. `failed` counts generations that ended without an image. */
@@ -149,10 +148,10 @@ export async function usageReport(db: D1Database, filter: UsageFilter, groupBy: 
   const tagName = groupBy.startsWith('tag:') ? groupBy.slice('tag:'.length) : null;
   const group = tagName === null ? GROUP_EXPR[groupBy as keyof typeof GROUP_EXPR] : "COALESCE(g.value, '')";
   const join = tagName === null ? '' : 'LEFT JOIN ledger_tags g ON g.generation_id = l.generation_id AND g.name = ?';
-  const where = whereOf(filter);
+  const source = sourceOf(filter);
   const { results } = await db
-    .prepare(`SELECT ${group} AS grp, ${SUMS} FROM usage_ledger l ${join} ${where.sql} GROUP BY grp ORDER BY grp`)
-    .bind(...(tagName === null ? [] : [tagName]), ...where.args)
+    .prepare(`SELECT ${group} AS grp, ${SUMS} FROM ${source.from} ${join} ${source.where} GROUP BY grp ORDER BY grp`)
+    .bind(...(tagName === null ? [] : [tagName]), ...source.args)
     .all<SumRow>();
   return results.map((r) => ({
     group: r.grp,
