@@ -8,7 +8,7 @@ import { ApiError } from '../errors';
 import { errorResponses, securityOf, textContent } from '../openapi/describe';
 import { UsageReportAnswer } from '../schemas/answers';
 import { UsageQuerySchema, type UsageQuery } from '../schemas/requests';
-import { usageReport, usageTotal, type TagFilter, type UsageFilter, type UsageRow } from '../storage/usage';
+import { usageReport, usageTotal, type TagFilter, type UsageFilter, type UsageGroupBy, type UsageRow } from '../storage/usage';
 import { routeGroup } from './route-group';
 
 /**
@@ -64,6 +64,13 @@ export function usageFilterOf(q: Omit<UsageQuery, 'group_by' | 'format' | 'tenan
   };
 }
 
+/** `group_by` as the query schema let it through: one of the columns, or `tag:<name>`. */
+export function groupByOf(text: string): UsageGroupBy {
+  if (text === 'day' || text === 'key' || text === 'model' || text === 'tenant') return text;
+  if (text.startsWith('tag:')) return text as `tag:${string}`;
+  throw new Error(`group_by '${text}' passed the query schema`);
+}
+
 /** The report as the client asked for it: `{ rows, total }`, or CSV with a header row. */
 export function usageReportAnswer(c: Context<AppEnv>, rows: UsageRow[], format: 'json' | 'csv'): Response {
   if (format === 'csv') {
@@ -101,7 +108,7 @@ const usageRoute = createRoute({
 
 adminUsageRoutes.openapi(usageRoute, async function usage(c) {
   const q = c.req.valid('query');
-  const rows = await usageReport(c.env.DB, usageFilterOf(q), q.group_by);
+  const rows = await usageReport(c.env.DB, usageFilterOf(q), groupByOf(q.group_by));
   // the CSV answer is a plain Response, which the typed answers cannot name; the document declares both
   return usageReportAnswer(c, rows, q.format) as never;
 });

@@ -7,7 +7,7 @@ import { errorResponses, securityOf, textContent } from '../openapi/describe';
 import { UsageAnswer, UsageReportAnswer } from '../schemas/answers';
 import { OwnUsageQuerySchema } from '../schemas/requests';
 import { callerUsage, usageReport, type BudgetUsage } from '../storage/usage';
-import { usageFilterOf, usageReportAnswer } from './admin-usage';
+import { groupByOf, usageFilterOf, usageReportAnswer } from './admin-usage';
 import { routeGroup } from './route-group';
 
 /**
@@ -60,7 +60,7 @@ usageRoutes.openapi(usageRoute, async function ownUsage(c) {
   const q = c.req.valid('query');
   if (q.group_by !== undefined || q.tag !== undefined || q.from !== undefined || q.to !== undefined || q.format !== undefined) {
     if (q.group_by === 'tenant') throw new ApiError('invalid_request', "a tenant's own report cannot group by tenant", { param: 'group_by' });
-    const rows = await usageReport(c.env.DB, usageFilterOf({ ...q, tenant_id: c.var.caller.tenant.id }), q.group_by ?? 'day');
+    const rows = await usageReport(c.env.DB, usageFilterOf({ ...q, tenant_id: c.var.caller.tenant.id }), groupByOf(q.group_by ?? 'day'));
     return usageReportAnswer(c, rows, q.format ?? 'json') as never;
   }
   const now = c.var.deps.now();

@@ -119,7 +119,7 @@ const IsoDate = z
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
 
 const UsageGroupBy = z
-  .union([z.enum(['day', 'key', 'model', 'tenant']), z.templateLiteral(['tag:', z.string().regex(/^[a-z0-9_.-]{1,32}$/)])])
+  .union([z.enum(['day', 'key', 'model', 'tenant']), z.string().regex(/^tag:[a-z0-9_.-]{1,32}$/, 'tag:<name>, the name [a-z0-9_.-]{1,32}')])
   .openapi({ description: 'day, key, model, tenant, or `tag:<name>` (generations without that tag form the group "")', example: 'tag:project' });
 /** `tag=<name>:<value>`, repeatable; checked by the route, whose 400 names `tag`. */
 const TagFilters = z

@@ -56,7 +56,11 @@ describe('GET /openapi.json', () => {
     expect(components.schemas.ModelPut.additionalProperties).toBe(false);
     const usage = paths['/admin/usage']?.get;
     const groupBy = usage.parameters.find((p: any) => p.name === 'group_by');
-    expect(groupBy).toMatchObject({ in: 'query', required: false, schema: { enum: ['day', 'key', 'model', 'tenant'] } });
+    expect(groupBy).toMatchObject({
+      in: 'query',
+      required: false,
+      schema: { anyOf: [{ enum: ['day', 'key', 'model', 'tenant'] }, { pattern: '^tag:[a-z0-9_.-]{1,32}$' }] },
+    });
   });
 
   it('describes answers, including image/png for the Qubrid route, and the generation headers', async () => {
