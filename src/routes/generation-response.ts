@@ -7,7 +7,7 @@ import { base64FromBytes } from '../domain/image-format';
 import type { ModelSpec } from '../domain/models';
 import { formatUsd, type Nano } from '../domain/money';
 import { parseMaxCost } from '../domain/pricing';
-import { mergeTags, parseTagsHeader, type Tags } from '../domain/tags';
+import { checkTags, mergeTags, parseTagsHeader, TAGS_HEADER, type Tags } from '../domain/tags';
 import { ApiError } from '../errors';
 import { assertModelAllowed } from '../middleware/tenant-auth';
 import { generate, type GeneratedImage, type GenerationResult } from '../services/generation';
@@ -38,7 +38,11 @@ export function maxCostOf(c: Context<AppEnv>): Nano | null {
 export function tagsOf(c: Context<AppEnv>, fromBody: Tags = {}): Tags {
   const header = parseTagsHeader(c.req.header('imagegate-tags'));
   if (!header.ok) throw invalid(header.problem);
-  return mergeTags(c.var.caller.key.defaultTags, fromBody, header.tags);
+  const tags = mergeTags(c.var.caller.key.defaultTags, fromBody, header.tags);
+  // the header's own 8 and the body's `user` together may still be one too many
+  const problem = checkTags(tags, TAGS_HEADER);
+  if (problem) throw invalid(problem);
+  return tags;
 }
 
 /**

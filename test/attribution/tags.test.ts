@@ -54,6 +54,9 @@ describe('Imagegate-Tags', () => {
     ]);
     const bad = await call('POST', '/v1/images/generations', { key: t.key, env, json: { ...body, seed: 7, user: 'a=b' } });
     expectError(bad, 400, 'invalid_request', { param: 'user' });
+    const eight = Array.from({ length: 8 }, (_, i) => `t${i}=v`).join(',');
+    const nine = await call('POST', '/v1/images/generations', { key: t.key, env, json: { ...body, seed: 8, user: 'carol' }, headers: { 'imagegate-tags': eight } });
+    expectError(nine, 400, 'invalid_request', { param: 'Imagegate-Tags' });
     expect(await ledger('key_id', t.keyId)).toHaveLength(2);
   });
 
