@@ -68,6 +68,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: 'test-admin-token',
             IMAGE_URL_SECRET: 'test-image-url-secret',
+            // the size of the tag-report scale test: small in `npm test`, 1,000,000 in `npm run bench:report`
+            REPORT_SCALE_ROWS: process.env.REPORT_SCALE_ROWS ?? '50000',
             ORIGINS: JSON.stringify([{ name: 'local', kind: 'local', models: ['*'] }]),
           },
         },

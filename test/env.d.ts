@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends AppBindings {
       TEST_MIGRATIONS: D1Migration[];
+      /** How many ledger rows test/attribution/report-scale.test.ts builds. */
+      REPORT_SCALE_ROWS: string;
     }
   }
 }

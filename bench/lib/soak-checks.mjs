@@ -115,6 +115,8 @@ export async function runChecks({ stack, gw, tenants, keys, results, routes, log
       else if (usdToNano(r.body.total?.cost_usd) !== BigInt(k.spent_nano)) problems.push(`${k.name}: admin usage ${r.body.total?.cost_usd} ≠ spent ${k.spent_nano}`);
     }
     check('GET /admin/usage total per tenant and key = spent', problems.length === 0, problems.join('; '));
+    const tagged = await perTagChecks(gw, tenantRows, keys);
+    check('per-tag reports (group_by=tag:…, tag=… filters, /v1/usage) sum to spent per tenant', tagged.problems.length === 0, tagged.problems.join('; ') || tagged.detail);
   } else check('GET /admin/usage', null, 'route not there');
   const adminProblems = [];
   for (const t of tenantRows) {
@@ -174,6 +176,45 @@ export async function runChecks({ stack, gw, tenants, keys, results, routes, log
   for (const c of checks) console.log(`  ${c.result.toUpperCase().padEnd(4)} ${c.name}${c.detail ? ` — ${c.detail}` : ''}`);
   console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return { checks, passed, failed, skipped, coverage, tally, keys: keyRows, tenants: tenantRows };
+}
+
+/**
+ * The bill split by tag (docs/money.md): per tenant, the rows of `group_by=tag:project` (the group
+ * "" included) and of `group_by=tag:user` each sum to what the tenant spent; each project's
+ * `tag=project:<v>` filtered total equals its row; a key's `/v1/usage?group_by=tag:project` gives
+ * the same rows as the admin report.
+ */
+async function perTagChecks(gw, tenantRows, keys) {
+  const problems = [];
+  let groups = 0;
+  let tagged = 0n;
+  const sum = (rows) => rows.reduce((s, r) => s + usdToNano(r.cost_usd), 0n);
+  for (const t of tenantRows) {
+    const spent = BigInt(t.spent_nano);
+    for (const name of ['project', 'feature', 'user']) {
+      const r = await gw.call('GET', `/admin/usage?tenant_id=${t.id}&group_by=tag:${name}`, { admin: true });
+      if (r.status !== 200) {
+        problems.push(`${t.name} tag:${name}: ${r.status}`);
+        continue;
+      }
+      if (sum(r.body.rows) !== spent) problems.push(`${t.name}: tag:${name} rows sum to ${sum(r.body.rows)} ≠ spent ${spent}`);
+      if (name !== 'project') continue;
+      groups += r.body.rows.length;
+      for (const row of r.body.rows.filter((x) => x.group !== '')) {
+        tagged += usdToNano(row.cost_usd);
+        const f = await gw.call('GET', `/admin/usage?tenant_id=${t.id}&group_by=tenant&tag=project:${encodeURIComponent(row.group)}`, { admin: true });
+        if (f.body?.total?.cost_usd !== row.cost_usd || f.body?.total?.requests !== row.requests) {
+          problems.push(`${t.name}: tag=project:${row.group} total ${f.body?.total?.cost_usd} ≠ row ${row.cost_usd}`);
+        }
+      }
+      const key = keys.find((k) => k.tenant_id === t.id || k.tenantId === t.id);
+      if (key) {
+        const own = await gw.call('GET', '/v1/usage?group_by=tag:project', { key: key.key });
+        if (JSON.stringify(own.body?.rows) !== JSON.stringify(r.body.rows)) problems.push(`${t.name}: /v1/usage by tag differs from /admin/usage`);
+      }
+    }
+  }
+  return { problems, detail: `${groups} project groups over ${tenantRows.length} tenants; ${tagged} nano-USD carried a project tag` };
 }
 
 function summarize(list, field = 'code') {

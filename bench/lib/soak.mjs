@@ -2,8 +2,10 @@
  * `npm run bench -- --soak [--seconds 120]`: a mixed load (misses, hits, bypasses, estimates, usage,
  * both generation routes, idempotent retries, invalid bodies) from several tenants and keys, some
  * with budgets that run out and some with rpm / max_concurrent limits, while two origins misbehave
- * on a schedule (500s, hangs past a 500 ms timeout, garbage bytes, JSON without an image). Then the
- * checks in soak-checks.mjs; exits non-zero on any violation.
+ * on a schedule (500s, hangs past a 500 ms timeout, garbage bytes, JSON without an image). Most
+ * requests carry `Imagegate-Tags` (a project and a feature), some keys have `default_tags`, and the
+ * OpenAI route sends `user`, so the per-tag reports have something to split. Then the checks in
+ * soak-checks.mjs; exits non-zero on any violation.
  */
 import { runChecks } from './soak-checks.mjs';
 import { startStack } from './stack.mjs';
@@ -14,12 +16,21 @@ const CLIENT_TIMEOUT_MS = 20_000;
 
 /** Tenants and keys; budgets in USD (one 1024×1024, 30-step image costs 0.001992295). */
 const PLAN = [
-  { tenant: { name: 'soak-rich', budget_usd: '1000', budget_period: 'month' }, keys: [{ name: 'rich-a' }, { name: 'rich-rpm', rate_limit_rpm: 120 }, { name: 'rich-conc', max_concurrent: 2 }] },
+  { tenant: { name: 'soak-rich', budget_usd: '1000', budget_period: 'month' }, keys: [{ name: 'rich-a', default_tags: { project: 'rich-default', team: 'rich' } }, { name: 'rich-rpm', rate_limit_rpm: 120 }, { name: 'rich-conc', max_concurrent: 2 }] },
   { tenant: { name: 'soak-tight', budget_usd: '0.05', budget_period: 'none' }, keys: [{ name: 'tight-key-budget', budget_usd: '0.02', budget_period: 'none' }, { name: 'tight-tenant-budget' }, { name: 'tight-zero', budget_usd: '0', budget_period: 'none' }] },
   { tenant: { name: 'soak-limited', rate_limit_rpm: 90, max_concurrent: 3 }, keys: [{ name: 'limited-a' }, { name: 'limited-b', rate_limit_rpm: 20, max_concurrent: 1 }] },
   { tenant: { name: 'soak-shared-1', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared1-a', budget_usd: '0.1', budget_period: 'month' }] },
-  { tenant: { name: 'soak-shared-2', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared2-a' }] },
+  { tenant: { name: 'soak-shared-2', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared2-a', default_tags: { team: 'shared' } }] },
 ];
+
+/** The tags the load carries: about a third of the requests none (the key's defaults, if any, or the group ""). */
+export const SOAK_PROJECTS = ['checkout', 'search', 'ads'];
+const FEATURES = ['thumbs', 'hero'];
+
+function tagHeader() {
+  if (Math.random() < 0.35) return {};
+  return { 'imagegate-tags': `project=${pick(SOAK_PROJECTS)}, feature=${pick(FEATURES)}` };
+}
 
 const PRIMARY = ['png', '500', 'png', 'hang', 'garbage', 'png', 'mix', 'json-garbage', 'hang', 'png', '500', 'png'];
 const BACKUP = ['png', 'png', '500', 'hang', 'png', 'garbage', 'png', '500', 'hang', 'mix', 'png', 'png'];
@@ -100,7 +111,7 @@ const POOL_PROMPT = 'soak shared pool';
 async function request(base, key, routes, nextSeed, record) {
   const roll = Math.random();
   const t0 = Date.now();
-  const auth = { authorization: `Bearer ${key.key}` };
+  const auth = { authorization: `Bearer ${key.key}`, ...tagHeader() };
   const rec = { key: key.name, tenant: key.tenantName };
   let action = 'request';
   const as = (name) => {
@@ -124,7 +135,7 @@ async function request(base, key, routes, nextSeed, record) {
     if (roll < 0.9 && routes.usage) return record({ ...as('usage'), ...(await plainJson(base, 'GET', '/v1/usage', auth)) });
     if (routes.openai) {
       const n = Math.random() < 0.5 ? 1 : 2;
-      const body = { model: MODEL, prompt: Math.random() < 0.5 ? POOL_PROMPT : `soak openai ${key.tenantName}`, n, size: '1024x1024', seed: Math.random() < 0.5 ? 1 + Math.floor(Math.random() * 6) : nextSeed() };
+      const body = { model: MODEL, prompt: Math.random() < 0.5 ? POOL_PROMPT : `soak openai ${key.tenantName}`, n, size: '1024x1024', seed: Math.random() < 0.5 ? 1 + Math.floor(Math.random() * 6) : nextSeed(), user: `user-${Math.floor(Math.random() * 3)}` };
       return record({ ...as(`openai n=${n}`), ...(await openai(base, auth, body)) });
     }
     return record({ ...as('miss'), ...(await qubrid(base, auth, genBody(`soak ${key.tenantName}`, nextSeed()))) });

@@ -9,6 +9,7 @@ export type FailureCode =
   | 'forbidden'
   | 'not_found'
   | 'budget_exceeded'
+  | 'max_cost_exceeded'
   | 'idempotency_in_progress'
   | 'idempotency_key_reused'
   | 'rate_limited'

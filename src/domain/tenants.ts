@@ -36,6 +36,8 @@ export interface ApiKeyRecord extends Limits {
   expiresAt: string | null;
   disabled: boolean;
   revokedAt: string | null;
+  /** Tags for every generation the key makes (docs/money.md); a request's own win per name. */
+  defaultTags: Readonly<Record<string, string>>;
   createdAt: string;
   updatedAt: string;
 }

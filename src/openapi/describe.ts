@@ -34,6 +34,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   invalid_request: 'malformed JSON, unknown or wrong-typed field, value out of range (`param` names the field)',
   unauthorized: 'missing, unknown, revoked or expired key (or a rotated one past its grace); on /admin/*, anything but the admin token or a live admin token',
   budget_exceeded: "the request's cost does not fit the key's or the tenant's remaining budget",
+  max_cost_exceeded: "the request's cost is above its `Imagegate-Max-Cost-USD` (both amounts in the message); nothing reserved or sent",
   forbidden: "disabled key or tenant, or a model not in the tenant's `allowed_models`; on /admin/*, a role the route does not allow",
   not_found: "unknown route, or an object that is not the caller's (a tenant admin's view of another tenant's)",
   method_not_allowed: 'a known path asked with another method; carries `Allow`',
@@ -169,6 +170,7 @@ export const GENERATION_HEADERS = {
 /** The errors a generation can answer besides those of its auth and body. */
 export const GENERATION_ERRORS = [
   'budget_exceeded',
+  'max_cost_exceeded',
   'idempotency_in_progress',
   'idempotency_key_reused',
   'rate_limited',

@@ -109,7 +109,7 @@ adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
   const patch = keyPatchOf(c.req.valid('json'));
   await checkKeyBudget(c, before.tenantId, patch);
   const write = updateKeyWrite(c.env.DB, before.id, patch, isoNow(c.var.deps.now()));
-  const expected = { ...before, ...definedFields(patch) };
+  const expected = { ...before, ...definedFields(patch), defaultTags: patch.defaultTags === null ? {} : (patch.defaultTags ?? before.defaultTags) };
   const key = await commitKey(c, write, {
     action: 'key.update',
     target: { type: 'key', id: before.id },

@@ -83,6 +83,7 @@ export function keyFields(k: ApiKeyRecord) {
     disabled: k.disabled,
     revoked: k.revokedAt !== null,
     revoked_at: k.revokedAt,
+    default_tags: k.defaultTags,
     created_at: k.createdAt,
     updated_at: k.updatedAt,
   };

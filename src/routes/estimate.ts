@@ -10,7 +10,7 @@ import { EstimateAnswer } from '../schemas/answers';
 import { EstimateHeaders, QubridBody } from '../schemas/requests';
 import { callerUsage } from '../storage/usage';
 import { checkedOrThrow } from './failures';
-import { cacheDirectives, modelFor } from './generation-response';
+import { cacheDirectives, maxCostOf, modelFor, tagsOf } from './generation-response';
 import { routeGroup } from './route-group';
 
 /**
@@ -26,7 +26,8 @@ const estimateRoute = createRoute({
   path: '/v1/estimate',
   operationId: 'estimateCost',
   summary: 'What a generation would cost',
-  description: 'Same body and checks as `POST /image/generation`; charges nothing, reserves nothing.',
+  description:
+    'Same body and checks as `POST /image/generation` (`Imagegate-Tags` included); charges nothing, reserves nothing. With `Imagegate-Max-Cost-USD`, `within_max_cost` says whether the generation would pass that ceiling.',
   tags: ['usage'],
   ...securityOf('tenant'),
   middleware: [tenantAuth(), readJsonBody()],
@@ -40,6 +41,8 @@ const estimateRoute = createRoute({
 estimateRoutes.openapi(estimateRoute, async function estimate(c) {
   const body = c.req.valid('json');
   const now = c.var.deps.now();
+  const maxCost = maxCostOf(c);
+  tagsOf(c);
   const spec = await modelFor(c, requestedModel(body));
   const request = checkedOrThrow(fromQubridBody(body, spec));
   const cost = priceOf(spec, request);
@@ -54,5 +57,6 @@ estimateRoutes.openapi(estimateRoute, async function estimate(c) {
     // looked up in the cache (and then possibly free): an explicit seed, and no Cache-Control against it
     cacheable: request.seed !== null && !directives.noCache && !directives.noStore,
     would_fit_budget: remaining === null || cost <= remaining,
+    within_max_cost: maxCost === null ? null : cost <= maxCost,
   }, 200);
 });

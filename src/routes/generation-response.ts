@@ -1,10 +1,13 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import type { CacheDirectives } from '../domain/cache-key';
+import { invalid } from '../domain/failure';
 import type { GenerationRequest } from '../domain/generation-request';
 import { base64FromBytes } from '../domain/image-format';
 import type { ModelSpec } from '../domain/models';
-import { formatUsd } from '../domain/money';
+import { formatUsd, type Nano } from '../domain/money';
+import { parseMaxCost } from '../domain/pricing';
+import { checkTags, mergeTags, parseTagsHeader, TAGS_HEADER, type Tags } from '../domain/tags';
 import { ApiError } from '../errors';
 import { assertModelAllowed } from '../middleware/tenant-auth';
 import { generate, type GeneratedImage, type GenerationResult } from '../services/generation';
@@ -21,10 +24,33 @@ export async function modelFor(c: Context<AppEnv>, model: string): Promise<Model
   return spec;
 }
 
+/** `Imagegate-Max-Cost-USD` (docs/money.md): null when absent; a malformed value is a 400 naming the header. */
+export function maxCostOf(c: Context<AppEnv>): Nano | null {
+  const parsed = parseMaxCost(c.req.header('imagegate-max-cost-usd'));
+  if (!parsed.ok) throw invalid(parsed.problem);
+  return parsed.maxNano;
+}
+
+/**
+ * The request's tags (docs/money.md): the key's `default_tags`, then what the route's body brings
+ * (OpenAI's `user`), then the `Imagegate-Tags` header, a later one winning per name. A malformed
+ * header is a 400 naming it, before anything is admitted or reserved.
+ */
+export function tagsOf(c: Context<AppEnv>, fromBody: Tags = {}): Tags {
+  const header = parseTagsHeader(c.req.header('imagegate-tags'));
+  if (!header.ok) throw invalid(header.problem);
+  const tags = mergeTags(c.var.caller.key.defaultTags, fromBody, header.tags);
+  // the header's own 8 and the body's `user` together may still be one too many
+  const problem = checkTags(tags, TAGS_HEADER);
+  if (problem) throw invalid(problem);
+  return tags;
+}
+
 /**
  * Runs a route's generations through the pipeline, under the request's Idempotency-Key
  * (docs/cache.md): both generation routes call this, so they share one pipeline, one cache and one replay rule.
  * `hashed` is the parsed request as the route sees it; equal parsed requests replay the same answer.
+ * `bodyTags` are tags the route's body brings (OpenAI's `user`).
  */
 export async function runGenerations(
   c: Context<AppEnv>,
@@ -32,7 +58,10 @@ export async function runGenerations(
   requests: GenerationRequest[],
   hashed: { route: string; parsed: unknown },
   answer: (result: GenerationResult) => Response | Promise<Response>,
+  bodyTags: Tags = {},
 ): Promise<Response> {
+  const tags = tagsOf(c, bodyTags);
+  const maxCostNano = maxCostOf(c);
   const idempotency = {
     env: c.env,
     caller: c.var.caller,
@@ -50,6 +79,8 @@ export async function runGenerations(
         caller: c.var.caller,
         spec,
         directives: cacheDirectives(c.req.header('cache-control')),
+        tags,
+        maxCostNano,
         waitUntil: (p) => c.executionCtx.waitUntil(p),
         log: c.var.log,
       },

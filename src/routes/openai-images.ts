@@ -2,7 +2,9 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { checkAgainstModel, type GenerationRequest, MAX_SEED, requestedModel } from '../domain/generation-request';
+import { invalid } from '../domain/failure';
 import { base64FromBytes } from '../domain/image-format';
+import { checkTags } from '../domain/tags';
 import { REQUEST_DEFAULTS } from '../domain/models';
 import { ApiError } from '../errors';
 import { jsonBody as readJsonBody } from '../middleware/json-body';
@@ -91,7 +93,11 @@ openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {
   const named = Object.keys(ignored);
   // ignored fields do not change the image (not in the cache key) but are part of the body (in the Idempotency-Key hash)
   const parsed = { requests, format, user: body.user ?? null, ...(named.length > 0 ? { ignored } : {}) };
-  const response = await runGenerations(c, spec, requests, { route: 'v1/images/generations', parsed }, (result) => openAIAnswer(c, format, result));
+  // OpenAI's `user` becomes the tag `user` (docs/money.md); one that breaks the tag rules is a 400 naming it
+  const userTags: Record<string, string> = body.user ? { user: body.user } : {};
+  const problem = checkTags(userTags, 'user');
+  if (problem) throw invalid(problem);
+  const response = await runGenerations(c, spec, requests, { route: 'v1/images/generations', parsed }, (result) => openAIAnswer(c, format, result), userTags);
   // set here rather than in the answer, so a replayed answer carries it too
   if (response.status === 200 && named.length > 0) response.headers.set('Imagegate-Ignored-Fields', named.join(', '));
   // a replayed Idempotency-Key answer is a plain Response, which the library's typed answers

@@ -27,5 +27,9 @@ export function tenantPatchOf<I extends TenantInput>(input: I): TenantPatch & Pi
 
 export function keyPatchOf<I extends KeyInput>(input: I): KeyPatch & Pick<I, 'name'> {
   const expires = input.expires_at;
-  return { ...sharedPatchOf(input), expiresAt: expires === undefined || expires === null ? expires : new Date(expires).toISOString() };
+  return {
+    ...sharedPatchOf(input),
+    expiresAt: expires === undefined || expires === null ? expires : new Date(expires).toISOString(),
+    defaultTags: input.default_tags,
+  };
 }

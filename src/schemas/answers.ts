@@ -80,6 +80,7 @@ export const EstimateAnswer = answerSchema(
     extra_steps: z.int(),
     cacheable: z.boolean().describe('an explicit seed and no Cache-Control against it: a repeat can be a free hit'),
     would_fit_budget: z.boolean(),
+    within_max_cost: z.boolean().nullable().describe('whether the cost is within `Imagegate-Max-Cost-USD`; null without that header'),
   }),
 );
 
@@ -94,6 +95,8 @@ const BudgetUsage = z.strictObject({
   period_resets_at: Iso.nullable().describe("null for period 'none'"),
   requests: z.int(),
   cache_hits: z.int(),
+  coalesced: z.int().describe('generations served the image of an identical request in flight'),
+  saved_usd: Usd.describe('what the hits and merged generations would have cost at the origin'),
 });
 export const UsageAnswer = answerSchema('Usage', z.strictObject({ key: BudgetUsage, tenant: BudgetUsage }));
 
@@ -141,6 +144,7 @@ export const KeyAnswer = answerSchema(
     disabled: z.boolean(),
     revoked: z.boolean(),
     revoked_at: Iso.nullable(),
+    default_tags: z.record(z.string(), z.string()).describe('tags for every generation the key makes; a request\'s own win per name'),
     created_at: Iso,
     updated_at: Iso,
     usage: SpendAnswer,
@@ -176,13 +180,34 @@ export const ModelAnswer = answerSchema(
     cfg: Range,
   }),
 );
+export const PriceVersionsAnswer = answerSchema(
+  'ModelPriceVersions',
+  z.strictObject({
+    versions: z.array(
+      z.strictObject({
+        version: z.int().describe('1, 2, …: the order the versions were added in'),
+        effective_at: Iso.describe('in force from this time until the next later effective_at'),
+        price_per_megapixel_usd: Usd,
+        included_steps: z.int(),
+        price_per_extra_step_usd: Usd,
+      }),
+    ),
+  }),
+);
 export const ModelListAnswer = answerSchema('ModelList', z.strictObject({ data: z.array(ModelAnswer) }));
 
-const UsageTotals = { requests: z.int(), cache_hits: z.int(), failed: z.int(), cost_usd: Usd };
+const UsageTotals = {
+  requests: z.int(),
+  cache_hits: z.int(),
+  failed: z.int(),
+  cost_usd: Usd,
+  coalesced: z.int().describe('generations served the image of an identical request in flight'),
+  saved_usd: Usd.describe('what the hits and merged generations would have cost at the origin'),
+};
 export const UsageReportAnswer = answerSchema(
   'UsageReport',
   z.strictObject({
-    rows: z.array(z.strictObject({ group: z.string().describe('the day, key id, model or tenant id'), ...UsageTotals })),
+    rows: z.array(z.strictObject({ group: z.string().describe('the day, key id, model, tenant id, or tag value ("" for none)'), ...UsageTotals })),
     total: z.strictObject(UsageTotals),
   }),
 );

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount, intFrom, visiblePrompt } from '../domain/generation-request';
 import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
+import { checkTags, MAX_TAGS } from '../domain/tags';
 import { CACHE_SCOPES } from '../domain/tenants';
 import { ROLES } from '../domain/roles';
 
@@ -57,10 +58,23 @@ const tenantFields = {
 export const TenantCreateSchema = z.strictObject(tenantFields).openapi('TenantCreate');
 export const TenantPatchSchema = z.strictObject({ ...tenantFields, name: tenantFields.name.optional() }).openapi('TenantPatch');
 
+/** A key's `default_tags` (docs/money.md): the same rules as the `Imagegate-Tags` header. */
+const DefaultTags = z
+  .record(z.string(), z.string())
+  .superRefine((tags, ctx) => {
+    const problem = checkTags(tags, 'default_tags');
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
+  })
+  .openapi({
+    description: `up to ${MAX_TAGS} tags for every generation the key makes: names [a-z0-9_.-]{1,32}, values 1–64 printable characters without ',' or '='; a request's own tags win per name`,
+    example: { project: 'checkout' },
+  });
+
 const keyFields = {
   name: z.string().trim().min(1).max(200),
   ...limitFields,
   expires_at: IsoTime.nullable().optional(),
+  default_tags: DefaultTags.nullable().optional(),
 };
 export const KeyCreateSchema = z.strictObject(keyFields).openapi('KeyCreate');
 export const KeyPatchSchema = z
@@ -93,6 +107,7 @@ export const ModelPutSchema = z
   height: Side,
   steps: Steps,
   cfg: Cfg,
+  effective_at: IsoTime.optional().describe('when this price takes effect (ISO 8601 UTC); now when absent, may be in the future'),
   })
   .openapi('ModelPut');
 
@@ -104,13 +119,34 @@ const IsoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date such as 2026-11-26')
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
 
-export const UsageQuerySchema = z.strictObject({
-  tenant_id: z.string().min(1).max(200).optional(),
+const UsageGroupBy = z
+  .union([z.enum(['day', 'key', 'model', 'tenant']), z.string().regex(/^tag:[a-z0-9_.-]{1,32}$/, 'tag:<name>, the name [a-z0-9_.-]{1,32}')])
+  .openapi({ description: 'day, key, model, tenant, or `tag:<name>` (generations without that tag form the group "")', example: 'tag:project' });
+/** `tag=<name>:<value>`, repeatable; checked by the route, whose 400 names `tag`. */
+const TagFilters = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .openapi({ description: 'repeatable `<name>:<value>`; a generation counts when it carries every one', example: 'project:checkout' });
+
+const usageQueryFields = {
   key_id: z.string().min(1).max(200).optional(),
   from: IsoDate.optional(),
   to: IsoDate.optional(),
-  group_by: z.enum(['day', 'key', 'model', 'tenant']).default('day'),
+  tag: TagFilters,
   format: z.enum(['json', 'csv']).default('json'),
+};
+export const UsageQuerySchema = z.strictObject({
+  tenant_id: z.string().min(1).max(200).optional(),
+  ...usageQueryFields,
+  group_by: UsageGroupBy.default('day'),
+});
+export type UsageQuery = z.infer<typeof UsageQuerySchema>;
+
+/** `GET /v1/usage`: without `group_by` (nor `tag`, `from`, `to`, `format=csv`) the budget view; with any, the tenant's own report. */
+export const OwnUsageQuerySchema = z.strictObject({
+  ...usageQueryFields,
+  format: z.enum(['json', 'csv']).optional(),
+  group_by: UsageGroupBy.optional(),
 });
 
 
@@ -192,9 +228,32 @@ const IdempotencyKey = z
     maxLength: 255,
   });
 
+/** `Imagegate-Tags` (docs/money.md); checked by src/domain/tags.ts, whose 400 names the header. */
+const ImagegateTags = z
+  .string()
+  .optional()
+  .openapi({
+    param: { in: 'header' },
+    description:
+      "up to 8 `name=value` pairs, comma-separated: names [a-z0-9_.-]{1,32}, values 1–64 printable characters without ',' or '='. Stored with the ledger rows; the key's `default_tags` fill names left out",
+    examples: ['project=checkout, feature=thumbnails'],
+  });
+
+/** `Imagegate-Max-Cost-USD` (docs/money.md); parsed by src/domain/pricing.ts, whose 400 names the header. */
+const MaxCost = z
+  .string()
+  .optional()
+  .openapi({
+    param: { in: 'header' },
+    description: 'the most this request may cost (USD decimal): above it, 402 `max_cost_exceeded` before anything is reserved or sent',
+    examples: ['0.01'],
+  });
+
+const attribution = { 'imagegate-tags': ImagegateTags, 'imagegate-max-cost-usd': MaxCost };
+
 /** Hono reads request headers lower-case, so the keys (and the document's parameter names) are. */
-export const EstimateHeaders = z.object({ 'cache-control': CacheControl });
-export const OpenAIGenerationHeaders = z.object({ 'cache-control': CacheControl, 'idempotency-key': IdempotencyKey });
+export const EstimateHeaders = z.object({ 'cache-control': CacheControl, ...attribution });
+export const OpenAIGenerationHeaders = z.object({ 'cache-control': CacheControl, 'idempotency-key': IdempotencyKey, ...attribution });
 export const QubridGenerationHeaders = OpenAIGenerationHeaders.extend({
   accept: z
     .string()

@@ -1,9 +1,10 @@
 import { periodKeys, periodPhrase, remainingOf } from '../domain/budget-period';
 import type { SeededRequest } from '../domain/generation-request';
 import { atLeastZero, nanoToDb, type Nano } from '../domain/money';
+import type { Tags } from '../domain/tags';
 import type { Caller } from '../domain/tenants';
 import { remember, selectStates, STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
-import { expiredLedgerRows, reservationLedgerRow, type LedgerEntry } from './ledger';
+import { expiredLedgerRows, expiredTagRows, reservationLedgerRow, reservationTagRows, type LedgerEntry } from './ledger';
 
 /**
  * Budget reservations (docs/money.md): a generation that goes to an origin first reserves its cost
@@ -19,6 +20,10 @@ export interface ReservationItem {
   request: Pick<SeededRequest, 'model' | 'width' | 'height' | 'steps'>;
   /** The cache word the image would have: the cron's 'expired' ledger row keeps it (default 'miss'). */
   cache?: ReservedCacheWord;
+  /** The price version `costNano` was priced by (default 1): the ledger row records it, whenever the reservation ends. */
+  priceVersion?: number;
+  /** The tags its ledger row will carry (default none), whichever way the reservation ends. */
+  tags?: Tags;
 }
 
 /** What the cache does for an image that goes to an origin (migrations/0005). */
@@ -71,8 +76,9 @@ export async function reserve(db: D1Database, caller: Caller, items: Reservation
 function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, now: number, lifetimeMs: number): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at, cache)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (generation_id, request_id, tenant_id, key_id, model, width, height, steps, cost_nano, created_at, expires_at,
+         cache, price_version, tags)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       item.generationId,
@@ -87,6 +93,8 @@ function reservationRow(db: D1Database, caller: Caller, item: ReservationItem, n
       new Date(now).toISOString(),
       now + lifetimeMs,
       item.cache ?? 'miss',
+      item.priceVersion ?? 1,
+      JSON.stringify(item.tags ?? {}),
     );
 }
 
@@ -137,8 +145,9 @@ async function finish(db: D1Database, caller: Caller, generationId: string, entr
     return charge ? stmt.bind(generationId, null, ...periodArgs(now)) : stmt.bind(generationId);
   };
   const ledger = reservationLedgerRow(db, generationId, entry, now, charge);
+  const tags = reservationTagRows(db, generationId, now);
   const drop = db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(generationId);
-  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, drop]);
+  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop]);
   remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
 }
 
@@ -170,7 +179,8 @@ export async function releaseExpired(db: D1Database, now: number): Promise<numbe
     giveBack('api_keys', 'key_id'),
     giveBack('tenants', 'tenant_id'),
     expiredLedgerRows(db, now),
+    expiredTagRows(db, now),
     db.prepare('DELETE FROM reservations WHERE expires_at <= ?').bind(now),
   ]);
-  return results[3]?.meta.changes ?? 0;
+  return results[4]?.meta.changes ?? 0;
 }

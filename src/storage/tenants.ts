@@ -32,6 +32,8 @@ export interface KeyPatch extends LimitsPatch {
   /** ISO 8601 UTC time, or null for a key that never expires. */
   expiresAt?: string | null;
   disabled?: boolean;
+  /** Replaces the key's default tags; null or {} clears them. */
+  defaultTags?: Record<string, string> | null;
 }
 
 /** A new tenant or key: a patch with a name; the table's defaults fill what it leaves out. */
@@ -66,12 +68,13 @@ interface ApiKeyRow extends SharedRow {
   prefix: string;
   expires_at: string | null;
   revoked_at: string | null;
+  default_tags: string | null;
 }
 
 const TENANT_COLUMNS =
   'id, name, budget_nano, budget_period, rate_limit_rpm, max_concurrent, cache_scope, cache_ttl_days, allowed_models, disabled, created_at, updated_at';
 const KEY_COLUMNS =
-  'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, created_at, updated_at';
+  'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, default_tags, created_at, updated_at';
 
 type Shared = Limits & Pick<TenantRecord, 'id' | 'name' | 'disabled' | 'createdAt' | 'updatedAt'>;
 
@@ -95,7 +98,8 @@ function tenantFromRow(row: TenantRow): TenantRecord {
 }
 
 function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { ...sharedFromRow(row), tenantId: row.tenant_id, prefix: row.prefix, expiresAt: row.expires_at, revokedAt: row.revoked_at };
+  const defaultTags = row.default_tags === null ? {} : (JSON.parse(row.default_tags) as Record<string, string>);
+  return { ...sharedFromRow(row), tenantId: row.tenant_id, prefix: row.prefix, expiresAt: row.expires_at, revokedAt: row.revoked_at, defaultTags };
 }
 
 /** Column values as D1 binds them; undefined means "leave as it is" in an update. */
@@ -113,11 +117,12 @@ const COLUMN_OF: Record<keyof TenantPatch | keyof KeyPatch, string> = {
   allowedModels: 'allowed_models',
   disabled: 'disabled',
   expiresAt: 'expires_at',
+  defaultTags: 'default_tags',
 };
 
 /**
  * A patch as column values. Each kind of value has one encoding: nano-USD (the only bigint) as an
- * INTEGER, a boolean as 0/1, a list (of model ids) as JSON; strings and numbers as they are. An
+ * INTEGER, a boolean as 0/1, a list (of model ids) or an object (of tags) as JSON; strings and numbers as they are. An
  * absent field is not written; null clears the column.
  */
 function patchColumns(patch: TenantPatch | KeyPatch): Columns {
@@ -135,6 +140,7 @@ function encode(value: PatchValue | null): string | number | null {
   if (typeof value === 'bigint') return nanoToDb(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (Array.isArray(value)) return JSON.stringify(value);
+  if (value !== null && typeof value === 'object') return Object.keys(value).length === 0 ? null : JSON.stringify(value);
   return value;
 }
 

@@ -72,6 +72,7 @@ export const ROUTE_REQUESTS: Record<string, RouteRequest> = {
     const model = `test/${unique('m')}`;
     return { path: `/admin/models/${encodeURIComponent(model)}`, json: modelBody(model) };
   },
+  'GET /admin/models/{model}/prices': async () => ({ path: `/admin/models/${encodeURIComponent(DEFAULT_MODEL)}/prices` }),
   'GET /admin/usage': async (t) => ({ path: `/admin/usage?tenant_id=${t}` }),
   'GET /admin/audit': async (t) => ({ path: `/admin/audit?tenant_id=${t}` }),
   'GET /admin/health': async () => ({ path: '/admin/health' }),

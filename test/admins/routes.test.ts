@@ -31,6 +31,7 @@ const EXPECTED: Record<string, Row> = {
   'GET /admin/models': [A, A, A, A, F, F],
   'GET /admin/models/{model}': [A, A, A, A, F, F],
   'PUT /admin/models/{model}': [A, A, A, F, F, F],
+  'GET /admin/models/{model}/prices': [A, A, A, A, F, F],
   'GET /admin/usage': [A, A, A, A, A, N],
   'GET /admin/audit': [A, A, A, A, A, N],
   'GET /admin/health': [A, A, A, A, F, F],

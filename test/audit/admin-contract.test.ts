@@ -135,8 +135,8 @@ describe('audit docs/admin.md: tenants, keys and models as documented', () => {
     const r = await call('GET', `/admin/usage?format=csv&tenant_id=${unique('nobody')}`, { admin: true });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect(r.text().split(/\r?\n/)[0]).toBe('group,requests,cache_hits,failed,cost_usd');
+    expect(r.text().split(/\r?\n/)[0]).toBe('group,requests,cache_hits,failed,cost_usd,coalesced,saved_usd');
     const json = await call('GET', `/admin/usage?tenant_id=${unique('nobody')}`, { admin: true });
-    expect(json.json()).toEqual({ rows: [], total: { requests: 0, cache_hits: 0, failed: 0, cost_usd: '0' } });
+    expect(json.json()).toEqual({ rows: [], total: { requests: 0, cache_hits: 0, failed: 0, cost_usd: '0', coalesced: 0, saved_usd: '0' } });
   });
 });

@@ -11,6 +11,7 @@ const SD35: ModelSpec = {
   pricePerMegapixel: 1_900_000n,
   includedSteps: 30,
   pricePerExtraStep: 50_000n,
+  priceVersion: 1,
   width: { min: 256, max: 2048, multipleOf: 16 },
   height: { min: 256, max: 2048, multipleOf: 16 },
   steps: { min: 1, max: 100 },

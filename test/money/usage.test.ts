@@ -13,9 +13,9 @@ describe('POST /v1/estimate', () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '0.002' } });
     const r = await call('POST', '/v1/estimate', { key, json: { positive_prompt: 'a cat' } });
     expect(r.status).toBe(200);
-    expect(r.json()).toEqual({ cost_usd: '0.001992295', megapixels: 1.048576, extra_steps: 0, cacheable: false, would_fit_budget: true });
+    expect(r.json()).toEqual({ cost_usd: '0.001992295', megapixels: 1.048576, extra_steps: 0, cacheable: false, would_fit_budget: true, within_max_cost: null });
     const more = await call('POST', '/v1/estimate', { key, json: { positive_prompt: 'a cat', steps: 40, seed: 3 } });
-    expect(more.json()).toEqual({ cost_usd: '0.002492295', megapixels: 1.048576, extra_steps: 10, cacheable: true, would_fit_budget: false });
+    expect(more.json()).toEqual({ cost_usd: '0.002492295', megapixels: 1.048576, extra_steps: 10, cacheable: true, would_fit_budget: false, within_max_cost: null });
     const noStore = await call('POST', '/v1/estimate', { key, json: { positive_prompt: 'a cat', seed: 3 }, headers: { 'cache-control': 'no-store' } });
     expect(noStore.json().cacheable).toBe(false);
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x', width: 256, height: 256 } })).json().megapixels).toBe(0.065536);
@@ -80,6 +80,8 @@ describe('GET /v1/usage', () => {
         period_resets_at: tomorrow,
         requests: 4, // the failure counts (it passed the budget), the 402 does not
         cache_hits: 1,
+        coalesced: 0,
+        saved_usd: '0', // the hit row above was written without a list cost
       },
       tenant: {
         id: tenantId,
@@ -92,6 +94,8 @@ describe('GET /v1/usage', () => {
         period_resets_at: null,
         requests: 5,
         cache_hits: 1,
+        coalesced: 0,
+        saved_usd: '0',
       },
     });
     await expectBooksBalanced([keyId, other.keyId], tenantId);
@@ -126,10 +130,10 @@ describe('GET /admin/usage', () => {
 
   function parseCsv(text: string) {
     const lines = text.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('group,requests,cache_hits,failed,cost_usd');
+    expect(lines[0]).toBe('group,requests,cache_hits,failed,cost_usd,coalesced,saved_usd');
     return lines.slice(1).map((line) => {
-      const [group, requests, cacheHits, failed, cost] = line.split(',');
-      return { group, requests: Number(requests), cache_hits: Number(cacheHits), failed: Number(failed), cost_usd: cost };
+      const [group, requests, cacheHits, failed, cost, coalesced, saved] = line.split(',');
+      return { group, requests: Number(requests), cache_hits: Number(cacheHits), failed: Number(failed), cost_usd: cost, coalesced: Number(coalesced), saved_usd: saved };
     });
   }
 
@@ -137,11 +141,11 @@ describe('GET /admin/usage', () => {
     const { a, b } = await seedThreeDays();
     const json = (await call('GET', `/admin/usage?tenant_id=${a.tenantId}&group_by=day`, { admin: true })).json();
     expect(json.rows).toEqual([
-      { group: '2034-01-10', requests: 3, cache_hits: 0, failed: 1, cost_usd: '0.002116814' },
-      { group: '2034-01-11', requests: 1, cache_hits: 0, failed: 0, cost_usd: '0.000624519' },
-      { group: '2034-01-12', requests: 1, cache_hits: 0, failed: 0, cost_usd: '0.000124519' },
+      { group: '2034-01-10', requests: 3, cache_hits: 0, failed: 1, cost_usd: '0.002116814', coalesced: 0, saved_usd: '0' },
+      { group: '2034-01-11', requests: 1, cache_hits: 0, failed: 0, cost_usd: '0.000624519', coalesced: 0, saved_usd: '0' },
+      { group: '2034-01-12', requests: 1, cache_hits: 0, failed: 0, cost_usd: '0.000124519', coalesced: 0, saved_usd: '0' },
     ]);
-    expect(json.total).toEqual({ requests: 5, cache_hits: 0, failed: 1, cost_usd: '0.002865852' });
+    expect(json.total).toEqual({ requests: 5, cache_hits: 0, failed: 1, cost_usd: '0.002865852', coalesced: 0, saved_usd: '0' });
     expect(parseUsd(json.total.cost_usd)).toBe(await ledgerSum('tenant_id', a.tenantId));
 
     for (const groupBy of ['day', 'key', 'model', 'tenant']) {
@@ -166,13 +170,13 @@ describe('GET /admin/usage', () => {
   it('filters by key and by an inclusive date range', async () => {
     const { a, b } = await seedThreeDays();
     const oneKey = (await call('GET', `/admin/usage?key_id=${b.keyId}`, { admin: true })).json();
-    expect(oneKey.total).toEqual({ requests: 2, cache_hits: 0, failed: 1, cost_usd: '0.000624519' });
+    expect(oneKey.total).toEqual({ requests: 2, cache_hits: 0, failed: 1, cost_usd: '0.000624519', coalesced: 0, saved_usd: '0' });
     const range = (await call('GET', `/admin/usage?tenant_id=${a.tenantId}&from=2034-01-11&to=2034-01-11`, { admin: true })).json();
     expect(range.rows.map((r: { group: string }) => r.group)).toEqual(['2034-01-11']);
     const to = (await call('GET', `/admin/usage?tenant_id=${a.tenantId}&to=2034-01-11&group_by=tenant`, { admin: true })).json();
-    expect(to.rows).toEqual([{ group: a.tenantId, requests: 4, cache_hits: 0, failed: 1, cost_usd: '0.002741333' }]);
+    expect(to.rows).toEqual([{ group: a.tenantId, requests: 4, cache_hits: 0, failed: 1, cost_usd: '0.002741333', coalesced: 0, saved_usd: '0' }]);
     const none = (await call('GET', `/admin/usage?tenant_id=${a.tenantId}&from=2034-02-01&format=csv`, { admin: true }));
-    expect(none.text()).toBe('group,requests,cache_hits,failed,cost_usd\r\n');
+    expect(none.text()).toBe('group,requests,cache_hits,failed,cost_usd,coalesced,saved_usd\r\n');
   });
 
   it.each([

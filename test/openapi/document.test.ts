@@ -60,7 +60,11 @@ describe('GET /openapi.json', () => {
     expect(components.schemas.ModelPut.additionalProperties).toBe(false);
     const usage = paths['/admin/usage']?.get;
     const groupBy = usage.parameters.find((p: any) => p.name === 'group_by');
-    expect(groupBy).toMatchObject({ in: 'query', required: false, schema: { enum: ['day', 'key', 'model', 'tenant'] } });
+    expect(groupBy).toMatchObject({
+      in: 'query',
+      required: false,
+      schema: { anyOf: [{ enum: ['day', 'key', 'model', 'tenant'] }, { pattern: '^tag:[a-z0-9_.-]{1,32}$' }] },
+    });
   });
 
   it('describes answers, including image/png for the Qubrid route, and the generation headers', async () => {
@@ -84,7 +88,7 @@ describe('GET /openapi.json', () => {
 
     const gen = paths['/v1/images/generations']?.post.responses;
     expect(Object.keys(gen).sort()).toEqual(['200', '400', '401', '402', '403', '409', '413', '415', '422', '429', '500', '502', '503', '504']);
-    expect(Object.keys(gen['402'].content['application/json'].examples)).toEqual(['budget_exceeded']);
+    expect(Object.keys(gen['402'].content['application/json'].examples)).toEqual(['budget_exceeded', 'max_cost_exceeded']);
     expect(gen['402'].content['application/json'].examples.budget_exceeded.value.error).toMatchObject({ code: 'budget_exceeded', type: 'budget_error' });
     expect(Object.keys(gen['429'].content['application/json'].examples).sort()).toEqual(['concurrency_limited', 'rate_limited']);
     expect(gen['429'].headers['Retry-After']).toBeDefined();

@@ -1,5 +1,8 @@
 import { drawSeedRun, type GenerationRequest } from '../../domain/generation-request';
+import { fail } from '../../domain/failure';
 import { newId } from '../../domain/keys';
+import { formatUsd } from '../../domain/money';
+import { listPriceOf } from '../../domain/pricing';
 import { budgetRemaining } from '../../storage/budget-snapshot';
 import { admit, type Admission } from '../rate-limit';
 import { charge, handOver, planImage, runImage, type ImagePlan } from './image-steps';
@@ -25,6 +28,7 @@ export type { GeneratedImage, GenerationOptions, GenerationResult, ImageJob } fr
  * charges the request as a whole. Refusals and failures are thrown as `Failed`.
  */
 export async function generate(run: GenerationOptions, requests: GenerationRequest[]): Promise<GenerationResult> {
+  checkMaxCost(run, requests);
   const now = run.deps.now();
   const jobs = imageJobs(run, requests);
   const admission = await admit({ env: run.env, caller: run.caller, requestId: run.requestId, now, mayHitCache: jobs.some((j) => j.cacheable) });
@@ -43,6 +47,20 @@ export async function generate(run: GenerationOptions, requests: GenerationReque
     };
   } finally {
     run.waitUntil(admission.release());
+  }
+}
+
+/**
+ * `Imagegate-Max-Cost-USD` (docs/money.md): a request whose list price (every image as if it went to
+ * the origin; hits only make it cheaper) is above the client's ceiling is refused before it is
+ * admitted, reserved or sent.
+ */
+function checkMaxCost(run: GenerationOptions, requests: GenerationRequest[]): void {
+  const max = run.maxCostNano;
+  if (max === undefined || max === null) return;
+  const cost = listPriceOf(run.spec, requests);
+  if (cost > max) {
+    fail('max_cost_exceeded', `this request costs ${formatUsd(cost)} USD, above Imagegate-Max-Cost-USD ${formatUsd(max)} USD; nothing was charged`);
   }
 }
 

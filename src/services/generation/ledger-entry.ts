@@ -1,4 +1,5 @@
 import type { CacheWord } from '../../domain/cache-key';
+import { priceOf } from '../../domain/pricing';
 import type { LedgerEntry } from '../../storage/ledger';
 import type { GenerationOptions, ImageJob } from './types';
 
@@ -14,7 +15,10 @@ export interface LedgerEntryOptions {
   started: number;
 }
 
-/** One image's row of the usage ledger (docs/money.md). */
+/**
+ * One image's row of the usage ledger (docs/money.md), with its tags, its price version and its
+ * list cost (what it costs at the origin: what a cache hit or a merged follower saved).
+ */
 export function ledgerEntry({ run, job, cache, origin, status, started }: LedgerEntryOptions): LedgerEntry {
   return {
     generationId: job.generationId,
@@ -24,6 +28,9 @@ export function ledgerEntry({ run, job, cache, origin, status, started }: Ledger
     origin,
     status,
     latencyMs: Math.max(0, run.deps.now() - started),
+    priceVersion: run.spec.priceVersion,
+    listCostNano: priceOf(run.spec, job.request),
+    tags: run.tags ?? {},
   };
 }
 

@@ -10,7 +10,14 @@ import type { GenerationOptions, ImageJob } from './types';
 /** What one image that goes to an origin holds of the budgets: its generation, its price and its cache word. */
 export function reservationFor(run: GenerationOptions, job: ImageJob): ReservationItem {
   const cache = originCacheWord(run, job);
-  return { generationId: job.generationId, costNano: priceOf(run.spec, job.request), request: job.request, cache: cache === 'bypass' ? 'bypass' : 'miss' };
+  return {
+    generationId: job.generationId,
+    costNano: priceOf(run.spec, job.request),
+    request: job.request,
+    cache: cache === 'bypass' ? 'bypass' : 'miss',
+    priceVersion: run.spec.priceVersion,
+    tags: run.tags ?? {},
+  };
 }
 
 export interface ReserveOptions {

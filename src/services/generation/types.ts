@@ -4,6 +4,7 @@ import type { SeededRequest } from '../../domain/generation-request';
 import type { ImageType } from '../../domain/image-format';
 import type { ModelSpec } from '../../domain/models';
 import type { Nano } from '../../domain/money';
+import type { Tags } from '../../domain/tags';
 import type { Caller } from '../../domain/tenants';
 import type { AppDeps, Env } from '../../env';
 
@@ -15,6 +16,10 @@ export interface GenerationOptions {
   caller: Caller;
   spec: ModelSpec;
   directives: CacheDirectives;
+  /** The tags every ledger row of the request carries (docs/money.md); none when absent. */
+  tags?: Tags;
+  /** `Imagegate-Max-Cost-USD`: the most the client lets the request cost; null or absent for no ceiling. */
+  maxCostNano?: Nano | null;
   waitUntil: (promise: Promise<unknown>) => void;
   /** Fields for the request's log line. */
   log: Record<string, unknown>;
