@@ -108,8 +108,7 @@ function allowedMethods(app: { routes: { method: string; path: string }[] }): (p
 
 /** A Hono route path (`/v1/images/:id`, `/admin/models/:model{.+}`, `/docs/*`) as a regular expression over a whole pathname. */
 function pathPattern(path: string): RegExp {
-  const source = path
-    .split('/')
+  const source = segments(path)
     .map((part) => {
       if (part === '*') return '.*';
       const param = /^:[A-Za-z_][A-Za-z0-9_]*(?:\{(.+)\})?$/.exec(part);
@@ -118,4 +117,17 @@ function pathPattern(path: string): RegExp {
     })
     .join('/');
   return new RegExp(`^${source}$`);
+}
+
+/** A route path's segments: split on `/`, but not inside a parameter's `{regex}` (which may hold one). */
+function segments(path: string): string[] {
+  const parts = [''];
+  let depth = 0;
+  for (const ch of path) {
+    if (ch === '/' && depth === 0) parts.push('');
+    else parts[parts.length - 1] += ch;
+    if (ch === '{') depth += 1;
+    if (ch === '}') depth -= 1;
+  }
+  return parts;
 }
