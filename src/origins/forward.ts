@@ -51,6 +51,15 @@ function wholeImage(origin: OriginConfig, request: SeededRequest, image: OriginI
   return { ok: true, bytes: image.bytes, contentType: found.type };
 }
 
+/** What the chain has seen so far: every attempt, the last failure, and why origins were passed over. */
+interface Chain {
+  attempts: Attempt[];
+  last: OriginFailure | null;
+  /** The soonest an origin whose breaker is open may be tried again. */
+  retryAt: number | null;
+  unsupported: string[];
+}
+
 /**
  * Tries each origin that serves the model, in order, until one answers an image (docs/origins.md).
  * A connection error, 5xx, timeout or non-image answer moves on; an origin's 4xx is the client's
@@ -59,70 +68,87 @@ function wholeImage(origin: OriginConfig, request: SeededRequest, image: OriginI
  */
 export async function forward(origins: OriginConfig[], request: SeededRequest, options: ForwardOptions): Promise<ForwardResult> {
   const eligible = originsFor(origins, request.model);
-  const attempts: Attempt[] = [];
+  const chain: Chain = { attempts: [], last: null, retryAt: null, unsupported: [] };
   if (eligible.length === 0) {
-    return { ok: false, kind: 'no_origin', message: `no origin serves model '${request.model}'`, attempts };
+    return { ok: false, kind: 'no_origin', message: `no origin serves model '${request.model}'`, attempts: chain.attempts };
   }
   const deadlineMs = options.deadlineMs ?? originDeadlineMs(options.env);
   const deadline = AbortSignal.timeout(deadlineMs);
-  let last: OriginFailure | null = null;
-  let retryAt: number | null = null;
-  const unsupported: string[] = [];
-
   for (const origin of eligible) {
     if (deadline.aborted) break;
-    const adapter = ADAPTERS[origin.kind];
-    const reason = adapter.unsupported?.(request) ?? null;
-    if (reason) {
-      attempts.push({ origin: origin.name, outcome: 'unsupported', latencyMs: 0 });
-      unsupported.push(`origin '${origin.name}': ${reason}`);
-      continue;
-    }
-    const verdict = checkBreaker(origin, options.now());
-    if (!verdict.pass) {
-      attempts.push({ origin: origin.name, outcome: 'breaker_open', latencyMs: 0 });
-      retryAt = retryAt === null ? verdict.retryAt : Math.min(retryAt, verdict.retryAt);
-      continue;
-    }
-
-    const started = options.now();
-    const ownTimeout = AbortSignal.timeout(origin.timeout_ms);
-    const secretValue = origin.api_key_secret ? options.env[origin.api_key_secret] : undefined;
-    let outcome: OriginOutcome;
-    try {
-      outcome = await adapter.generate(origin, {
-        request,
-        requestId: options.requestId,
-        secret: typeof secretValue === 'string' && secretValue ? secretValue : undefined,
-        signal: AbortSignal.any([ownTimeout, deadline]),
-      });
-    } catch {
-      // An adapter is meant to return its failures; one that throws is a broken origin, not a broken request.
-      outcome = { ok: false, failure: 'unreachable', message: `origin '${origin.name}' failed unexpectedly` };
-    }
-    const latencyMs = Math.max(0, options.now() - started);
-    if (outcome.ok) outcome = wholeImage(origin, request, outcome);
-
-    if (outcome.ok) {
-      recordSuccess(origin);
-      attempts.push({ origin: origin.name, outcome: 'ok', latencyMs });
-      return { ok: true, bytes: outcome.bytes, contentType: outcome.contentType, origin: origin.name, attempts };
-    }
-    attempts.push({ origin: origin.name, outcome: outcome.failure, ...(outcome.status ? { status: outcome.status } : {}), latencyMs });
-    if (outcome.failure === 'client_error') {
-      recordNeutral(origin);
-      return { ok: false, kind: 'refused', message: outcome.message, attempts };
-    }
-    if (outcome.failure === 'timeout' && deadline.aborted && !ownTimeout.aborted) {
-      // The chain ran out of time, not this origin: still within its own timeout, it has not failed.
-      recordNeutral(origin);
-      outcome = { ...outcome, message: `the ${deadlineMs} ms deadline for all origins passed while waiting for origin '${origin.name}'` };
-    } else {
-      recordFailure(origin, options.now());
-    }
-    last = outcome;
+    if (passedOver(origin, request, options, chain)) continue;
+    const outcome = await tryOrigin({ origin, request, options, deadline, deadlineMs, chain });
+    if (outcome.ok) return { ok: true, bytes: outcome.bytes, contentType: outcome.contentType, origin: origin.name, attempts: chain.attempts };
+    if (outcome.failure === 'client_error') return { ok: false, kind: 'refused', message: outcome.message, attempts: chain.attempts };
+    chain.last = outcome;
   }
+  return chainFailure(request, options, chain);
+}
 
+/** An origin that cannot serve the request as asked, or whose breaker is open, is not called. */
+function passedOver(origin: OriginConfig, request: SeededRequest, options: ForwardOptions, chain: Chain): boolean {
+  const reason = ADAPTERS[origin.kind].unsupported?.(request) ?? null;
+  if (reason) {
+    chain.attempts.push({ origin: origin.name, outcome: 'unsupported', latencyMs: 0 });
+    chain.unsupported.push(`origin '${origin.name}': ${reason}`);
+    return true;
+  }
+  const verdict = checkBreaker(origin, options.now());
+  if (verdict.pass) return false;
+  chain.attempts.push({ origin: origin.name, outcome: 'breaker_open', latencyMs: 0 });
+  chain.retryAt = chain.retryAt === null ? verdict.retryAt : Math.min(chain.retryAt, verdict.retryAt);
+  return true;
+}
+
+interface TryOptions {
+  origin: OriginConfig;
+  request: SeededRequest;
+  options: ForwardOptions;
+  deadline: AbortSignal;
+  deadlineMs: number;
+  chain: Chain;
+}
+
+/** One call to one origin, judged: a whole image, or a failure counted (or not) against its breaker. */
+async function tryOrigin({ origin, request, options, deadline, deadlineMs, chain }: TryOptions): Promise<OriginOutcome> {
+  const started = options.now();
+  const ownTimeout = AbortSignal.timeout(origin.timeout_ms);
+  const secretValue = origin.api_key_secret ? options.env[origin.api_key_secret] : undefined;
+  let outcome: OriginOutcome;
+  try {
+    outcome = await ADAPTERS[origin.kind].generate(origin, {
+      request,
+      requestId: options.requestId,
+      secret: typeof secretValue === 'string' && secretValue ? secretValue : undefined,
+      signal: AbortSignal.any([ownTimeout, deadline]),
+    });
+  } catch {
+    // An adapter is meant to return its failures; one that throws is a broken origin, not a broken request.
+    outcome = { ok: false, failure: 'unreachable', message: `origin '${origin.name}' failed unexpectedly` };
+  }
+  const latencyMs = Math.max(0, options.now() - started);
+  if (outcome.ok) outcome = wholeImage(origin, request, outcome);
+  if (outcome.ok) {
+    recordSuccess(origin);
+    chain.attempts.push({ origin: origin.name, outcome: 'ok', latencyMs });
+    return outcome;
+  }
+  chain.attempts.push({ origin: origin.name, outcome: outcome.failure, ...(outcome.status ? { status: outcome.status } : {}), latencyMs });
+  if (outcome.failure === 'client_error') {
+    recordNeutral(origin);
+  } else if (outcome.failure === 'timeout' && deadline.aborted && !ownTimeout.aborted) {
+    // The chain ran out of time, not this origin: still within its own timeout, it has not failed.
+    recordNeutral(origin);
+    outcome = { ...outcome, message: `the ${deadlineMs} ms deadline for all origins passed while waiting for origin '${origin.name}'` };
+  } else {
+    recordFailure(origin, options.now());
+  }
+  return outcome;
+}
+
+/** Why no origin gave an image, once the chain is over. */
+function chainFailure(request: SeededRequest, options: ForwardOptions, chain: Chain): ForwardResult {
+  const { attempts, last, retryAt } = chain;
   if (last === null && retryAt !== null) {
     const seconds = Math.max(1, Math.ceil((retryAt - options.now()) / 1000));
     return {
@@ -135,7 +161,7 @@ export async function forward(origins: OriginConfig[], request: SeededRequest, o
   }
   if (last === null) {
     // Nothing was called: every origin would have had to change the request to serve it.
-    return { ok: false, kind: 'unservable', message: `no origin can serve this request as asked: ${unsupported.join('; ')}`, attempts };
+    return { ok: false, kind: 'unservable', message: `no origin can serve this request as asked: ${chain.unsupported.join('; ')}`, attempts };
   }
   const tried = attempts.filter((a) => a.outcome !== 'unsupported' && a.outcome !== 'breaker_open').length;
   return {
