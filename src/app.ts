@@ -1,3 +1,4 @@
+import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './env';
 import { Failed } from './domain/failure';
@@ -40,27 +41,42 @@ export function createApp(deps: Partial<AppDeps> = {}) {
   // after auth, before any route's own middleware: who may call what is decided here, once
   app.use('/admin/*', adminPolicy());
 
-  app.route('/', rootRoutes);
-  app.route('/', healthRoutes);
-  app.route('/', adminHealthRoutes);
-  app.route('/', generationRoutes);
-  app.route('/', openAIImageRoutes);
-  app.route('/', imageRoutes);
-  app.route('/', adminTenantRoutes);
-  app.route('/', estimateRoutes);
-  app.route('/', usageRoutes);
-  app.route('/', adminModelRoutes);
-  app.route('/', adminUsageRoutes);
-  app.route('/', adminKeyRoutes);
-  app.route('/', adminAdminRoutes);
-  app.route('/', adminAuditRoutes);
-  // last: the document lists every route declared above, and these
+  mountRoutes(app);
+  app.notFound(notFoundOrNotAllowed(allowedMethods(app)));
+  app.onError(onError);
+  return app;
+}
+
+type App = ReturnType<typeof routeGroup>;
+
+/** Every route family; the docs last, since the document lists every route mounted before it. */
+function mountRoutes(app: App): void {
+  for (const routes of [
+    rootRoutes,
+    healthRoutes,
+    adminHealthRoutes,
+    generationRoutes,
+    openAIImageRoutes,
+    imageRoutes,
+    adminTenantRoutes,
+    estimateRoutes,
+    usageRoutes,
+    adminModelRoutes,
+    adminUsageRoutes,
+    adminKeyRoutes,
+    adminAdminRoutes,
+    adminAuditRoutes,
+  ]) {
+    app.route('/', routes);
+  }
   app.route('/', docsRoutes(app));
   // once every route is mounted: each admin route's document entry names the roles the policy allows
   noteAdminRoles(app);
+}
 
-  const allowed = allowedMethods(app);
-  app.notFound(function notFound(c) {
+/** An unknown path is 404; a known path asked with another method is 405 with `Allow`. */
+function notFoundOrNotAllowed(allowed: (path: string) => string[]): NotFoundHandler<AppEnv> {
+  return function notFound(c) {
     const path = new URL(c.req.url).pathname;
     const allow = allowed(path);
     const err =
@@ -68,27 +84,26 @@ export function createApp(deps: Partial<AppDeps> = {}) {
         ? new ApiError('method_not_allowed', `${path} does not answer ${c.req.method}; it answers ${allow.join(', ')}`, { headers: { Allow: allow.join(', ') } })
         : new ApiError('not_found', `no route ${c.req.method} ${path}`);
     return errorResponse(err, c.var.requestId ?? 'unknown');
-  });
-
-  app.onError(function onError(err, c) {
-    const id = c.var.requestId ?? 'unknown';
-    if (err instanceof Failed) err = apiErrorOf(err.failure);
-    if (err instanceof ApiError) {
-      if (c.var.log) c.var.log.error = err.code;
-      return errorResponse(err, id);
-    }
-    if (err instanceof HTTPException) {
-      // Hono's own (e.g. a malformed request it rejected): the nearest code of ours, in our envelope
-      const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
-      return errorResponse(new ApiError(code, err.message || 'bad request'), id);
-    }
-    // A bug: log it with the stack, answer without one.
-    log.error(errorText(err), { request_id: id, stack: err.stack });
-    return errorResponse(new ApiError('internal', 'internal error; quote the request id when reporting it'), id);
-  });
-
-  return app;
+  };
 }
+
+/** Every error in the one envelope: failures and ApiErrors as they are, Hono's own mapped, a bug as `internal`. */
+const onError: ErrorHandler<AppEnv> = function onError(err, c) {
+  const id = c.var.requestId ?? 'unknown';
+  if (err instanceof Failed) err = apiErrorOf(err.failure);
+  if (err instanceof ApiError) {
+    if (c.var.log) c.var.log.error = err.code;
+    return errorResponse(err, id);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's own (e.g. a malformed request it rejected): the nearest code of ours, in our envelope
+    const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
+    return errorResponse(new ApiError(code, err.message || 'bad request'), id);
+  }
+  // A bug: log it with the stack, answer without one.
+  log.error(errorText(err), { request_id: id, stack: err.stack });
+  return errorResponse(new ApiError('internal', 'internal error; quote the request id when reporting it'), id);
+};
 
 /**
  * The methods the app answers on a path (RFC 9110 §15.5.6: a 405 carries them in `Allow`), read
