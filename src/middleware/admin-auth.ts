@@ -6,6 +6,7 @@ import { BOOTSTRAP_PRINCIPAL, authorize, canonicalPath, looksLikeAdminToken, nee
 import { ApiError } from '../errors';
 import { adminByToken, principalOf } from '../storage/admins';
 import { getKey, getTenant } from '../storage/tenants';
+import { isolateCache } from './isolate-cache';
 
 /**
  * Admin auth and authorisation (docs/admin.md): `adminAuth` finds who is calling, `adminPolicy`
@@ -19,8 +20,7 @@ import { getKey, getTenant } from '../storage/tenants';
  * 2 s, and at once in the isolate that made it (forgetPrincipals). An entry also remembers when a
  * previous token's grace ends, so a cached lookup never outlives the grace.
  */
-const PRINCIPAL_CACHE_MS = 2_000;
-const principals = new Map<string, { principal: Principal | null; graceEndsAt: number | null; at: number }>();
+const principals = isolateCache<Principal>(2_000);
 
 export function forgetPrincipals(): void {
   principals.clear();
@@ -46,15 +46,12 @@ async function principalFor(c: Context<AppEnv>, given: string, bootstrap: string
   const now = c.var.deps.now();
   // a hash lookup: an index finds the row, so timing says nothing about any stored token
   const hash = await hashKey(given);
-  let entry = principals.get(hash);
-  if (!entry || now - entry.at >= PRINCIPAL_CACHE_MS || now < entry.at) {
+  const entry = await principals.get(hash, now, async () => {
     const match = await adminByToken(c.env.DB, hash, new Date(now).toISOString());
-    entry = { principal: match ? principalOf(match.admin) : null, graceEndsAt: match?.graceEndsAt ? Date.parse(match.graceEndsAt) : null, at: now };
-    if (principals.size > 10_000) principals.clear();
-    principals.set(hash, entry);
-  }
+    return { value: match ? principalOf(match.admin) : null, graceEndsAt: match?.graceEndsAt ?? null };
+  });
   if (entry.graceEndsAt !== null && entry.graceEndsAt <= now) return null;
-  return entry.principal;
+  return entry.value;
 }
 
 export function bearerToken(header: string | undefined): string | null {

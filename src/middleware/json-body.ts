@@ -75,3 +75,12 @@ export function jsonBody(): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
+
+/** Reads a JSON body when one is sent; a request with none goes on with `{}` (for optional bodies). */
+export function optionalJsonBody(): MiddlewareHandler<AppEnv> {
+  const read = jsonBody();
+  return async function optionalJsonBodyMiddleware(c, next) {
+    if (c.req.raw.body === null && !c.req.header('content-type')) return next();
+    return read(c, next);
+  };
+}

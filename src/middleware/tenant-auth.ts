@@ -5,6 +5,7 @@ import { hashKey, looksLikeTenantKey } from '../domain/keys';
 import { ApiError } from '../errors';
 import { findCallerBySecret } from '../storage/tenants';
 import { bearerToken } from './admin-auth';
+import { isolateCache } from './isolate-cache';
 
 /**
  * Keys are looked up by hash on every request, so each isolate remembers a lookup briefly.
@@ -12,8 +13,7 @@ import { bearerToken } from './admin-auth';
  * through this isolate clear it at once (forgetCallers). A key's previous secret (a rotation with a
  * grace period) is remembered with the end of its grace, so a cached lookup never outlives it.
  */
-const CALLER_CACHE_MS = 2_000;
-const callers = new Map<string, { caller: Caller | null; graceEndsAt: number | null; at: number }>();
+const callers = isolateCache<Caller>(2_000);
 
 export function forgetCallers(): void {
   callers.clear();
@@ -27,14 +27,11 @@ export function tenantAuth(): MiddlewareHandler<AppEnv> {
     if (!looksLikeTenantKey(key)) throw new ApiError('unauthorized', 'invalid API key');
     const now = c.var.deps.now();
     const hash = await hashKey(key);
-    let entry = callers.get(hash);
-    if (!entry || now - entry.at >= CALLER_CACHE_MS || now < entry.at) {
+    const entry = await callers.get(hash, now, async () => {
       const match = await findCallerBySecret(c.env.DB, hash, new Date(now).toISOString());
-      entry = { caller: match?.caller ?? null, graceEndsAt: match?.graceEndsAt ? Date.parse(match.graceEndsAt) : null, at: now };
-      if (callers.size > 10_000) callers.clear();
-      callers.set(hash, entry);
-    }
-    const caller = entry.caller;
+      return { value: match?.caller ?? null, graceEndsAt: match?.graceEndsAt ?? null };
+    });
+    const caller = entry.value;
     if (!caller) throw new ApiError('unauthorized', 'invalid API key');
     if (entry.graceEndsAt !== null && entry.graceEndsAt <= now) {
       throw new ApiError('unauthorized', 'this API key was rotated and its grace period has ended');

@@ -1,8 +1,11 @@
-import type { OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { MAX_SEED } from '../domain/generation-request';
 import { rolesFor } from '../domain/roles';
 import type { AppEnv } from '../env';
 import { ERROR_CODES, errorBody, type ErrorCode } from '../errors';
+import { jsonBody as readJsonBody, optionalJsonBody } from '../middleware/json-body';
+import { tenantAuth } from '../middleware/tenant-auth';
 import { ErrorAnswer } from '../schemas/answers';
 
 /**
@@ -12,6 +15,7 @@ import { ErrorAnswer } from '../schemas/answers';
  */
 export type Auth = 'tenant' | 'admin' | 'none';
 type Json = Record<string, unknown>;
+type ResponseConfig = Exclude<RouteConfig['responses'][string], { $ref: string }>;
 
 const SECURITY: Record<Auth, Record<string, string[]>[]> = {
   tenant: [{ tenantKey: [] }, { tenantApiKey: [] }],
@@ -58,7 +62,7 @@ const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
   none: [],
 };
 
-const RETRY_AFTER = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } };
+const RETRY_AFTER = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } as const;
 
 export interface ErrorsOf {
   auth: Auth;
@@ -71,7 +75,7 @@ export interface ErrorsOf {
 }
 
 /** Every error a route can answer, grouped by status, each status with an example per code. */
-export function errorResponses(of: ErrorsOf): Record<number, { description: string; headers?: Json; content: Json }> {
+export function errorResponses(of: ErrorsOf): Record<number, ResponseConfig> {
   const codes = new Set<ErrorCode>([
     ...(of.body ? BODY_ERRORS : []),
     ...(of.query ? (['invalid_request'] as const) : []),
@@ -81,7 +85,7 @@ export function errorResponses(of: ErrorsOf): Record<number, { description: stri
   ]);
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_CODES[code].status, [...(byStatus.get(ERROR_CODES[code].status) ?? []), code]);
-  const responses: Record<number, { description: string; headers?: Json; content: Json }> = {};
+  const responses: Record<number, ResponseConfig> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     const retry = group.some((c) => c === 'rate_limited' || c === 'concurrency_limited' || c === 'origin_error');
     const examples = Object.fromEntries(
@@ -123,6 +127,11 @@ export function noteAdminRoles(app: OpenAPIHono<AppEnv>): void {
 /** A JSON body, required: at most 64 KiB, `application/json` (the route's body middleware checks both). */
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { 'application/json': { schema } }, required: true } as const;
+}
+
+/** A JSON body the caller may leave out (the route then reads `{}`). */
+export function optionalJsonBodyOf<T extends z.ZodType>(schema: T) {
+  return { content: { 'application/json': { schema } }, required: false } as const;
 }
 
 /** A JSON answer. */
@@ -179,3 +188,60 @@ export const GENERATION_ERRORS = [
   'unavailable',
   'origin_timeout',
 ] as const satisfies readonly ErrorCode[];
+
+type Request = NonNullable<RouteConfig['request']>;
+type Body = { content: { 'application/json': { schema: z.ZodType } }; required: boolean } | undefined;
+
+/** What a route declares of its own; `declareRoute` adds what follows from it. */
+export interface RouteSpec<M, P, Params, Query, Headers, B, A> {
+  method: M;
+  path: P;
+  id: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: Auth;
+  params?: Params;
+  query?: Query;
+  headers?: Headers;
+  /** `jsonBody(schema)` or `optionalJsonBodyOf(schema)`. */
+  body?: B;
+  answers: A;
+  /** Errors of the route's own, beyond those its auth, body and query bring. */
+  errors?: readonly ErrorCode[];
+}
+
+/**
+ * Declares a route: its tag, its security, the middleware its auth and body need (a tenant key is
+ * checked here, an admin token by the app for all of /admin/*), and every error it can answer.
+ * The request parts keep their own types, so a handler's `c.req.valid(...)` is typed from them.
+ */
+export function declareRoute<
+  const M extends 'get' | 'post' | 'put' | 'patch' | 'delete',
+  const P extends string,
+  A extends RouteConfig['responses'],
+  Params extends Request['params'] = undefined,
+  Query extends Request['query'] = undefined,
+  Headers extends Request['headers'] = undefined,
+  B extends Body = undefined,
+>(spec: RouteSpec<M, P, Params, Query, Headers, B, A>) {
+  const middleware: MiddlewareHandler<AppEnv>[] = [];
+  if (spec.auth === 'tenant') middleware.push(tenantAuth());
+  if (spec.body) middleware.push(spec.body.required ? readJsonBody() : optionalJsonBody());
+  return createRoute({
+    method: spec.method,
+    path: spec.path,
+    operationId: spec.id,
+    summary: spec.summary,
+    ...(spec.description === undefined ? {} : { description: spec.description }),
+    tags: [spec.tag],
+    ...securityOf(spec.auth),
+    middleware,
+    // an absent part is `undefined` and its type parameter stays `undefined`: narrowing drops only that
+    request: { params: spec.params as Params, query: spec.query as Query, headers: spec.headers as Headers, body: spec.body as B },
+    responses: {
+      ...spec.answers,
+      ...errorResponses({ auth: spec.auth, body: spec.body !== undefined, query: spec.query !== undefined, errors: spec.errors }),
+    },
+  });
+}

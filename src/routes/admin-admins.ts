@@ -1,15 +1,13 @@
-import { createRoute } from '@hono/zod-openapi';
 import { forgetPrincipals } from '../middleware/admin-auth';
 import { ApiError } from '../errors';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, jsonAnswer, jsonBody, optionalJsonBodyOf } from '../openapi/describe';
 import { AdminAnswer, AdminListAnswer, NewAdminAnswer } from '../schemas/answers';
 import { AdminCreateSchema, IdParam, RotateSchema } from '../schemas/requests';
 import { createAdmin, getAdmin, listAdmins, revokeAdmin, rotateAdmin, type AdminRecord } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
 import { getTenant } from '../storage/tenants';
 import { auditOf } from './admin-audit';
-import { isoNow, optionalJsonBody } from './admin-tenants';
+import { isoNow } from './admin-tenants';
 import { routeGroup } from './route-group';
 
 /** Admin principals (docs/admin.md): people and systems with their own `iga_` tokens and a role. Owner only. */
@@ -30,19 +28,18 @@ export function adminJson(a: AdminRecord) {
 }
 
 const adminId = IdParam('the admin principal id (`adm_…`)');
-const admins = { tags: ['admin: principals'], ...securityOf('admin') };
+const admins = { tag: 'admin: principals', auth: 'admin' } as const;
 
-const createAdminRoute = createRoute({
+const createAdminRoute = declareRoute({
   method: 'post',
   path: '/admin/admins',
-  operationId: 'createAdmin',
+  id: 'createAdmin',
   summary: 'Create an admin principal',
   description:
     "`role`: `owner`, `admin`, `viewer` or `tenant_admin` (which needs `tenant_id`, the one tenant it manages). The `token` (`iga_…`) is in this answer only; the gateway keeps a SHA-256 hash.",
   ...admins,
-  middleware: readJsonBody(),
-  request: { body: jsonBody(AdminCreateSchema) },
-  responses: { 201: jsonAnswer('the principal, with its token this once', NewAdminAnswer), ...errorResponses({ auth: 'admin', body: true }) },
+  body: jsonBody(AdminCreateSchema),
+  answers: { 201: jsonAnswer('the principal, with its token this once', NewAdminAnswer) },
 });
 
 adminAdminRoutes.openapi(createAdminRoute, async function createPrincipal(c) {
@@ -73,28 +70,29 @@ adminAdminRoutes.openapi(createAdminRoute, async function createPrincipal(c) {
   return c.json({ ...adminJson(record), token: write.token }, 201);
 });
 
-const listAdminsRoute = createRoute({
+const listAdminsRoute = declareRoute({
   method: 'get',
   path: '/admin/admins',
-  operationId: 'listAdmins',
+  id: 'listAdmins',
   summary: 'List admin principals',
   description: 'Revoked ones included (with `revoked_at`), in creation order; never a token or hash.',
   ...admins,
-  responses: { 200: jsonAnswer('every principal', AdminListAnswer), ...errorResponses({ auth: 'admin' }) },
+  answers: { 200: jsonAnswer('every principal', AdminListAnswer) },
 });
 
 adminAdminRoutes.openapi(listAdminsRoute, async function listPrincipals(c) {
   return c.json({ data: (await listAdmins(c.env.DB)).map(adminJson) }, 200);
 });
 
-const getAdminRoute = createRoute({
+const getAdminRoute = declareRoute({
   method: 'get',
   path: '/admin/admins/{id}',
-  operationId: 'getAdmin',
+  id: 'getAdmin',
   summary: 'Read an admin principal',
   ...admins,
-  request: { params: adminId },
-  responses: { 200: jsonAnswer('the principal (never its token)', AdminAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+  params: adminId,
+  answers: { 200: jsonAnswer('the principal (never its token)', AdminAnswer) },
+  errors: ['not_found'],
 });
 
 adminAdminRoutes.openapi(getAdminRoute, async function readPrincipal(c) {
@@ -103,15 +101,16 @@ adminAdminRoutes.openapi(getAdminRoute, async function readPrincipal(c) {
   return c.json(adminJson(admin), 200);
 });
 
-const revokeAdminRoute = createRoute({
+const revokeAdminRoute = declareRoute({
   method: 'delete',
   path: '/admin/admins/{id}',
-  operationId: 'revokeAdmin',
+  id: 'revokeAdmin',
   summary: 'Revoke an admin principal',
   description: 'Its token, and a previous token still in its grace period, stop working at once (within 2 s in every isolate).',
   ...admins,
-  request: { params: adminId },
-  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+  params: adminId,
+  answers: { 204: { description: 'revoked (also when it already was)' } },
+  errors: ['not_found'],
 });
 
 adminAdminRoutes.openapi(revokeAdminRoute, async function revokePrincipal(c) {
@@ -129,20 +128,20 @@ adminAdminRoutes.openapi(revokeAdminRoute, async function revokePrincipal(c) {
   return c.body(null, 204);
 });
 
-const rotateAdminRoute = createRoute({
+const rotateAdminRoute = declareRoute({
   method: 'post',
   path: '/admin/admins/{id}/rotate',
-  operationId: 'rotateAdmin',
+  id: 'rotateAdmin',
   summary: "Rotate an admin principal's token",
   description:
     'A new `token`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
   ...admins,
-  middleware: optionalJsonBody(),
-  request: { params: adminId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
-  responses: {
+  params: adminId,
+  body: optionalJsonBodyOf(RotateSchema),
+  answers: {
     200: jsonAnswer('the principal with its new token, this once', NewAdminAnswer),
-    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
   },
+  errors: ['not_found'],
 });
 
 adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {

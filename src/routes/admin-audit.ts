@@ -1,10 +1,9 @@
-import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { actorOf, auditTimeRange, type AuditAction, type AuditEntry, type Fields, type StoredAuditEntry } from '../domain/audit';
 import { tenantScope } from '../domain/roles';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { errorResponses, jsonAnswer, securityOf } from '../openapi/describe';
+import { declareRoute, jsonAnswer } from '../openapi/describe';
 import { AuditPageAnswer } from '../schemas/answers';
 import { AuditQuerySchema } from '../schemas/requests';
 import { listAudit } from '../storage/audit';
@@ -41,17 +40,18 @@ export function auditEntryJson(e: StoredAuditEntry) {
   };
 }
 
-const auditRoute = createRoute({
+const auditRoute = declareRoute({
   method: 'get',
   path: '/admin/audit',
-  operationId: 'listAudit',
+  id: 'listAudit',
   summary: 'The audit log',
   description:
     'One entry per admin change, newest first. Filters combine; `from`/`to` are dates (UTC, `to` inclusive) or ISO 8601 times (`from` ≤ at < `to`). Follow `next_cursor` for older entries; entries added meanwhile never repeat or shift a page. A tenant admin sees its tenant\'s entries only.',
-  tags: ['admin: audit'],
-  ...securityOf('admin'),
-  request: { query: AuditQuerySchema },
-  responses: { 200: jsonAnswer('a page of entries', AuditPageAnswer), ...errorResponses({ auth: 'admin', query: true, errors: ['not_found'] }) },
+  tag: 'admin: audit',
+  auth: 'admin',
+  query: AuditQuerySchema,
+  answers: { 200: jsonAnswer('a page of entries', AuditPageAnswer) },
+  errors: ['not_found'],
 });
 
 adminAuditRoutes.openapi(auditRoute, async function readAudit(c) {

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, jsonAnswer, securityOf } from '../openapi/describe';
+import { z } from '@hono/zod-openapi';
+import { declareRoute, jsonAnswer } from '../openapi/describe';
 import { breakerState } from '../origins/breaker';
 import { parseOrigins } from '../origins/config';
 import { gatewayProblems } from '../services/gateway-problems';
@@ -36,14 +36,14 @@ export const AdminHealthAnswer = z
   })
   .openapi('AdminHealth');
 
-const adminHealthRoute = createRoute({
+const adminHealthRoute = declareRoute({
   method: 'get',
   path: '/admin/health',
-  operationId: 'adminHealth',
+  id: 'adminHealth',
   summary: 'Origins, breakers, open reservations and the ledger check',
-  tags: ['admin: health'],
-  ...securityOf('admin'),
-  responses: { 200: jsonAnswer('the gateway as this isolate sees it', AdminHealthAnswer), ...errorResponses({ auth: 'admin' }) },
+  tag: 'admin: health',
+  auth: 'admin',
+  answers: { 200: jsonAnswer('the gateway as this isolate sees it', AdminHealthAnswer) },
 });
 
 adminHealthRoutes.openapi(adminHealthRoute, async function adminHealth(c) {

@@ -1,20 +1,18 @@
-import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
 import { keyBudgetCeiling, keyBudgetProblem } from '../domain/roles';
 import type { ApiKeyRecord } from '../domain/tenants';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { forgetCallers } from '../middleware/tenant-auth';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, jsonAnswer, jsonBody, optionalJsonBodyOf } from '../openapi/describe';
 import { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer } from '../schemas/answers';
 import { IdParam, KeyCreateSchema, KeyPatchSchema, RotateSchema } from '../schemas/requests';
 import { graceEnd } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
 import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
 import { auditOf, type Change } from './admin-audit';
-import { auditFields, definedFields, isoNow, keyFields, keyJson, optionalJsonBody, spendOf, tenantId } from './admin-tenants';
+import { auditFields, definedFields, isoNow, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
 import { routeGroup } from './route-group';
 import { keyPatchOf } from './tenant-patches';
 
@@ -22,7 +20,7 @@ import { keyPatchOf } from './tenant-patches';
 export const adminKeyRoutes = routeGroup();
 
 const keyId = IdParam('the key id (`key_…`)');
-const keys = { tags: ['admin: keys'], ...securityOf('admin') };
+const keys = { tag: 'admin: keys', auth: 'admin' } as const;
 
 /** 400 when the principal may not give a key this budget: a tenant admin's keys fit the tenant's budget. */
 async function checkKeyBudget(c: Context<AppEnv>, tenantId: string, patch: KeyPatch): Promise<void> {
@@ -42,20 +40,20 @@ async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, 
   return keyJson(key, spend(key.id));
 }
 
-const createKeyRoute = createRoute({
+const createKeyRoute = declareRoute({
   method: 'post',
   path: '/admin/tenants/{id}/keys',
-  operationId: 'createKey',
+  id: 'createKey',
   summary: 'Create a key for a tenant',
   description:
     "The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key. A tenant admin's key may not have a `budget_usd` above its tenant's.",
   ...keys,
-  middleware: readJsonBody(),
-  request: { params: tenantId, body: jsonBody(KeyCreateSchema) },
-  responses: {
+  params: tenantId,
+  body: jsonBody(KeyCreateSchema),
+  answers: {
     201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
-    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
   },
+  errors: ['not_found'],
 });
 
 adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
@@ -74,14 +72,15 @@ adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
   return c.json({ ...key, key: plaintext }, 201);
 });
 
-const getKeyRoute = createRoute({
+const getKeyRoute = declareRoute({
   method: 'get',
   path: '/admin/keys/{id}',
-  operationId: 'getKey',
+  id: 'getKey',
   summary: 'Read a key',
   ...keys,
-  request: { params: keyId },
-  responses: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+  params: keyId,
+  answers: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer) },
+  errors: ['not_found'],
 });
 
 adminKeyRoutes.openapi(getKeyRoute, async function readKey(c) {
@@ -91,16 +90,17 @@ adminKeyRoutes.openapi(getKeyRoute, async function readKey(c) {
   return c.json(keyJson(key, spend(key.id)), 200);
 });
 
-const updateKeyRoute = createRoute({
+const updateKeyRoute = declareRoute({
   method: 'patch',
   path: '/admin/keys/{id}',
-  operationId: 'updateKey',
+  id: 'updateKey',
   summary: 'Change a key',
   description: "`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds. A tenant admin's key may not have a `budget_usd` above its tenant's.",
   ...keys,
-  middleware: readJsonBody(),
-  request: { params: keyId, body: jsonBody(KeyPatchSchema) },
-  responses: { 200: jsonAnswer('the key as changed', KeyAnswer), ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }) },
+  params: keyId,
+  body: jsonBody(KeyPatchSchema),
+  answers: { 200: jsonAnswer('the key as changed', KeyAnswer) },
+  errors: ['not_found'],
 });
 
 adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
@@ -121,15 +121,16 @@ adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
   return c.json(key, 200);
 });
 
-const revokeKeyRoute = createRoute({
+const revokeKeyRoute = declareRoute({
   method: 'delete',
   path: '/admin/keys/{id}',
-  operationId: 'revokeKey',
+  id: 'revokeKey',
   summary: 'Revoke a key',
   description: 'The key, and a previous key still in its grace period, stop working at once.',
   ...keys,
-  request: { params: keyId },
-  responses: { 204: { description: 'revoked (also when it already was)' }, ...errorResponses({ auth: 'admin', errors: ['not_found'] }) },
+  params: keyId,
+  answers: { 204: { description: 'revoked (also when it already was)' } },
+  errors: ['not_found'],
 });
 
 adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
@@ -151,20 +152,20 @@ adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
   return c.body(null, 204);
 });
 
-const rotateKeyRoute = createRoute({
+const rotateKeyRoute = declareRoute({
   method: 'post',
   path: '/admin/keys/{id}/rotate',
-  operationId: 'rotateKey',
+  id: 'rotateKey',
   summary: 'Rotate a key',
   description:
     'A new plaintext `key`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
   ...keys,
-  middleware: optionalJsonBody(),
-  request: { params: keyId, body: { content: { 'application/json': { schema: RotateSchema } }, required: false } },
-  responses: {
+  params: keyId,
+  body: optionalJsonBodyOf(RotateSchema),
+  answers: {
     200: jsonAnswer('the key with its new plaintext, this once', RotatedKeyAnswer),
-    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
   },
+  errors: ['not_found'],
 });
 
 adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {

@@ -1,9 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { ModelSpec, PriceVersion } from '../domain/models';
 import { formatUsd, parseUsd } from '../domain/money';
 import { ApiError } from '../errors';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
 import { ModelAnswer, ModelListAnswer, PriceVersionsAnswer } from '../schemas/answers';
 import { ModelPutSchema } from '../schemas/requests';
 import { commitAudited } from '../storage/audit';
@@ -18,7 +17,7 @@ import { routeGroup } from './route-group';
  */
 export const adminModelRoutes = routeGroup();
 
-const models = { tags: ['admin: models'], ...securityOf('admin') };
+const models = { tag: 'admin: models', auth: 'admin' } as const;
 /**
  * `{model{…}}`: Hono's pattern for a model id that may hold a raw `/`; the document shows `{model}`.
  * The handler reads the raw path itself (rawModelPath), so `%2F` and `/` both work. A path ending in
@@ -62,13 +61,13 @@ function rawModelPath(url: string): string {
   return new URL(url).pathname.slice('/admin/models/'.length);
 }
 
-const listModelsRoute = createRoute({
+const listModelsRoute = declareRoute({
   method: 'get',
   path: '/admin/models',
-  operationId: 'listModels',
+  id: 'listModels',
   summary: 'List models and their prices',
   ...models,
-  responses: { 200: jsonAnswer('every model', ModelListAnswer), ...errorResponses({ auth: 'admin' }) },
+  answers: { 200: jsonAnswer('every model', ModelListAnswer) },
 });
 
 adminModelRoutes.openapi(listModelsRoute, async function listModels(c) {
@@ -87,16 +86,17 @@ export function priceVersionJson(v: PriceVersion) {
 }
 
 /** `GET /admin/models/{model}/prices`: every price version, so a report of any month can be explained. */
-const pricesRoute = createRoute({
+const pricesRoute = declareRoute({
   method: 'get',
   path: '/admin/models/{model{.+}}/prices',
-  operationId: 'listModelPrices',
+  id: 'listModelPrices',
   summary: "Every price version of a model, oldest first",
   description:
     'A request is priced by the version in force when its budget is reserved (the latest `effective_at` that has come) and settled at that price. A model id that ends in `/prices` must be named with its `/` encoded.',
   ...models,
-  request: { params: modelParams },
-  responses: { 200: jsonAnswer('the price versions', PriceVersionsAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found', 'invalid_request'] }) },
+  params: modelParams,
+  answers: { 200: jsonAnswer('the price versions', PriceVersionsAnswer) },
+  errors: ['not_found', 'invalid_request'],
 });
 
 adminModelRoutes.openapi(pricesRoute, async function modelPrices(c) {
@@ -107,14 +107,15 @@ adminModelRoutes.openapi(pricesRoute, async function modelPrices(c) {
   return c.json({ versions: versions.map(priceVersionJson) }, 200);
 });
 
-const getModelRoute = createRoute({
+const getModelRoute = declareRoute({
   method: 'get',
   path: MODEL_PATH,
-  operationId: 'getModel',
+  id: 'getModel',
   summary: "Read a model's price row and limits",
   ...models,
-  request: { params: modelParams },
-  responses: { 200: jsonAnswer('the model', ModelAnswer), ...errorResponses({ auth: 'admin', errors: ['not_found', 'invalid_request'] }) },
+  params: modelParams,
+  answers: { 200: jsonAnswer('the model', ModelAnswer) },
+  errors: ['not_found', 'invalid_request'],
 });
 
 adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
@@ -126,20 +127,19 @@ adminModelRoutes.openapi(getModelRoute, async function readModel(c) {
   return c.json(modelJson(spec), 200);
 });
 
-const putModelRoute = createRoute({
+const putModelRoute = declareRoute({
   method: 'put',
   path: MODEL_PATH,
-  operationId: 'putModel',
+  id: 'putModel',
   summary: "Create or replace a model's limits, adding a price version",
   description:
     'cost = ceil(width × height × price_per_megapixel / 10^6 + max(0, steps − included_steps) × price_per_extra_step), in nano-USD. The limits apply at once; the price becomes a new version, in force from `effective_at` (ISO 8601 UTC, now when absent, may be in the future; a new model\'s first price must be in force now). Earlier versions stay, and a request is settled at the version it was reserved at. The answer is the model as it stands now.',
   ...models,
-  middleware: readJsonBody(),
-  request: { params: modelParams, body: jsonBody(ModelPutSchema) },
-  responses: {
+  params: modelParams,
+  body: jsonBody(ModelPutSchema),
+  answers: {
     200: jsonAnswer('the row, replaced', ModelAnswer),
     201: jsonAnswer('the row, created', ModelAnswer),
-    ...errorResponses({ auth: 'admin', body: true }),
   },
 });
 

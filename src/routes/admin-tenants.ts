@@ -1,16 +1,12 @@
-import { createRoute } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import { currentSpent, periodEnd, remainingOf, type BudgetState } from '../domain/budget-period';
 import type { Fields } from '../domain/audit';
 import { newId } from '../domain/keys';
 import { atLeastZero, formatUsd } from '../domain/money';
 import { tenantScope } from '../domain/roles';
 import type { ApiKeyRecord, TenantRecord } from '../domain/tenants';
-import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
 import { forgetCallers } from '../middleware/tenant-auth';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
 import { TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { IdParam, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
 import { commitAudited } from '../storage/audit';
@@ -101,28 +97,18 @@ export function auditFields(fields: { created_at: string; updated_at: string } &
 
 export const isoNow = (now: number) => new Date(now).toISOString();
 
-/** Reads a JSON body when one is sent; a request with none goes on with `{}` (for optional bodies). */
-export function optionalJsonBody(): MiddlewareHandler<AppEnv> {
-  const read = readJsonBody();
-  return async function optionalJsonBodyMiddleware(c, next) {
-    if (c.req.raw.body === null && !c.req.header('content-type')) return next();
-    return read(c, next);
-  };
-}
-
 export const tenantId = IdParam('the tenant id (`ten_…`)');
-const tenants = { tags: ['admin: tenants'], ...securityOf('admin') };
+const tenants = { tag: 'admin: tenants', auth: 'admin' } as const;
 
-const createTenantRoute = createRoute({
+const createTenantRoute = declareRoute({
   method: 'post',
   path: '/admin/tenants',
-  operationId: 'createTenant',
+  id: 'createTenant',
   summary: 'Create a tenant',
   description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.',
   ...tenants,
-  middleware: readJsonBody(),
-  request: { body: jsonBody(TenantCreateSchema) },
-  responses: { 201: jsonAnswer('the tenant', TenantAnswer), ...errorResponses({ auth: 'admin', body: true }) },
+  body: jsonBody(TenantCreateSchema),
+  answers: { 201: jsonAnswer('the tenant', TenantAnswer) },
 });
 
 adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
@@ -138,14 +124,14 @@ adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   return c.json(tenantJson(tenant, spend(tenant.id)), 201);
 });
 
-const listTenantsRoute = createRoute({
+const listTenantsRoute = declareRoute({
   method: 'get',
   path: '/admin/tenants',
-  operationId: 'listTenants',
+  id: 'listTenants',
   summary: 'List tenants',
   description: 'In creation order. A tenant admin sees its own tenant only.',
   ...tenants,
-  responses: { 200: jsonAnswer('every tenant the caller may see', TenantListAnswer), ...errorResponses({ auth: 'admin' }) },
+  answers: { 200: jsonAnswer('every tenant the caller may see', TenantListAnswer) },
 });
 
 adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
@@ -156,17 +142,17 @@ adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
   return c.json({ data: all.map((t) => tenantJson(t, spend(t.id))) }, 200);
 });
 
-const getTenantRoute = createRoute({
+const getTenantRoute = declareRoute({
   method: 'get',
   path: '/admin/tenants/{id}',
-  operationId: 'getTenant',
+  id: 'getTenant',
   summary: 'Read a tenant and its keys',
   ...tenants,
-  request: { params: tenantId },
-  responses: {
+  params: tenantId,
+  answers: {
     200: jsonAnswer('the tenant with its keys (never their plaintext)', TenantWithKeysAnswer),
-    ...errorResponses({ auth: 'admin', errors: ['not_found'] }),
   },
+  errors: ['not_found'],
 });
 
 adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
@@ -181,19 +167,19 @@ adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
   return c.json({ ...tenantJson(tenant, tenantSpend(tenant.id)), keys: tenantKeys.map((k) => keyJson(k, keySpend(k.id))) }, 200);
 });
 
-const updateTenantRoute = createRoute({
+const updateTenantRoute = declareRoute({
   method: 'patch',
   path: '/admin/tenants/{id}',
-  operationId: 'updateTenant',
+  id: 'updateTenant',
   summary: 'Change a tenant',
   description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.',
   ...tenants,
-  middleware: readJsonBody(),
-  request: { params: tenantId, body: jsonBody(TenantPatchSchema) },
-  responses: {
+  params: tenantId,
+  body: jsonBody(TenantPatchSchema),
+  answers: {
     200: jsonAnswer('the tenant as changed', TenantAnswer),
-    ...errorResponses({ auth: 'admin', body: true, errors: ['not_found'] }),
   },
+  errors: ['not_found'],
 });
 
 adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {

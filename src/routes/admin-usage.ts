@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { formatUsd } from '../domain/money';
@@ -6,7 +5,7 @@ import { tagProblem } from '../domain/tags';
 import { DAY_MS } from '../domain/time';
 import { ApiError } from '../errors';
 import { tenantScope } from '../domain/roles';
-import { errorResponses, securityOf, textContent } from '../openapi/describe';
+import { declareRoute, textContent } from '../openapi/describe';
 import { UsageReportAnswer } from '../schemas/answers';
 import { UsageQuerySchema, type UsageQuery } from '../schemas/requests';
 import { usageReport, usageTotal, type TagFilter, type UsageFilter, type UsageGroupBy, type UsageRow } from '../storage/usage';
@@ -89,21 +88,20 @@ export function usageReportAnswer(c: Context<AppEnv>, rows: UsageRow[], format: 
   return c.json({ rows: rows.map((r) => ({ group: r.group, ...sumsJson(r) })), total: sumsJson(usageTotal(rows)) }, 200);
 }
 
-const usageRoute = createRoute({
+const usageRoute = declareRoute({
   method: 'get',
   path: '/admin/usage',
-  operationId: 'usageReport',
+  id: 'usageReport',
   summary: 'The usage ledger, summed',
   description: `\`from\`/\`to\` are UTC dates, \`to\` inclusive. \`failed\` counts generations that ended without an image; \`coalesced\` those served the image of an identical request in flight; \`saved_usd\` is what the hits and merged generations would have cost at the origin. \`group_by=tag:<name>\` groups by a tag's value (generations without it form the group ""); \`tag=<name>:<value>\` (repeatable) keeps the generations that carry every one. CSV has the header row \`${USAGE_CSV_HEADER}\`. A tenant admin's report covers its own tenant only.`,
-  tags: ['admin: usage'],
-  ...securityOf('admin'),
-  request: { query: UsageQuerySchema },
-  responses: {
+  tag: 'admin: usage',
+  auth: 'admin',
+  query: UsageQuerySchema,
+  answers: {
     200: {
       description: 'rows per group and the total (JSON), or the same as CSV with `format=csv`',
       content: { 'application/json': { schema: UsageReportAnswer }, ...textContent('text/csv') },
     },
-    ...errorResponses({ auth: 'admin', query: true }),
   },
 });
 

@@ -1,10 +1,10 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { version } from '../../package.json';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { buildDocument } from '../openapi/document';
-import { errorResponses, securityOf, textContent } from '../openapi/describe';
+import { declareRoute, textContent } from '../openapi/describe';
 import { routeGroup } from './route-group';
 
 /**
@@ -19,7 +19,7 @@ const VIEWER_PATH = '/docs/swagger-ui';
 /** scripts/docs-assets.mjs copies these (Swagger UI's licence travels with it). */
 export const VIEWER_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png', 'LICENSE', 'NOTICE'] as const;
 
-const meta = { tags: ['meta'], ...securityOf('none') };
+const meta = { tag: 'meta', auth: 'none' } as const;
 
 /**
  * `/openapi.json`, `/docs` and the viewer's files, for the routes declared on `app` (this group
@@ -30,13 +30,13 @@ export function docsRoutes(app: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
   let document: Record<string, unknown> | undefined;
 
   routes.openapi(
-    createRoute({
+    declareRoute({
       method: 'get',
       path: '/openapi.json',
-      operationId: 'openApiDocument',
+      id: 'openApiDocument',
       summary: 'This OpenAPI 3.1 document',
       ...meta,
-      responses: { 200: { description: 'the document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } }, ...errorResponses({ auth: 'none' }) },
+      answers: { 200: { description: 'the document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
     }),
     (c) => {
       document ??= buildDocument(app, { version });
@@ -45,38 +45,39 @@ export function docsRoutes(app: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
   );
 
   routes.openapi(
-    createRoute({
+    declareRoute({
       method: 'get',
       path: '/docs',
-      operationId: 'docsPage',
+      id: 'docsPage',
       summary: 'A page that renders this document (Swagger UI, served by the gateway itself)',
       ...meta,
-      responses: { 200: { description: 'the page', content: textContent('text/html') }, ...errorResponses({ auth: 'none' }) },
+      answers: { 200: { description: 'the page', content: textContent('text/html') } },
     }),
     (c) => c.html(PAGE, 200, { 'Content-Security-Policy': CSP }),
   );
 
   routes.openapi(
-    createRoute({
+    declareRoute({
       method: 'get',
       path: '/docs/init.js',
-      operationId: 'docsScript',
+      id: 'docsScript',
       summary: "The docs page's start-up script",
       ...meta,
-      responses: { 200: { description: 'the script', content: textContent('text/javascript') }, ...errorResponses({ auth: 'none' }) },
+      answers: { 200: { description: 'the script', content: textContent('text/javascript') } },
     }),
     (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
   );
 
   routes.openapi(
-    createRoute({
+    declareRoute({
       method: 'get',
       path: `${VIEWER_PATH}/{file}`,
-      operationId: 'docsViewerFile',
+      id: 'docsViewerFile',
       summary: "The viewer's own files (Swagger UI)",
       ...meta,
-      request: { params: z.object({ file: z.string().openapi({ description: VIEWER_FILES.join(', ') }) }) },
-      responses: { 200: { description: 'the file', content: textContent('*/*') }, ...errorResponses({ auth: 'none', errors: ['not_found'] }) },
+      params: z.object({ file: z.string().openapi({ description: VIEWER_FILES.join(', ') }) }),
+      answers: { 200: { description: 'the file', content: textContent('*/*') } },
+      errors: ['not_found'],
     }),
     viewerFile,
   );

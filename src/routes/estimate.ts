@@ -1,11 +1,8 @@
-import { createRoute } from '@hono/zod-openapi';
 import { remainingOf, smallerRemaining } from '../domain/budget-period';
 import { fromQubridBody, requestedModel } from '../domain/generation-request';
 import { formatUsd } from '../domain/money';
 import { extraSteps, priceOf } from '../domain/pricing';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { tenantAuth } from '../middleware/tenant-auth';
-import { errorResponses, jsonAnswer, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
 import { EstimateAnswer } from '../schemas/answers';
 import { EstimateHeaders, QubridBody } from '../schemas/requests';
 import { callerUsage } from '../storage/usage';
@@ -21,21 +18,18 @@ export const estimateRoutes = routeGroup();
 
 const PIXELS_PER_MEGAPIXEL = 1_000_000;
 
-const estimateRoute = createRoute({
+const estimateRoute = declareRoute({
   method: 'post',
   path: '/v1/estimate',
-  operationId: 'estimateCost',
+  id: 'estimateCost',
   summary: 'What a generation would cost',
   description:
     'Same body and checks as `POST /image/generation` (`Imagegate-Tags` included); charges nothing, reserves nothing. With `Imagegate-Max-Cost-USD`, `within_max_cost` says whether the generation would pass that ceiling.',
-  tags: ['usage'],
-  ...securityOf('tenant'),
-  middleware: [tenantAuth(), readJsonBody()],
-  request: { headers: EstimateHeaders, body: jsonBody(QubridBody) },
-  responses: {
-    200: jsonAnswer('the price and whether it would fit the budget', EstimateAnswer),
-    ...errorResponses({ auth: 'tenant', body: true }),
-  },
+  tag: 'usage',
+  auth: 'tenant',
+  headers: EstimateHeaders,
+  body: jsonBody(QubridBody),
+  answers: { 200: jsonAnswer('the price and whether it would fit the budget', EstimateAnswer) },
 });
 
 estimateRoutes.openapi(estimateRoute, async function estimate(c) {

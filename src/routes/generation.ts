@@ -1,8 +1,5 @@
-import { createRoute } from '@hono/zod-openapi';
 import { fromQubridBody, requestedModel } from '../domain/generation-request';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { tenantAuth } from '../middleware/tenant-auth';
-import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, IMAGE_CONTENT, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, GENERATION_ERRORS, GENERATION_HEADERS, IMAGE_CONTENT, jsonBody } from '../openapi/describe';
 import { QubridJsonAnswer } from '../schemas/answers';
 import { QubridBody, QubridGenerationHeaders } from '../schemas/requests';
 import { requireOriginConfig } from '../services/gateway-problems';
@@ -13,25 +10,25 @@ import { routeGroup } from './route-group';
 /** `POST /image/generation`: Qubrid's own body and semantics (docs/generation.md). */
 export const generationRoutes = routeGroup();
 
-const qubridRoute = createRoute({
+const qubridRoute = declareRoute({
   method: 'post',
   path: '/image/generation',
-  operationId: 'generateImage',
+  id: 'generateImage',
   summary: 'Generate an image (Qubrid-compatible)',
   description:
     "Qubrid's own body, so an existing client switches by changing the URL and key. Answers the image itself, or with `Accept: application/json` a JSON description. Width, height, steps and cfg are checked against the model's limits (SD 3.5 Large: 256–2048 in multiples of 16, steps 1–100, cfg 0–20; defaults 1024×1024, 30 steps, cfg 7.5). Without a seed the gateway draws one and reports it. An unknown field is a 400 naming it.",
-  tags: ['generation'],
-  ...securityOf('tenant'),
-  middleware: [tenantAuth(), readJsonBody()],
-  request: { headers: QubridGenerationHeaders, body: jsonBody(QubridBody) },
-  responses: {
+  tag: 'generation',
+  auth: 'tenant',
+  headers: QubridGenerationHeaders,
+  body: jsonBody(QubridBody),
+  answers: {
     200: {
       description: 'the image (Content-Type by `output_format`), or its JSON description',
       headers: GENERATION_HEADERS,
       content: { ...IMAGE_CONTENT, 'application/json': { schema: QubridJsonAnswer } },
     },
-    ...errorResponses({ auth: 'tenant', body: true, errors: GENERATION_ERRORS }),
   },
+  errors: GENERATION_ERRORS,
 });
 
 generationRoutes.openapi(qubridRoute, async function qubridGeneration(c) {

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, jsonAnswer, securityOf } from '../openapi/describe';
+import { z } from '@hono/zod-openapi';
+import { declareRoute, jsonAnswer } from '../openapi/describe';
 import { HealthAnswer } from '../schemas/answers';
 import { gatewayProblems } from '../services/gateway-problems';
 import { routeGroup } from './route-group';
@@ -15,17 +15,16 @@ export const UnhealthyAnswer = z
   .strictObject({ ok: z.literal(false), problems: z.array(z.string()).min(1).describe('what is wrong, e.g. "ORIGINS[0].url: Invalid URL"') })
   .openapi('Unhealthy');
 
-const healthRoute = createRoute({
+const healthRoute = declareRoute({
   method: 'get',
   path: '/healthz',
-  operationId: 'health',
+  id: 'health',
   summary: 'Liveness and configuration',
-  tags: ['meta'],
-  ...securityOf('none'),
-  responses: {
+  tag: 'meta',
+  auth: 'none',
+  answers: {
     200: jsonAnswer('the Worker is up and its configuration can serve', HealthAnswer),
     503: jsonAnswer('the configuration cannot serve generations', UnhealthyAnswer),
-    ...errorResponses({ auth: 'none' }),
   },
 });
 

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { checkAgainstModel, type GenerationRequest, MAX_SEED, requestedModel } from '../domain/generation-request';
@@ -7,9 +6,7 @@ import { base64FromBytes } from '../domain/image-format';
 import { checkTags } from '../domain/tags';
 import { REQUEST_DEFAULTS } from '../domain/models';
 import { ApiError } from '../errors';
-import { jsonBody as readJsonBody } from '../middleware/json-body';
-import { tenantAuth } from '../middleware/tenant-auth';
-import { errorResponses, GENERATION_ERRORS, GENERATION_HEADERS, jsonBody, securityOf } from '../openapi/describe';
+import { declareRoute, GENERATION_ERRORS, GENERATION_HEADERS, jsonBody } from '../openapi/describe';
 import type { GenerationResult } from '../services/generation';
 import { requireOriginConfig } from '../services/gateway-problems';
 import { OpenAIImagesAnswer } from '../schemas/answers';
@@ -40,18 +37,18 @@ function openAIRequests(body: OpenAIImagesBody, base: GenerationRequest): Genera
 /** `POST /v1/images/generations`: OpenAI's `images.generate` (docs/generation.md). */
 export const openAIImageRoutes = routeGroup();
 
-const openAIRoute = createRoute({
+const openAIRoute = declareRoute({
   method: 'post',
   path: '/v1/images/generations',
-  operationId: 'createImagesOpenAI',
+  id: 'createImagesOpenAI',
   summary: 'Generate 1–4 images (OpenAI-compatible)',
   description:
     'The official `openai` SDKs work against it with `baseURL = "<gateway>/v1"` and the tenant key as `apiKey`. `n > 1` makes n generations with seeds seed, seed+1, … (drawn consecutively when no seed is given), each priced and cached on its own; the budget for all of them is reserved at once, so a budget that fits only some refuses the whole request with 402 before any origin is called. Headers as for `/image/generation`: costs summed, `Cache-Status` of the first image.',
-  tags: ['generation'],
-  ...securityOf('tenant'),
-  middleware: [tenantAuth(), readJsonBody()],
-  request: { headers: OpenAIGenerationHeaders, body: jsonBody(OpenAIImagesBodySchema) },
-  responses: {
+  tag: 'generation',
+  auth: 'tenant',
+  headers: OpenAIGenerationHeaders,
+  body: jsonBody(OpenAIImagesBodySchema),
+  answers: {
     200: {
       description: 'the images, as b64_json or as /v1/images/{id} links',
       headers: {
@@ -63,8 +60,8 @@ const openAIRoute = createRoute({
       },
       content: { 'application/json': { schema: OpenAIImagesAnswer } },
     },
-    ...errorResponses({ auth: 'tenant', body: true, errors: GENERATION_ERRORS }),
   },
+  errors: GENERATION_ERRORS,
 });
 
 openAIImageRoutes.openapi(openAIRoute, async function openAIGeneration(c) {

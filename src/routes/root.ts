@@ -1,5 +1,4 @@
-import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, securityOf, textContent } from '../openapi/describe';
+import { declareRoute, textContent } from '../openapi/describe';
 import { routeGroup } from './route-group';
 
 /**
@@ -8,14 +7,14 @@ import { routeGroup } from './route-group';
  */
 export const rootRoutes = routeGroup();
 
-const rootRoute = createRoute({
+const rootRoute = declareRoute({
   method: 'get',
   path: '/',
-  operationId: 'rootPage',
+  id: 'rootPage',
   summary: 'A page linking the API document and the console',
-  tags: ['meta'],
-  ...securityOf('none'),
-  responses: { 200: { description: 'the page', content: textContent('text/html') }, ...errorResponses({ auth: 'none' }) },
+  tag: 'meta',
+  auth: 'none',
+  answers: { 200: { description: 'the page', content: textContent('text/html') } },
 });
 
 const PAGE = `<!doctype html>

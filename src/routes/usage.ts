@@ -1,9 +1,7 @@
-import { createRoute } from '@hono/zod-openapi';
 import { currentSpent, periodEnd, remainingOf } from '../domain/budget-period';
 import { atLeastZero, formatUsd } from '../domain/money';
 import { ApiError } from '../errors';
-import { tenantAuth } from '../middleware/tenant-auth';
-import { errorResponses, securityOf, textContent } from '../openapi/describe';
+import { declareRoute, textContent } from '../openapi/describe';
 import { UsageAnswer, UsageReportAnswer } from '../schemas/answers';
 import { OwnUsageQuerySchema } from '../schemas/requests';
 import { callerUsage, usageReport, type BudgetUsage } from '../storage/usage';
@@ -36,23 +34,21 @@ function usageJson(u: BudgetUsage, now: number) {
   };
 }
 
-const usageRoute = createRoute({
+const usageRoute = declareRoute({
   method: 'get',
   path: '/v1/usage',
-  operationId: 'getUsage',
+  id: 'getUsage',
   summary: "The caller's key and tenant usage in their current budget periods",
   description:
     '`requests` counts generations that passed auth, rate limits and budget (cache hits included); refusals are not usage. With any of `group_by`, `tag`, `from`, `to` or `format`, the answer is the tenant\'s usage report instead, as `GET /admin/usage` gives it (`group_by` defaults to `day`; `tenant` is not a grouping here).',
-  tags: ['usage'],
-  ...securityOf('tenant'),
-  middleware: tenantAuth(),
-  request: { query: OwnUsageQuerySchema },
-  responses: {
+  tag: 'usage',
+  auth: 'tenant',
+  query: OwnUsageQuerySchema,
+  answers: {
     200: {
       description: 'usage of the key and of its tenant; or, when a report is asked for, its rows and total (JSON) or CSV',
       content: { 'application/json': { schema: UsageAnswer.or(UsageReportAnswer) }, ...textContent('text/csv') },
     },
-    ...errorResponses({ auth: 'tenant', query: true }),
   },
 });
 
