@@ -23,7 +23,8 @@ const meta = { tag: 'meta', auth: 'none' } as const;
 
 /**
  * `/openapi.json`, `/docs` and the viewer's files, for the routes declared on `app` (this group
- * included, once mounted). The document is built once per isolate, on first request.
+ * included, once mounted). The document is built once per isolate, on first request. Longer than
+ * most functions on purpose: it is four short route declarations that share the one document.
  */
 export function docsRoutes(app: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
   const routes = routeGroup();
