@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/domain/cache-key';
 import { bytesEqual, call, genBody, isPng, loopback, originCalls, testOrigin, unique } from '../helpers/api';

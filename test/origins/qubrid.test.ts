@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, DEFAULT_MODEL, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { expectNothingCharged } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
