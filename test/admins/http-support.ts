@@ -1,6 +1,7 @@
 import { createApp } from '../../src/app';
 import { canonicalPath } from '../../src/domain/roles';
 import { call, DEFAULT_MODEL, unique, type CallOptions, type CallResult } from '../helpers/api';
+import { seedPriceRow } from '../helpers/models';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 /** Calls with an admin principal's token (or the bootstrap ADMIN_TOKEN when `token` is undefined). */
@@ -39,19 +40,6 @@ export type RouteRequest = (tenantId: string) => Promise<RouteCall>;
 const freshKey = async (tenantId: string) => (await addKey(tenantId)).keyId;
 const freshAdmin = async () => (await newPrincipal('viewer')).id;
 
-export function modelBody(model: string) {
-  return {
-    model,
-    price_per_megapixel_usd: '0.002',
-    included_steps: 30,
-    price_per_extra_step_usd: '0.00005',
-    width: { min: 256, max: 2048, multiple_of: 16 },
-    height: { min: 256, max: 2048, multiple_of: 16 },
-    steps: { min: 1, max: 100 },
-    cfg: { min: 0, max: 20 },
-  };
-}
-
 /**
  * How to call each admin route with a valid request, keyed as the router names it. Lists take the
  * tenant as their `tenant_id` filter, so a tenant admin asking for another tenant's rows is seen.
@@ -70,7 +58,7 @@ export const ROUTE_REQUESTS: Record<string, RouteRequest> = {
   'GET /admin/models/{model}': async () => ({ path: `/admin/models/${encodeURIComponent(DEFAULT_MODEL)}` }),
   'PUT /admin/models/{model}': async () => {
     const model = `test/${unique('m')}`;
-    return { path: `/admin/models/${encodeURIComponent(model)}`, json: modelBody(model) };
+    return { path: `/admin/models/${encodeURIComponent(model)}`, json: seedPriceRow({ model }) };
   },
   'GET /admin/models/{model}/prices': async () => ({ path: `/admin/models/${encodeURIComponent(DEFAULT_MODEL)}/prices` }),
   'GET /admin/usage': async (t) => ({ path: `/admin/usage?tenant_id=${t}` }),

@@ -1,34 +1,14 @@
 import { env as baseEnv } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, call, unique, type TestEnv } from '../helpers/api';
+import { ADMIN_ROUTE_SAMPLES } from '../helpers/admin-routes';
 import { expectError } from '../helpers/errors';
+import { customPriceRow } from '../helpers/models';
 import { createTenantWithKey } from '../helpers/tenants';
 
 /* docs/admin.md and docs/errors.md: admin routes, their auth, and the exact shapes docs/admin.md gives. */
 
-const ROUTES: [string, string, unknown?][] = [
-  ['POST', '/admin/tenants', { name: 'x' }],
-  ['GET', '/admin/tenants'],
-  ['GET', '/admin/tenants/ten_x'],
-  ['PATCH', '/admin/tenants/ten_x', { name: 'y' }],
-  ['POST', '/admin/tenants/ten_x/keys', { name: 'k' }],
-  ['GET', '/admin/keys/key_x'],
-  ['PATCH', '/admin/keys/key_x', { disabled: true }],
-  ['DELETE', '/admin/keys/key_x'],
-  ['POST', '/admin/keys/key_x/rotate'],
-  ['GET', '/admin/models'],
-  ['GET', '/admin/models/stabilityai%2Fstable-diffusion-3.5-large'],
-  ['GET', '/admin/models/stabilityai/stable-diffusion-3.5-large'],
-  ['PUT', '/admin/models/a%2Fb', {}],
-  ['GET', '/admin/usage'],
-  ['GET', '/admin/usage?format=csv'],
-  ['GET', '/admin/audit'],
-  ['POST', '/admin/admins', { name: 'x', role: 'viewer' }],
-  ['GET', '/admin/admins'],
-  ['GET', '/admin/admins/adm_x'],
-  ['DELETE', '/admin/admins/adm_x'],
-  ['POST', '/admin/admins/adm_x/rotate'],
-];
+const ROUTES = ADMIN_ROUTE_SAMPLES;
 
 describe('audit docs/admin.md: admin auth', () => {
   it('every admin route answers 503 admin_disabled while ADMIN_TOKEN is unset or empty, whatever is sent', async () => {
@@ -109,16 +89,8 @@ describe('audit docs/admin.md: tenants, keys and models as documented', () => {
 
   it('PUT /admin/models with a raw slash takes and answers exactly the documented body; GET by %2F reads it back', async () => {
     const model = `${unique('vendor')}/m-1.0`;
-    const body = {
-      model,
-      price_per_megapixel_usd: '0.0021',
-      included_steps: 25,
-      price_per_extra_step_usd: '0.00004',
-      width: { min: 128, max: 1536, multiple_of: 8 },
-      height: { min: 128, max: 1024, multiple_of: 8 },
-      steps: { min: 2, max: 60 },
-      cfg: { min: 0.5, max: 12.5 },
-    };
+    // every field unlike the seed's, and a fractional cfg range, so an echo of defaults would show
+    const body = { model, ...customPriceRow({ cfg: { min: 0.5, max: 12.5 } }) };
     const put = await call('PUT', `/admin/models/${model}`, { admin: true, json: body });
     expect([200, 201]).toContain(put.status);
     expect(put.json()).toEqual(body);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, clockedApp, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -34,8 +34,7 @@ describe('audit docs/origins.md: origins', () => {
   });
 
   it('default breaker: 5 consecutive failures, then skipped for 30 s, then one probe', async () => {
-    let now = Date.UTC(2031, 2, 3, 10);
-    const app = appWithClock(() => now);
+    const { clock, app } = clockedApp(Date.UTC(2031, 2, 3, 10));
     const tk = await createTenantWithKey();
     const bad = unique('bad');
     const good = unique('good');
@@ -43,14 +42,14 @@ describe('audit docs/origins.md: origins', () => {
     for (let i = 0; i < 6; i++) {
       const r = await call('POST', GEN, { key: tk.key, app, env, json: genBody(unique('b')) });
       expect(r.status, r.text()).toBe(200);
-      now += 1_000;
+      clock.now += 1_000;
     }
     expect(await originCalls(bad)).toHaveLength(5);
     // the 5th failure was at +4 s: skipped until 30 s after it
-    now = Date.UTC(2031, 2, 3, 10) + 4_000 + 29_999;
+    clock.now = Date.UTC(2031, 2, 3, 10) + 4_000 + 29_999;
     await call('POST', GEN, { key: tk.key, app, env, json: genBody(unique('b')) });
     expect(await originCalls(bad)).toHaveLength(5);
-    now = Date.UTC(2031, 2, 3, 10) + 4_000 + 30_000;
+    clock.now = Date.UTC(2031, 2, 3, 10) + 4_000 + 30_000;
     await call('POST', GEN, { key: tk.key, app, env, json: genBody(unique('b')) });
     expect(await originCalls(bad)).toHaveLength(6);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appWithClock, call, envWith, loopback, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, clockedApp, envWith, loopback, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
@@ -75,8 +75,7 @@ describe('Idempotency-Key on POST /v1/images/generations', () => {
 describe('Idempotency-Key while a long generation is still running', () => {
   it('a retry is a 409, not a second run, for as long as ORIGIN_DEADLINE_MS lets the first one run', async () => {
     // an operator allowed 30 minutes for an origin chain (ORIGIN_DEADLINE_MS accepts up to an hour)
-    let now = Date.UTC(2032, 6, 1, 9, 0, 0);
-    const app = appWithClock(() => now);
+    const { clock, app } = clockedApp(Date.UTC(2032, 6, 1, 9, 0, 0));
     const t = await createTenantWithKey();
     const scenario = unique('audit-idem-long');
     const e = envWith([testOrigin(scenario, 'slow-800')], { ORIGIN_DEADLINE_MS: '1800000' });
@@ -85,7 +84,7 @@ describe('Idempotency-Key while a long generation is still running', () => {
     const first = call('POST', '/v1/images/generations', { app, key: t.key, env: e, json, headers });
     await new Promise((r) => setTimeout(r, 300));
     // 16 minutes into the first generation, well within its 30-minute deadline, the client retries
-    now += 16 * 60_000;
+    clock.now += 16 * 60_000;
     const retry = await call('POST', '/v1/images/generations', { app, key: t.key, env: e, json, headers });
     expectError(retry, 409, 'idempotency_in_progress');
     expect((await first).status).toBe(200);

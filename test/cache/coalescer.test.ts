@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import type { Coalescer } from '../../src/durable-objects/coalescer';
 import { unique } from '../helpers/api';
-import { expireLease, leaseOf, leasesIn, queued, stillPending, type ShardFlight } from './support';
+import { alarmOf, expectLeftEmpty, expireLease, leaseOf, leasesIn, queued, stillPending, type ShardFlight } from './support';
 
 describe('the Coalescer object', () => {
   /** A flight in a fresh shard object. */
@@ -27,8 +27,7 @@ describe('the Coalescer object', () => {
     // a failure is not remembered: the next caller tries the origin again
     expect(await stub.join(k, 'd', 60_000)).toMatchObject({ role: 'leader' });
     await stub.finish(k, 'd', { kind: 'ready' });
-    expect(await leaseOf(f)).toBeNull();
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    await expectLeftEmpty(f);
   });
 
   it('hands over in queue order, skipping a follower that stopped waiting or left', async () => {
@@ -46,8 +45,7 @@ describe('the Coalescer object', () => {
     expect((await leaseOf(f))?.request_id).toBe('d');
     // a leader with nobody behind it that gives up leaves the object empty
     await stub.finish(k, 'd', { kind: 'handover' });
-    expect(await leaseOf(f)).toBeNull();
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    await expectLeftEmpty(f);
   });
 
   it('answers "unknown" to a wait it has no record of, and lets a caller lead over an expired lease', async () => {
@@ -66,7 +64,7 @@ describe('the Coalescer object', () => {
     const { stub, flightKey: k } = f;
     const joined = await stub.join(k, 'a', 30_000);
     expect(joined.role).toBe('leader');
-    const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    const alarm = await alarmOf(stub);
     expect(alarm).toBe(joined.role === 'leader' ? joined.leaseUntil : -1);
     await stub.join(k, 'b', 30_000);
     await stub.join(k, 'c', 30_000);
@@ -101,7 +99,7 @@ describe('the Coalescer object', () => {
     const late: ShardFlight = { stub, flightKey: 'late' };
     await stub.join('late', 'a', 60_000);
     const first = await stub.join('early', 'b', 30_000);
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(first.role === 'leader' ? first.leaseUntil : -1);
+    expect(await alarmOf(stub)).toBe(first.role === 'leader' ? first.leaseUntil : -1);
     await stub.join('late', 'c', 60_000);
     await stub.join('early', 'd', 60_000);
     const c = stub.wait('late', 'c', 60_000);
@@ -115,7 +113,7 @@ describe('the Coalescer object', () => {
     expect(await queued(late)).toBe(1);
     // re-armed for the earliest lease still held (d's new one, or a's)
     const held = [(await leaseOf(early))!.lease_until, (await leaseOf(late))!.lease_until];
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(Math.min(...held));
+    expect(await alarmOf(stub)).toBe(Math.min(...held));
 
     // an alarm with nothing expired hands nothing over
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -123,7 +121,7 @@ describe('the Coalescer object', () => {
     await stub.finish('late', 'a', { kind: 'ready' });
     expect(await c).toEqual({ outcome: 'ready' });
     await stub.finish('early', 'd', { kind: 'ready' });
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    expect(await alarmOf(stub)).toBeNull();
   });
 
   it('sends a caller to the cache when its flight stored the image moments ago, until the cache says otherwise', async () => {

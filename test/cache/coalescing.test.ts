@@ -1,11 +1,11 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/domain/cache-key';
 import { bytesEqual, call, genBody, isPng, loopback, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState, nanoOfUsd } from '../helpers/money';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
-import { expireLease, generateImage, leaseOf, leasesIn, only, privateFlight, queued, seededFromGenBody, waitersQueued } from './support';
+import { alarmOf, expireLease, generateImage, leaseOf, leasesIn, only, privateFlight, queued, seededFromGenBody, waitersQueued } from './support';
 
 describe('merging identical requests in flight', () => {
   it('20 concurrent identical seeded requests against a 1 s origin: one origin call, 20 identical answers, one charge', async () => {
@@ -186,7 +186,7 @@ describe('merging identical requests in flight', () => {
     expect(bytesEqual(answers[0]!.bytes, answers[1]!.bytes)).toBe(false);
     expect(await originCalls(scenario)).toHaveLength(2);
     expect(await leasesIn(f1.stub)).toEqual({});
-    expect(await runInDurableObject(f1.stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    expect(await alarmOf(f1.stub)).toBeNull();
   });
 
   it('a request whose lookup came just before its flight stored the image reads the cache, not the origin', async () => {

@@ -1,4 +1,5 @@
 import { env, runInDurableObject } from 'cloudflare:test';
+import { expect } from 'vitest';
 import { cacheKey, coalescerShardName } from '../../src/domain/cache-key';
 import type { SeededRequest } from '../../src/domain/generation-request';
 import type { Coalescer } from '../../src/durable-objects/coalescer';
@@ -69,6 +70,17 @@ export async function leaseOf({ stub, flightKey }: ShardFlight): Promise<{ reque
       .toArray();
     return rows[0] ?? null;
   });
+}
+
+/** When the shard object's alarm will ring (epoch ms), or null when none is set. */
+export async function alarmOf(stub: DurableObjectStub<Coalescer>): Promise<number | null> {
+  return runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+}
+
+/** The flight has left nothing behind: no lease, and no alarm that would wake the object for it. */
+export async function expectLeftEmpty(f: ShardFlight): Promise<void> {
+  expect(await leaseOf(f)).toBeNull();
+  expect(await alarmOf(f.stub)).toBeNull();
 }
 
 /** Every lease the shard object holds, by flight key. */

@@ -58,6 +58,12 @@ export function appWithClock(now: () => number): ReturnType<typeof createApp> {
   return createApp(deps);
 }
 
+/** An app on a clock the test moves by hand: `clock.now` is what the app reads as the time. */
+export function clockedApp(start: number): { clock: { now: number }; app: ReturnType<typeof createApp> } {
+  const clock = { now: start };
+  return { clock, app: appWithClock(() => clock.now) };
+}
+
 // ------------------------------------------------------------------ the loopback origin
 
 export function originBase(): string {

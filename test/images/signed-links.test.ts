@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { bytesFromBase64 } from '../../src/domain/image-format';
 import { imageLinkProblems } from '../../src/services/image-links';
-import { appWithClock, call, genBody, loopback, unique, type CallResult, type TestEnv } from '../helpers/api';
+import { appWithClock, call, clockedApp, genBody, loopback, unique, type CallResult, type TestEnv } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { expectNoCharge } from '../helpers/money';
 import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
@@ -15,11 +15,6 @@ import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const T0_S = T0 / 1000;
-
-function clockedApp(start = T0) {
-  const clock = { now: start };
-  return { clock, app: appWithClock(() => clock.now) };
-}
 
 /** One generation on the Qubrid route with a JSON answer. */
 async function generated(t: TenantKey, app: ReturnType<typeof appWithClock>, e: TestEnv = env, extra: Record<string, unknown> = {}) {
@@ -51,7 +46,7 @@ const withQuery = (url: URL, changes: Record<string, string>) => {
 describe('the url of a generation answer', () => {
   it('is absolute and signed, and expires IMAGE_URL_TTL_SECONDS (default 3600) after the answer', async () => {
     const t = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const { id, url } = await generated(t, app);
     expect(url.origin).toBe('http://gateway.test');
     expect(url.pathname).toBe(`/v1/images/${id}`);
@@ -64,7 +59,7 @@ describe('the url of a generation answer', () => {
 
   it('opens the image with no key until exp − 1, then 403 forbidden saying it expired, charging nothing', async () => {
     const t = await createTenantWithKey();
-    const { clock, app } = clockedApp();
+    const { clock, app } = clockedApp(T0);
     const { url, bytes } = await generated(t, app);
     const exp = Number(url.searchParams.get('exp'));
 
@@ -88,7 +83,7 @@ describe('the url of a generation answer', () => {
 
   it('refuses a tampered link with 403 saying the signature is wrong: another exp, sig or id', async () => {
     const t = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const first = await generated(t, app);
     const second = await generated(t, app, env, { seed: 23 });
     const sig = first.url.searchParams.get('sig') ?? '';
@@ -108,7 +103,7 @@ describe('the url of a generation answer', () => {
   it("never opens another tenant's image with a signature made for a different id", async () => {
     const owner = await createTenantWithKey();
     const other = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const mine = await generated(owner, app);
     const theirs = await generated(other, app, env, { seed: 24 });
     const r = await open(new URL(`/v1/images/${theirs.id}${mine.url.search}`, mine.url), app);
@@ -120,7 +115,7 @@ describe('the url of a generation answer', () => {
 
   it('refuses a link with only one of exp and sig, or a malformed one, as 403', async () => {
     const t = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const { id, url } = await generated(t, app);
     for (const query of [`?exp=${url.searchParams.get('exp')}`, `?sig=${url.searchParams.get('sig')}`, `?exp=soon&sig=${url.searchParams.get('sig')}`, '?exp=&sig=']) {
       expect(expectError(await open(`/v1/images/${id}${query}`, app), 403, 'forbidden'), query).toMatch(/malformed/);
@@ -130,7 +125,7 @@ describe('the url of a generation answer', () => {
   it("still opens with the tenant's key and no signature, and 404s for anybody else's key", async () => {
     const owner = await createTenantWithKey();
     const other = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const { id, bytes } = await generated(owner, app);
     const r = await open(`/v1/images/${id}`, app, { key: owner.key });
     expect(r.status, r.text()).toBe(200);
@@ -144,7 +139,7 @@ describe('the url of a generation answer', () => {
 describe('the OpenAI route with response_format "url"', () => {
   it('gives one signed link per image, each opening its own image with no key', async () => {
     const t = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const { scenario, env: e } = loopback('openai-link');
     const r = await call('POST', '/v1/images/generations', {
       key: t.key,
@@ -170,7 +165,7 @@ describe('the OpenAI route with response_format "url"', () => {
 describe('an Idempotency-Key replay', () => {
   it('answers the same body, whose link still opens the image until it expires', async () => {
     const t = await createTenantWithKey();
-    const { clock, app } = clockedApp();
+    const { clock, app } = clockedApp(T0);
     const { scenario, env: e } = loopback('replay-link');
     const ask = () =>
       call('POST', '/image/generation', {
@@ -202,7 +197,7 @@ describe('without IMAGE_URL_SECRET', () => {
 
   it('answers the unsigned link, which needs the key, and the health problems say so', async () => {
     const t = await createTenantWithKey();
-    const { app } = clockedApp();
+    const { app } = clockedApp(T0);
     const { id, url, bytes } = await generated(t, app, unsigned);
     expect(url.href).toBe(`http://gateway.test/v1/images/${id}`);
     expectError(await open(url, app, { env: unsigned }), 401, 'unauthorized');

@@ -2,30 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { call, DEFAULT_MODEL, loopback, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState, expectBooksBalanced } from '../helpers/money';
+import { customPriceRow, seedPriceRow } from '../helpers/models';
 import { createTenantWithKey } from '../helpers/tenants';
 
-const SEED_ROW = {
-  model: DEFAULT_MODEL,
-  price_per_megapixel_usd: '0.0019',
-  included_steps: 30,
-  price_per_extra_step_usd: '0.00005',
-  width: { min: 256, max: 2048, multiple_of: 16 },
-  height: { min: 256, max: 2048, multiple_of: 16 },
-  steps: { min: 1, max: 100 },
-  cfg: { min: 0, max: 20 },
-};
-
-function customRow() {
-  return {
-    price_per_megapixel_usd: '0.01',
-    included_steps: 10,
-    price_per_extra_step_usd: '0.001',
-    width: { min: 64, max: 512, multiple_of: 64 },
-    height: { min: 64, max: 512, multiple_of: 64 },
-    steps: { min: 1, max: 20 },
-    cfg: { min: 1, max: 5 },
-  };
-}
+const SEED_ROW = seedPriceRow();
 
 describe('admin: price rows (docs/admin.md)', () => {
   it('reads the seed row by URL-encoded id and by raw slash, and lists it', async () => {
@@ -43,10 +23,10 @@ describe('admin: price rows (docs/admin.md)', () => {
 
   it('a new model is data: PUT it, and validation and price follow the row', async () => {
     const model = `${unique('acme')}/tiny-diffusion`;
-    const put = await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: customRow() });
+    const put = await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: customPriceRow() });
     expect(put.status, put.text()).toBe(201);
     expect(put.json()).toMatchObject({ model, price_per_megapixel_usd: '0.01', price_per_extra_step_usd: '0.001' });
-    const again = await call('PUT', `/admin/models/${model}`, { admin: true, json: { ...customRow(), model } });
+    const again = await call('PUT', `/admin/models/${model}`, { admin: true, json: { ...customPriceRow(), model } });
     expect(again.status).toBe(200);
 
     const { key, keyId, tenantId } = await createTenantWithKey();
@@ -74,11 +54,11 @@ describe('admin: price rows (docs/admin.md)', () => {
 
   it('a price change applies to the next request at once', async () => {
     const model = `${unique('acme')}/repriced`;
-    await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: customRow() });
+    await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: customPriceRow() });
     const { key } = await createTenantWithKey();
     const body = { model, prompt: 'x', width: 64, height: 64, steps: 1, cfg: 1 };
     expect((await call('POST', '/v1/estimate', { key, json: body })).json().cost_usd).toBe('0.00004096');
-    await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: { ...customRow(), price_per_megapixel_usd: '1' } });
+    await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: { ...customPriceRow(), price_per_megapixel_usd: '1' } });
     expect((await call('POST', '/v1/estimate', { key, json: body })).json().cost_usd).toBe('0.004096');
   });
 
@@ -95,7 +75,7 @@ describe('admin: price rows (docs/admin.md)', () => {
     [{ model: 'something/else' }, 'model'],
   ])('PUT refuses %j with 400 naming %s', async (change, param) => {
     const model = `${unique('acme')}/bad`;
-    const r = await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: { ...customRow(), ...change } });
+    const r = await call('PUT', `/admin/models/${encodeURIComponent(model)}`, { admin: true, json: { ...customPriceRow(), ...change } });
     expectError(r, 400, 'invalid_request', { param });
     expect((await call('GET', `/admin/models/${encodeURIComponent(model)}`, { admin: true })).status).toBe(404);
   });

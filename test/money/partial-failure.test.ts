@@ -5,18 +5,23 @@ import { expectError } from '../helpers/errors';
 import { budgetState, expectBooksBalanced, ledger } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
 
+/**
+ * Asks one loopback origin for `fields.n` images in one request; `script` makes its first calls
+ * answer in those modes (in whichever order the calls come), then it answers PNGs.
+ */
+async function requestImages(key: string, label: string, fields: { n: number; size: string; seed: number }, script: string[] = []) {
+  const { scenario, env: e } = loopback(label);
+  if (script.length > 0) await scriptOrigin(scenario, script);
+  const r = await call('POST', '/v1/images/generations', { key, json: { prompt: `images ${scenario}`, ...fields }, env: e });
+  return { r, scenario };
+}
+
 /** n images in one request: the request succeeds as a whole or costs nothing (docs/money.md). */
 describe('a request of several images where one fails', () => {
   it('answers the failure and charges none of the images, not even those the origin made', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey({ key: { budget_usd: '1' } });
-    const scenario = unique('n-partial');
-    // one origin; of the two calls one answers an image and the other a 500, in whichever order they come
-    await scriptOrigin(scenario, ['png', '500']);
-    const r = await call('POST', '/v1/images/generations', {
-      key,
-      json: { prompt: `partial ${scenario}`, n: 2, size: '512x512', seed: 10 },
-      env: envWith([testOrigin(scenario, 'png')]),
-    });
+    // of the two calls one answers an image and the other a 500
+    const { r, scenario } = await requestImages(key, 'n-partial', { n: 2, size: '512x512', seed: 10 }, ['png', '500']);
     expectError(r, 502, 'origin_error');
     expect(await originCalls(scenario)).toHaveLength(2);
     const k = await budgetState('key', keyId);
@@ -32,12 +37,7 @@ describe('a request of several images where one fails', () => {
 
   it('charges every image when all succeed', async () => {
     const { key, keyId, tenantId } = await createTenantWithKey();
-    const scenario = unique('n-whole');
-    const r = await call('POST', '/v1/images/generations', {
-      key,
-      json: { prompt: `whole ${scenario}`, n: 3, size: '512x512', seed: 20 },
-      env: envWith([testOrigin(scenario, 'png')]),
-    });
+    const { r } = await requestImages(key, 'n-whole', { n: 3, size: '512x512', seed: 20 });
     expect(r.status, r.text()).toBe(200);
     const perImage = 498_074n; // ceil(512 × 512 × 1,900,000 / 1e6)
     expect(r.headers.get('imagegate-cost-usd')).toBe('0.001494222');
@@ -96,13 +96,7 @@ describe('where a generated image is kept', () => {
 
   it('never serves an image of a request that failed as a whole', async () => {
     const { key, keyId } = await createTenantWithKey();
-    const scenario = unique('n-failed-image');
-    await scriptOrigin(scenario, ['png', '500']);
-    const r = await call('POST', '/v1/images/generations', {
-      key,
-      json: { prompt: `failed ${scenario}`, n: 2, size: '256x256', seed: 30 },
-      env: envWith([testOrigin(scenario, 'png')]),
-    });
+    const { r } = await requestImages(key, 'n-failed-image', { n: 2, size: '256x256', seed: 30 }, ['png', '500']);
     expect(r.status).toBe(502);
     const rows = await ledger('key_id', keyId);
     expect(rows.map((row) => row.image_id)).toEqual([null, null]);

@@ -20,30 +20,12 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk, rgbHeader } from './png.mjs';
 
 export interface RecordedCall {
   path: string;
   headers: Record<string, string>;
   body: unknown;
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = (CRC_TABLE[(c ^ b) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
 }
 
 /** The pixel size a generation body asks for: `width`/`height` (qubrid, a1111), `input.*` (cog), `size` (openai). */
@@ -82,17 +64,11 @@ export function testPng(seedText: string, size: PixelSize = FALLBACK_SIZE, padTo
   for (let y = 0; y < height; y++) row.copy(raw, y * stride);
   const spot = h.readUInt32BE(3) % (width * height);
   raw.set([h[7]!, h[8]!, h[9]! ^ 0x80], Math.floor(spot / width) * stride + 1 + (spot % width) * 3);
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 1 }))];
-  if (padTo > 0) parts.push(chunk('tEXt', Buffer.alloc(padTo, 0x61)));
-  parts.push(chunk('IEND', Buffer.alloc(0)));
+  const parts = [PNG_SIGNATURE, rgbHeader(width, height), pngChunk('IDAT', deflateSync(raw, { level: 1 }))];
+  if (padTo > 0) parts.push(pngChunk('tEXt', Buffer.alloc(padTo, 0x61)));
+  parts.push(pngChunk('IEND', Buffer.alloc(0)));
   return Buffer.concat(parts);
 }
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
  * A structurally whole baseline JPEG (SOI, APP0, DQT, SOF0 with the size, DHT, SOS, scan data,

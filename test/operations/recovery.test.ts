@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { requestLifetimes } from '../../src/domain/lifetimes';
-import { appWithClock, call, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, clockedApp, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { budgetState, ledger, reservationsOf } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -29,8 +29,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 
 describe('Idempotency-Key 409 while the first request runs', () => {
   it('carries Retry-After: the seconds until the first request\'s lease ends, at least 1', async () => {
-    let now = Date.UTC(2034, 2, 3, 10, 0, 0);
-    const app = appWithClock(() => now);
+    const { clock, app } = clockedApp(Date.UTC(2034, 2, 3, 10, 0, 0));
     const t = await createTenantWithKey();
     const scenario = unique('ops-idem');
     const e = envWith([testOrigin(scenario, 'slow-1500')], { ORIGIN_DEADLINE_MS: String(DEADLINE_MS) });
@@ -44,13 +43,13 @@ describe('Idempotency-Key 409 while the first request runs', () => {
     expectError(right, 409, 'idempotency_in_progress');
     expect(right.headers.get('retry-after')).toBe(String(leaseS));
 
-    now += 10_500;
+    clock.now += 10_500;
     const later = await call('POST', '/image/generation', { app, key: t.key, env: e, json, headers });
     expectError(later, 409, 'idempotency_in_progress');
     expect(later.headers.get('retry-after')).toBe(String(Math.ceil(leaseS - 10.5)));
 
     // the last half second of the lease still says 1, never 0
-    now += LIFETIMES.idempotencyLeaseMs - 10_500 - 500;
+    clock.now += LIFETIMES.idempotencyLeaseMs - 10_500 - 500;
     const last = await call('POST', '/image/generation', { app, key: t.key, env: e, json, headers });
     expectError(last, 409, 'idempotency_in_progress');
     expect(last.headers.get('retry-after')).toBe('1');
@@ -62,7 +61,7 @@ describe('Idempotency-Key 409 while the first request runs', () => {
 describe('a request that dies at its origin', () => {
   it('is released by the cron within the deadline + 30 s, and its expired ledger rows keep their cache word', async () => {
     const start = Date.UTC(2034, 3, 4, 11, 0, 0);
-    const app = appWithClock(() => start);
+    const { app } = clockedApp(start);
     const t = await createTenantWithKey({ key: { budget_usd: '1' } });
     const scenario = unique('ops-dead');
     // the origin never answers and its own timeout outlasts the test's cron: as good as a dead worker

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkBreaker, recordFailure, recordNeutral, recordSuccess, breakerState } from '../../src/origins/breaker';
 import { parseOrigins, type OriginConfig } from '../../src/origins/config';
-import { appWithClock, envWith, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
+import { clockedApp, envWith, originCalls, scriptOrigin, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { expectNothingCharged } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -72,16 +72,24 @@ describe('breaker (unit, injected clock)', () => {
   });
 });
 
+type OriginSpec = [label: string, mode: string, settings?: Record<string, unknown>];
+
+/** A tenant and an app on a hand-moved clock, before two fresh loopback origins tried in this order. */
+async function twoOrigins(start: number, first: OriginSpec, second: OriginSpec) {
+  const { clock, app } = clockedApp(start);
+  const t = await createTenantWithKey();
+  const [a, b] = [unique(first[0]), unique(second[0])];
+  const origins = [testOrigin(a, first[1], first[2]), testOrigin(b, second[1], second[2])];
+  return { clock, app, t, a, b, names: origins.map((o) => o.name), env: envWith(origins) };
+}
+
 describe('breaker through the gateway (injected clock)', () => {
   it('opens after N failures (the origin is no longer called) and closes after a successful half-open probe', async () => {
-    let now = Date.UTC(2026, 10, 26, 12);
-    const app = appWithClock(() => now);
-    const t = await createTenantWithKey();
-    const flaky = unique('flaky');
-    const spare = unique('spare');
-    const origins = [testOrigin(flaky, '500', { breaker_failures: 2, breaker_cooldown_ms: 10_000 }), testOrigin(spare, 'png')];
-    const env = envWith(origins);
-    const names = origins.map((o) => o.name);
+    const { clock, app, t, a: flaky, b: spare, names, env } = await twoOrigins(
+      Date.UTC(2026, 10, 26, 12),
+      ['flaky', '500', { breaker_failures: 2, breaker_cooldown_ms: 10_000 }],
+      ['spare', 'png'],
+    );
 
     for (let i = 0; i < 2; i++) {
       const { r } = await generateLogged(t, flaky, { seed: 100 + i }, { env, app });
@@ -91,7 +99,7 @@ describe('breaker through the gateway (injected clock)', () => {
 
     // open: passed over without a call, for the whole cool-down
     for (const advance of [0, 9_999]) {
-      now += advance;
+      clock.now += advance;
       const { r, attempts } = await generateLogged(t, flaky, { seed: 110 + advance }, { env, app });
       expect(r.status, r.text()).toBe(200);
       expect(r.headers.get('imagegate-origin')).toBe(names[1]);
@@ -103,7 +111,7 @@ describe('breaker through the gateway (injected clock)', () => {
     expect(await originCalls(flaky)).toHaveLength(2);
 
     // cool-down over: one probe, which succeeds and closes the breaker
-    now += 1;
+    clock.now += 1;
     await scriptOrigin(flaky, ['png', 'png']);
     const probe = await generateLogged(t, flaky, { seed: 120 }, { env, app });
     expect(probe.r.headers.get('imagegate-origin')).toBe(names[0]);
@@ -114,14 +122,13 @@ describe('breaker through the gateway (injected clock)', () => {
   });
 
   it('a failed half-open probe opens the breaker again at once', async () => {
-    let now = Date.UTC(2026, 10, 26, 13);
-    const app = appWithClock(() => now);
-    const t = await createTenantWithKey();
-    const flaky = unique('flaky-probe');
-    const spare = unique('spare-probe');
-    const env = envWith([testOrigin(flaky, '500', { breaker_failures: 2, breaker_cooldown_ms: 5_000 }), testOrigin(spare, 'png')]);
+    const { clock, app, t, a: flaky, env } = await twoOrigins(
+      Date.UTC(2026, 10, 26, 13),
+      ['flaky-probe', '500', { breaker_failures: 2, breaker_cooldown_ms: 5_000 }],
+      ['spare-probe', 'png'],
+    );
     for (let i = 0; i < 2; i++) await generateLogged(t, flaky, { seed: 200 + i }, { env, app });
-    now += 5_000;
+    clock.now += 5_000;
     const probe = await generateLogged(t, flaky, { seed: 202 }, { env, app });
     expect(probe.attempts.map((a) => a.outcome)).toEqual(['server_error', 'ok']);
     const next = await generateLogged(t, flaky, { seed: 203 }, { env, app });
@@ -130,18 +137,14 @@ describe('breaker through the gateway (injected clock)', () => {
   });
 
   it('every eligible origin cooling down → an immediate 502 with Retry-After, nothing called or charged', async () => {
-    let now = Date.UTC(2026, 10, 26, 14);
-    const app = appWithClock(() => now);
-    const t = await createTenantWithKey();
-    const a = unique('down-a');
-    const b = unique('down-b');
-    const env = envWith([
-      testOrigin(a, '500', { breaker_failures: 1, breaker_cooldown_ms: 30_000 }),
-      testOrigin(b, '503', { breaker_failures: 1, breaker_cooldown_ms: 60_000 }),
-    ]);
+    const { clock, app, t, a, b, env } = await twoOrigins(
+      Date.UTC(2026, 10, 26, 14),
+      ['down-a', '500', { breaker_failures: 1, breaker_cooldown_ms: 30_000 }],
+      ['down-b', '503', { breaker_failures: 1, breaker_cooldown_ms: 60_000 }],
+    );
     expectError((await generateLogged(t, a, { seed: 300 }, { env, app })).r, 502, 'origin_error');
 
-    now += 12_000;
+    clock.now += 12_000;
     const started = Date.now();
     const { r, attempts } = await generateLogged(t, a, { seed: 301 }, { env, app });
     expect(expectError(r, 502, 'origin_error')).toMatch(/cooling down/);
@@ -154,8 +157,7 @@ describe('breaker through the gateway (injected clock)', () => {
   });
 
   it("an origin's 4xx never opens its breaker", async () => {
-    const now = Date.UTC(2026, 10, 26, 15);
-    const app = appWithClock(() => now);
+    const { app } = clockedApp(Date.UTC(2026, 10, 26, 15));
     const t = await createTenantWithKey();
     const picky = unique('picky');
     const env = envWith([testOrigin(picky, '400', { breaker_failures: 1 })]);

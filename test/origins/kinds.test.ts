@@ -3,22 +3,15 @@ import { call, DEFAULT_MODEL, envWith, genBody, isPng, originCalls, testOrigin, 
 import { expectError } from '../helpers/errors';
 import { expectNothingCharged } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
+import { generateThroughOne } from './support';
 
 /** A request with every field that an origin must receive, none at its default. */
 const FIELDS = { seed: 3_000_000_001, steps: 42, cfg: 6.5, negative_prompt: 'blurry, text', width: 512, height: 768 };
 
 describe('kind openai', () => {
   it('posts to /v1/images/generations and reads data[0].b64_json', async () => {
-    const { key } = await createTenantWithKey();
-    const scenario = unique('openai');
-    const origin = testOrigin(scenario, 'openai', { kind: 'openai' });
-    const r = await call('POST', '/image/generation', { key, json: genBody(scenario, FIELDS), env: envWith([origin]) });
-    expect(r.status, r.text()).toBe(200);
-    expect(isPng(r.bytes)).toBe(true);
-    expect(r.headers.get('imagegate-origin')).toBe(origin.name);
+    const { r, scenario, calls } = await generateThroughOne('openai', { kind: 'openai' }, FIELDS);
     expect(r.headers.get('imagegate-seed')).toBe('3000000001');
-    const calls = await originCalls(scenario);
-    expect(calls).toHaveLength(1);
     expect(calls[0]?.path).toBe(`/s/${scenario}/openai/v1/images/generations`);
     expect(calls[0]?.body).toEqual({
       model: DEFAULT_MODEL,
@@ -49,15 +42,7 @@ describe('kind openai', () => {
 
 describe('kind a1111', () => {
   it('posts to /sdapi/v1/txt2img and reads images[0]', async () => {
-    const { key } = await createTenantWithKey();
-    const scenario = unique('a1111');
-    const origin = testOrigin(scenario, 'a1111', { kind: 'a1111' });
-    const r = await call('POST', '/image/generation', { key, json: genBody(scenario, FIELDS), env: envWith([origin]) });
-    expect(r.status, r.text()).toBe(200);
-    expect(isPng(r.bytes)).toBe(true);
-    expect(r.headers.get('imagegate-origin')).toBe(origin.name);
-    const calls = await originCalls(scenario);
-    expect(calls).toHaveLength(1);
+    const { scenario, calls } = await generateThroughOne('a1111', { kind: 'a1111' }, FIELDS);
     expect(calls[0]?.path).toBe(`/s/${scenario}/a1111/sdapi/v1/txt2img`);
     expect(calls[0]?.body).toEqual({
       prompt: `test image ${scenario}`,
@@ -96,15 +81,7 @@ describe('kind a1111', () => {
 
 describe('kind cog', () => {
   it('posts {input} to /predictions and reads output as a list of data URLs', async () => {
-    const { key } = await createTenantWithKey();
-    const scenario = unique('cog');
-    const origin = testOrigin(scenario, 'cog', { kind: 'cog' });
-    const r = await call('POST', '/image/generation', { key, json: genBody(scenario, { ...FIELDS, output_format: 'jpeg' }), env: envWith([origin]) });
-    expect(r.status, r.text()).toBe(200);
-    expect(isPng(r.bytes)).toBe(true);
-    expect(r.headers.get('imagegate-origin')).toBe(origin.name);
-    const calls = await originCalls(scenario);
-    expect(calls).toHaveLength(1);
+    const { scenario, calls } = await generateThroughOne('cog', { kind: 'cog' }, { ...FIELDS, output_format: 'jpeg' });
     expect(calls[0]?.path).toBe(`/s/${scenario}/cog/predictions`);
     expect(calls[0]?.body).toEqual({
       input: {

@@ -1,28 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { call, DEFAULT_MODEL, envWith, genBody, isPng, originCalls, testOrigin, unique } from '../helpers/api';
+import { call, DEFAULT_MODEL, envWith, genBody, originCalls, testOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { expectNothingCharged } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
+import { generateThroughOne } from './support';
 
 const SECRET = 'origin-secret-6f1d2c9a77e04b1f';
 
 describe('kind qubrid against a loopback origin', () => {
   for (const mode of ['png', 'b64', 'url'] as const) {
     it(`reads an image answered as ${mode === 'png' ? 'bytes' : mode === 'b64' ? 'JSON data[0].b64_json' : 'JSON data[0].url'}`, async () => {
-      const { key } = await createTenantWithKey();
-      const scenario = unique(`qubrid-${mode}`);
-      const origin = testOrigin(scenario, mode);
-      const r = await call('POST', '/image/generation', {
-        key,
-        json: genBody(scenario, { seed: 77, steps: 31, cfg: 4.5, negative_prompt: 'fog', output_format: 'webp' }),
-        env: envWith([origin]),
-      });
-      expect(r.status, r.text()).toBe(200);
-      expect(isPng(r.bytes)).toBe(true);
+      const fields = { seed: 77, steps: 31, cfg: 4.5, negative_prompt: 'fog', output_format: 'webp' };
+      const { r, scenario, calls } = await generateThroughOne(mode, {}, fields);
       expect(r.headers.get('content-type')).toBe('image/png');
-      expect(r.headers.get('imagegate-origin')).toBe(origin.name);
-      const calls = await originCalls(scenario);
-      expect(calls).toHaveLength(1);
       expect(calls[0]?.path).toBe(`/s/${scenario}/${mode}/image/generation`);
       expect(calls[0]?.body).toEqual({
         model: DEFAULT_MODEL,

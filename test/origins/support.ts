@@ -1,6 +1,28 @@
 import { expect, vi } from 'vitest';
-import { call, genBody, type CallOptions, type CallResult } from '../helpers/api';
-import type { TenantKey } from '../helpers/tenants';
+import { call, envWith, genBody, isPng, originCalls, testOrigin, unique, type CallOptions, type CallResult, type OriginCall } from '../helpers/api';
+import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
+
+/**
+ * One generation with `fields` through a single fresh loopback origin, `testOrigin(scenario, mode,
+ * settings)`: asserts a whole PNG came back from that origin after exactly one call, and returns
+ * the answer, the scenario (its prompt is `test image ${scenario}`) and what the origin was sent.
+ */
+export async function generateThroughOne(
+  mode: string,
+  settings: Record<string, unknown>,
+  fields: Record<string, unknown>,
+): Promise<{ r: CallResult; scenario: string; calls: OriginCall[] }> {
+  const { key } = await createTenantWithKey();
+  const scenario = unique(`${String(settings.kind ?? 'qubrid')}-${mode}`);
+  const origin = testOrigin(scenario, mode, settings);
+  const r = await call('POST', '/image/generation', { key, json: genBody(scenario, fields), env: envWith([origin]) });
+  expect(r.status, r.text()).toBe(200);
+  expect(isPng(r.bytes)).toBe(true);
+  expect(r.headers.get('imagegate-origin')).toBe(origin.name);
+  const calls = await originCalls(scenario);
+  expect(calls).toHaveLength(1);
+  return { r, scenario, calls };
+}
 
 export interface LoggedAttempt {
   origin: string;
