@@ -5,6 +5,7 @@
 // /openapi.json and that no request failed or left this origin, saves a screenshot, and ends with
 // "N passed, M failed" (exit 1 on any failure).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -56,7 +57,9 @@ copyDocsAssets();
 // its own state directory and inspector port, so it never disturbs a running `npm run dev`
 const wrangler = spawn(
   process.execPath,
-  [WRANGLER, 'dev', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', path.join(tmp, 'state'), '--show-interactive-dev-session=false', '--var', 'ORIGINS:[{"name":"local","kind":"local","models":["*"]}]'],
+  [WRANGLER, 'dev', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', path.join(tmp, 'state'), '--show-interactive-dev-session=false', '--var', 'ORIGINS:[{"name":"local","kind":"local","models":["*"]}]',
+    // a complete configuration, so /healthz answers 200 (an unset image-link secret is a reported problem)
+    '--var', `IMAGE_URL_SECRET:${randomBytes(24).toString('base64url')}`],
   {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
