@@ -21,27 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type, data) {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
+import { PNG_SIGNATURE, pngChunk, rgbHeader } from '../scripts/lib/png.mjs';
 
 /**
  * A valid RGB PNG of `width`×`height`: deterministic noise (xorshift32) in the first `noiseRows`
@@ -63,13 +43,9 @@ export function noisePng(width = 1024, height = 1024, noiseRows = 42, seed = 0x1
       raw[y * stride + i] = x & 0xff;
     }
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
+    PNG_SIGNATURE,
+    rgbHeader(width, height),
     pngChunk('IDAT', deflateSync(raw, { level: 6 })),
     pngChunk('IEND', Buffer.alloc(0)),
   ]);

@@ -4,10 +4,10 @@
 // Worker, static assets and all, that `npm run dev` serves. Checks that the page shows every route of
 // /openapi.json and that no request failed or left this origin, saves a screenshot, and ends with
 // "N passed, M failed" (exit 1 on any failure).
+import { freePort } from './lib/free-port.mjs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,20 +37,10 @@ if (!existsSync(CHROMIUM)) {
   process.exit(1);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'imagegate-browser-'));
-const port = Number(process.env.PORT) || (await freePort());
-const inspectorPort = await freePort();
+const port = Number(process.env.PORT) || (await freePort(HOST));
+const inspectorPort = await freePort(HOST);
 const base = `http://${HOST}:${port}`;
 copyDocsAssets();
 

@@ -1,6 +1,7 @@
 /**
- * The PNG container, for the Node-side test origins (test-origin.ts and the dev-server's slow
- * origin). Plain JavaScript so that `node` runs the dev-server without a TypeScript loader.
+ * The PNG container, for the Node-side loopback origins: the tests' (test/node/test-origin.ts), the
+ * dev-server test's slow one and the bench's. Plain JavaScript so that `node` runs them without a
+ * TypeScript loader. (The Worker's own encoder, for the local origin, is src/domain/png.ts.)
  */
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -11,9 +11,9 @@
 //      Idempotency-Key lease within ORIGIN_DEADLINE_MS + 90 s (docs/admin.md).
 //
 // Ends with "N passed, M failed" (exit 1 on any failure), like scripts/test-browser.mjs.
+import { freePort } from '../../scripts/lib/free-port.mjs';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,16 +37,6 @@ function check(name, ok, detail = '') {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** A copy of what `npm run dev` reads, with node_modules linked, so its state lives in the copy. */
 function projectCopy() {
@@ -128,7 +118,7 @@ async function refusesBadConfig(label, extraVars, expected) {
   const dir = projectCopy();
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   writeDevVars(dir, { ADMIN_TOKEN, ...extraVars });
-  const port = await freePort();
+  const port = await freePort(HOST);
   const dev = startDev(dir, port);
   cleanup.push(() => dev.kill());
   const ended = await Promise.race([dev.exited, sleep(90_000).then(() => null)]);
@@ -162,7 +152,7 @@ async function tightTenant(base) {
 }
 
 async function startsAndRunsCron(dir) {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const dev = startDev(dir, port);
   cleanup.push(() => dev.kill());
   const ready = await waitForOutput(dev, /^export IMAGEGATE_KEY=(\S+) ADMIN_TOKEN=(\S+)$/m, STARTUP_TIMEOUT_MS);
@@ -202,7 +192,7 @@ async function killMidRequest(dir, dev, origin, tenant, idempotencyKey) {
   const killedAt = Date.now();
   await pending;
   origin.release();
-  const port = await freePort();
+  const port = await freePort(HOST);
   const again = startDev(dir, port);
   cleanup.push(() => again.kill());
   const ready = await waitForOutput(again, /^export IMAGEGATE_KEY=/m, STARTUP_TIMEOUT_MS);

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
-import { PNG_SIGNATURE, pngChunk, rgbHeader } from '../node/png.mjs';
+import { PNG_SIGNATURE, pngChunk, rgbHeader } from '../../scripts/lib/png.mjs';
 
 /** A grey RGB PNG of width × height, structurally complete (every chunk's CRC right). */
 export function greyPng(width, height) {

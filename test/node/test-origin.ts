@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
-import { PNG_SIGNATURE, pngChunk, rgbHeader } from './png.mjs';
+import { PNG_SIGNATURE, pngChunk, rgbHeader } from '../../scripts/lib/png.mjs';
 
 export interface RecordedCall {
   path: string;
