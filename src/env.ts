@@ -1,5 +1,6 @@
 import type { Principal } from './domain/roles';
 import type { Caller } from './domain/tenants';
+import type { WebhookMessage } from './domain/webhook-events';
 import type { Coalescer } from './durable-objects/coalescer';
 import type { RateLimiter } from './durable-objects/rate-limiter';
 
@@ -9,6 +10,12 @@ export interface Env {
   IMAGES: R2Bucket;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   COALESCER: DurableObjectNamespace<Coalescer>;
+  /** Webhook events on their way to delivery (docs/webhooks.md). */
+  WEBHOOK_QUEUE: Queue<WebhookMessage>;
+  /** First retry delay of a failed webhook delivery, in seconds; each next one doubles (default 60). */
+  WEBHOOK_RETRY_BASE_SECONDS?: string;
+  /** `true` accepts http://127.0.0.1 and http://localhost webhook URLs; for development only. */
+  WEBHOOK_ALLOW_LOOPBACK?: string;
   /** Static assets (wrangler.toml [assets]): the docs viewer's files, copied from swagger-ui-dist. */
   ASSETS?: Fetcher;
   /** JSON array of origins (docs/origins.md). */
