@@ -1,35 +1,64 @@
 /**
- * The counting copy of the gateway, for the per-request call counts (bench, "calls per request").
- * Copied next to the bundle (it imports ./index.js, the exact production bundle) and run as its own
- * Worker with its own storage, so the timed runs measure the bundle untouched.
+ * The instrumented copy of the gateway (bench/README.md, "Calls per request", "Latency model",
+ * "Storage faults"). Copied next to the bundle (it imports ./index.js, the exact production bundle)
+ * and run as its own Worker, so the timed runs measure the bundle untouched.
  *
- * It hands the gateway an env whose D1, R2, KV and Durable Object bindings count what the
- * gateway's own code calls (a D1 batch is one round trip of n statements), and counts fetch()
- * subrequests (origin calls). Calls made inside a Durable Object are not seen: they are the
- * object's own storage, not a round trip from the Worker.
- *   GET  /__bench/counts   the counts so far
- *   POST /__bench/reset    zero them
+ * It hands the gateway an env whose D1, R2, KV and Durable Object bindings go through a wrapper,
+ * and wraps fetch() (the origin calls). The wrapper
+ *   - counts what the gateway's own code calls (a D1 batch is one round trip of n statements);
+ *     calls made inside a Durable Object are its own storage, not a round trip, and are not seen;
+ *   - can delay every call (the latency model: what a deployed gateway waits for each round trip);
+ *   - can make a fraction of the D1, R2 and Durable Object calls throw (storage faults, the soak);
+ *   - can keep, per request, when each call started and ended (the trace the critical path is
+ *     computed from).
+ * Control, on the same Worker:
+ *   GET  /__bench/counts   the counts and wall times so far
+ *   POST /__bench/reset    zero them, and drop the traces
+ *   POST /__bench/config   {"delays": {"d1","r2","do","kv","origin"} ms, "faults": 0.01, "trace": true}
+ *   GET  /__bench/traces   the traces kept since the last reset (at most 500)
+ * The bindings BENCH_DELAYS and BENCH_FAULTS set the same from the start (the soak's gateway).
  */
 import gateway from './index.js';
 export * from './index.js';
 
 const counts = {};
+const times = {};
 const bump = (name, n = 1) => {
   counts[name] = (counts[name] ?? 0) + n;
 };
+const config = { delays: {}, faults: 0, trace: false };
+let configured = false;
+let traces = [];
+const MAX_TRACES = 500;
+let faultsThrown = 0;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Wall time inside each kind of call, summed (workerd's clock moves across I/O, which is what these
- * are). Concurrent calls of one request overlap, so the sums can exceed the request's own time.
+ * One call through the wrapper: the configured delay first (the round trip's latency), then
+ * either an injected fault or the real call; its wall time goes to `times` and, when the request
+ * is traced, to the request's trace. workerd's clock moves across I/O, which is what these are.
  */
-const times = {};
-function timed(label, out) {
-  if (!out || typeof out.then !== 'function') return out;
+function call(ctx, kind, label, real) {
+  bump(label);
+  const delay = config.delays[kind] ?? 0;
+  const fault = kind !== 'origin' && config.faults > 0 && Math.random() < config.faults;
   const t0 = Date.now();
   const done = () => {
-    times[label] = (times[label] ?? 0) + (Date.now() - t0);
+    const t1 = Date.now();
+    times[label] = (times[label] ?? 0) + (t1 - t0);
+    ctx?.calls.push({ kind, label, start: t0 - ctx.t0, end: t1 - ctx.t0 });
   };
-  return out.then(
+  const run = async () => {
+    if (delay > 0) await sleep(delay);
+    if (fault) {
+      faultsThrown++;
+      bump('storage faults thrown');
+      throw new Error(`bench: injected storage fault in ${label}`);
+    }
+    return real();
+  };
+  return run().then(
     (v) => {
       done();
       return v;
@@ -41,10 +70,12 @@ function timed(label, out) {
   );
 }
 
+// fetch() is global, not per env: it is attributed to the request being traced, which is exact
+// when requests are sequential (the latency model's traced runs are).
+let currentTrace = null;
 const realFetch = globalThis.fetch;
 globalThis.fetch = function countedFetch(...args) {
-  bump('fetch (subrequest)');
-  return timed('fetch', realFetch.apply(this, args));
+  return call(currentTrace, 'origin', 'fetch (subrequest)', () => realFetch.apply(this, args));
 };
 
 const wrapped = new WeakMap(); // proxy → target, so a real batch() gets real statements
@@ -63,81 +94,126 @@ function wrapMethods(target, onCall) {
   return proxy;
 }
 
-function wrapStatement(stmt, binding) {
+function wrapStatement(ctx, stmt, binding) {
   return wrapMethods(stmt, (p, v, t, args) => {
-    if (p === 'bind') return wrapStatement(v.apply(t, args), binding);
+    if (p === 'bind') return wrapStatement(ctx, v.apply(t, args), binding);
     if (['first', 'all', 'run', 'raw'].includes(p)) {
       bump(`D1 ${binding} round trips`);
       bump(`D1 ${binding} statements`);
-      return timed(`D1 ${binding}`, v.apply(t, args));
+      return call(ctx, 'd1', `D1 ${binding}.${p}`, () => v.apply(t, args));
     }
     return v.apply(t, args);
   });
 }
 
-function wrapD1(db, binding) {
+function wrapD1(ctx, db, binding) {
   return wrapMethods(db, (p, v, t, args) => {
-    if (p === 'prepare') return wrapStatement(v.apply(t, args), binding);
+    if (p === 'prepare') return wrapStatement(ctx, v.apply(t, args), binding);
     if (p === 'batch') {
       const statements = args[0] ?? [];
       bump(`D1 ${binding} round trips`);
       bump(`D1 ${binding} statements`, statements.length);
-      bump(`D1 ${binding} batches`);
-      return timed(`D1 ${binding}`, v.apply(t, [statements.map((s) => wrapped.get(s) ?? s), ...args.slice(1)]));
+      return call(ctx, 'd1', `D1 ${binding}.batch`, () => v.apply(t, [statements.map((s) => wrapped.get(s) ?? s), ...args.slice(1)]));
     }
     if (p === 'exec') {
       bump(`D1 ${binding} round trips`);
-      return timed(`D1 ${binding}`, v.apply(t, args));
+      return call(ctx, 'd1', `D1 ${binding}.exec`, () => v.apply(t, args));
     }
-    if (p === 'withSession') return wrapD1(v.apply(t, args), binding);
+    if (p === 'withSession') return wrapD1(ctx, v.apply(t, args), binding);
     return v.apply(t, args);
   });
 }
 
-function wrapCalls(obj, label) {
-  return wrapMethods(obj, (p, v, t, args) => {
-    bump(`${label}.${p}`);
-    return timed(`${label}.${p}`, v.apply(t, args));
-  });
+function wrapCalls(ctx, obj, kind, label) {
+  return wrapMethods(obj, (p, v, t, args) => call(ctx, kind, `${label}.${p}`, () => v.apply(t, args)));
 }
 
-function wrapNamespace(ns, binding) {
+function wrapNamespace(ctx, ns, binding) {
   return wrapMethods(ns, (p, v, t, args) => {
     const out = v.apply(t, args);
-    if (p === 'get' || p === 'getByName') return wrapCalls(out, `DO ${binding}`);
-    if (p === 'jurisdiction') return wrapNamespace(out, binding);
+    if (p === 'get' || p === 'getByName') return wrapCalls(ctx, out, 'do', `DO ${binding}`);
+    if (p === 'jurisdiction') return wrapNamespace(ctx, out, binding);
     return out;
   });
 }
 
-let countedEnv = null;
-function counted(env) {
-  if (countedEnv && countedEnv.raw === env) return countedEnv.env;
+/** The env the gateway sees: each storage binding wrapped, the calls attributed to `ctx` when traced. */
+function wrapEnv(env, ctx) {
   const kinds = JSON.parse(env.BENCH_COUNT_BINDINGS ?? '{}');
   const out = { ...env };
-  for (const b of kinds.d1 ?? []) if (env[b]) out[b] = wrapD1(env[b], b);
-  for (const b of kinds.r2 ?? []) if (env[b]) out[b] = wrapCalls(env[b], `R2 ${b}`);
-  for (const b of kinds.kv ?? []) if (env[b]) out[b] = wrapCalls(env[b], `KV ${b}`);
-  for (const b of kinds.do ?? []) if (env[b]) out[b] = wrapNamespace(env[b], b);
-  delete out.BENCH_COUNT_BINDINGS;
-  countedEnv = { raw: env, env: out };
+  for (const b of kinds.d1 ?? []) if (env[b]) out[b] = wrapD1(ctx, env[b], b);
+  for (const b of kinds.r2 ?? []) if (env[b]) out[b] = wrapCalls(ctx, env[b], 'r2', `R2 ${b}`);
+  for (const b of kinds.kv ?? []) if (env[b]) out[b] = wrapCalls(ctx, env[b], 'kv', `KV ${b}`);
+  for (const b of kinds.do ?? []) if (env[b]) out[b] = wrapNamespace(ctx, env[b], b);
+  for (const name of ['BENCH_COUNT_BINDINGS', 'BENCH_DELAYS', 'BENCH_FAULTS']) delete out[name];
   return out;
+}
+
+// untraced requests share one wrapped env, as the gateway's isolate would see one env
+let sharedEnv = null;
+function envFor(env, ctx) {
+  if (!configured) {
+    configured = true;
+    config.delays = JSON.parse(env.BENCH_DELAYS ?? '{}');
+    config.faults = Number(env.BENCH_FAULTS ?? 0);
+  }
+  if (ctx) return wrapEnv(env, ctx);
+  if (!sharedEnv || sharedEnv.raw !== env) sharedEnv = { raw: env, env: wrapEnv(env, null) };
+  return sharedEnv.env;
+}
+
+async function control(request, path) {
+  if (path === '/__bench/counts') return Response.json({ counts, times, faults_thrown: faultsThrown, config });
+  if (path === '/__bench/traces') return Response.json({ traces });
+  if (path === '/__bench/reset') {
+    for (const o of [counts, times]) for (const k of Object.keys(o)) delete o[k];
+    traces = [];
+    return Response.json({ ok: true });
+  }
+  if (path === '/__bench/config' && request.method === 'POST') {
+    const body = await request.json();
+    configured = true;
+    if (body.delays) config.delays = body.delays;
+    if (body.faults !== undefined) config.faults = Number(body.faults);
+    if (body.trace !== undefined) config.trace = Boolean(body.trace);
+    return Response.json({ config });
+  }
+  return new Response('no such bench control', { status: 404 });
+}
+
+/** A traced request: the calls it makes until it answers and after (waitUntil), with their times. */
+async function traced(request, env, ctx) {
+  const trace = { t0: Date.now(), method: request.method, path: new URL(request.url).pathname, calls: [], response_ms: null, status: null };
+  if (traces.length < MAX_TRACES) traces.push(trace);
+  currentTrace = trace;
+  try {
+    const response = await gateway.fetch(request, envFor(env, trace), ctx);
+    trace.response_ms = Date.now() - trace.t0;
+    trace.status = response.status;
+    return response;
+  } finally {
+    if (currentTrace === trace) currentTrace = null;
+  }
 }
 
 export default {
   ...gateway,
   async fetch(request, env, ctx) {
     const path = new URL(request.url).pathname;
-    if (path === '/__bench/counts') return Response.json({ counts, times });
-    if (path === '/__bench/reset') {
-      for (const k of Object.keys(counts)) delete counts[k];
-      for (const k of Object.keys(times)) delete times[k];
-      return Response.json({ ok: true });
-    }
+    if (path.startsWith('/__bench/')) return control(request, path);
     bump('requests');
-    return timed('whole request (to response)', gateway.fetch(request, counted(env), ctx));
+    if (config.trace) return traced(request, env, ctx);
+    const t0 = Date.now();
+    try {
+      return await gateway.fetch(request, envFor(env, null), ctx);
+    } finally {
+      times['whole request (to response)'] = (times['whole request (to response)'] ?? 0) + (Date.now() - t0);
+    }
   },
   async scheduled(controller, env, ctx) {
-    return gateway.scheduled?.(controller, counted(env), ctx);
+    return gateway.scheduled?.(controller, envFor(env, null), ctx);
+  },
+  async queue(batch, env, ctx) {
+    return gateway.queue?.(batch, envFor(env, null), ctx);
   },
 };

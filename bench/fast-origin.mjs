@@ -1,9 +1,14 @@
 /**
  * The benchmark's loopback origin: a small Node HTTP server that answers every generation POST
- * with one fixed, real ~133 KB PNG of 1024×1024 pixels, the size every bench request asks for, with
+ * with one fixed, real ~105 KB PNG of 1024×1024 pixels, the size every bench request asks for, with
  * zero delay. The gateway refuses an image of another size than requested, so the bench's origin
  * answers the real size rather than being let off the check: the whole-image check (a CRC-32 over
- * every chunk) is part of what a miss costs, and is measured over the same 133 KB as before.
+ * every chunk) is part of what a miss costs.
+ *
+ * A POST whose path ends in `/v1/images/generations` is answered the way an OpenAI-compatible
+ * server answers it: `{"created", "data": [{"b64_json"}]}`, one entry per `n` (the same PNG).
+ * That is what the gateway's `openai` origin kind and Portkey's gateway both expect, so every
+ * target of the bench reads the same answer from the same origin.
  *
  * It serves "lanes", so the soak can make one origin misbehave while another stays healthy:
  *   POST /o/{lane}[/…]   a generation on that lane (any other POST uses the lane "default")
@@ -11,7 +16,7 @@
  *   GET  /__stats        {"lane": {"mode", "calls"}}
  *   GET  /__png          the PNG itself
  *
- * Modes: png (default) | slow-{ms} (then the PNG) | 500 | hang (never answers) | garbage (200,
+ * Modes: png (default; OpenAI JSON on the OpenAI path) | slow-{ms} (then the same) | 500 | hang (never answers) | garbage (200,
  * image/png, random bytes that are no image) | json-garbage (200, JSON whose base64 is no image) |
  * mix (each call one of png, 500, hang, garbage at random).
  *
@@ -26,10 +31,9 @@ import { PNG_SIGNATURE, pngChunk, rgbHeader } from '../scripts/lib/png.mjs';
 /**
  * A valid RGB PNG of `width`×`height`: deterministic noise (xorshift32) in the first `noiseRows`
  * rows, which deflate cannot shrink, and black below, which deflates to almost nothing. So the
- * pixel size and the byte size are chosen apart: 1024×1024 at ~133 KB, like the 210×210 noise
- * image the bench has always sent (results stay comparable).
+ * pixel size and the byte size are chosen apart: 1024×1024 at 104,896 bytes.
  */
-export function noisePng(width = 1024, height = 1024, noiseRows = 42, seed = 0x1234567) {
+export function noisePng(width = 1024, height = 1024, noiseRows = 33, seed = 0x1234567) {
   const stride = width * 3 + 1;
   const raw = Buffer.alloc(stride * height); // filter byte 0 (none) on every row, black pixels
   let x = seed >>> 0 || 1;
@@ -52,6 +56,25 @@ export function noisePng(width = 1024, height = 1024, noiseRows = 42, seed = 0x1
 }
 
 export const PNG = noisePng();
+const PNG_B64 = PNG.toString('base64');
+
+/** The OpenAI images answer: the PNG as base64, `n` times (1–10); built once per `n`. */
+const openaiAnswers = new Map();
+function openaiJson(requestBody) {
+  let n = 1;
+  try {
+    n = Math.min(10, Math.max(1, Math.trunc(Number(JSON.parse(requestBody.toString('utf8')).n)) || 1));
+  } catch {
+    // not JSON: answer one image, as a lenient server would
+  }
+  let answer = openaiAnswers.get(n);
+  if (!answer) {
+    const item = `{"b64_json":"${PNG_B64}"}`;
+    answer = Buffer.from(`{"created":${Math.floor(Date.now() / 1000)},"data":[${Array(n).fill(item).join(',')}]}`);
+    openaiAnswers.set(n, answer);
+  }
+  return answer;
+}
 const JSON_GARBAGE = Buffer.from(JSON.stringify({ data: [{ b64_json: Buffer.from('this is not an image').toString('base64') }] }));
 const ERROR_500 = Buffer.from(JSON.stringify({ error: { message: 'bench origin: scheduled failure' } }));
 
@@ -68,9 +91,9 @@ export function startFastOrigin(port = 0) {
     res.writeHead(status, { 'content-type': type, 'content-length': body.length });
     res.end(body);
   };
-  const answer = (res, mode) => {
+  const answer = (res, mode, openai) => {
     if (mode === 'mix') mode = ['png', '500', 'hang', 'garbage'][Math.floor(Math.random() * 4)];
-    if (mode === 'png') return send(res, 200, 'image/png', PNG);
+    if (mode === 'png') return openai ? send(res, 200, 'application/json', openai()) : send(res, 200, 'image/png', PNG);
     if (mode === '500') return send(res, 500, 'application/json', ERROR_500);
     if (mode === 'garbage') return send(res, 200, 'image/png', randomBytes(4096));
     if (mode === 'json-garbage') return send(res, 200, 'application/json', JSON_GARBAGE);
@@ -80,7 +103,7 @@ export function startFastOrigin(port = 0) {
       return undefined;
     }
     const slow = /^slow-(\d+)$/.exec(mode);
-    if (slow) return void setTimeout(() => send(res, 200, 'image/png', PNG), Number(slow[1]));
+    if (slow) return void setTimeout(() => answer(res, 'png', openai), Number(slow[1]));
     return send(res, 500, 'text/plain', Buffer.from(`unknown mode ${mode}`));
   };
 
@@ -107,7 +130,8 @@ export function startFastOrigin(port = 0) {
       const m = /^\/o\/([A-Za-z0-9_-]+)/.exec(path);
       const l = lane(m ? m[1] : 'default');
       l.calls++;
-      return answer(res, l.mode);
+      const body = Buffer.concat(chunks);
+      return answer(res, l.mode, path.endsWith('/v1/images/generations') ? () => openaiJson(body) : null);
     });
   });
   server.keepAliveTimeout = 60_000;

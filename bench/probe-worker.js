@@ -29,6 +29,10 @@ export default {
       const object = await env.BUCKET.get('fixed', { range: { offset: 0, length: 16 } });
       return new Response(object ? 'ok' : 'missing', { status: object ? 200 : 404 });
     }
+    if (path === '/r2head') {
+      const object = await env.BUCKET.head('fixed');
+      return new Response(object ? 'ok' : 'missing', { status: object ? 200 : 404 });
+    }
     if (path === '/d1read') {
       await env.DB.prepare('SELECT n FROM probe WHERE id = 1').first();
       return new Response('ok');

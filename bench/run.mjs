@@ -2,16 +2,24 @@
 /**
  * npm run bench [-- options]
  *
- *   (no option)          the benchmark: direct, floor, miss, hit, estimate at 1, 10, 50 connections,
- *                        a 100 ms origin variant, the `wrangler dev` figure, calls per request;
- *                        about 2.5 minutes on 2 cores; JSON to bench/results/latest.json
- *   --quick              shorter runs at 1 and 10 connections (about a minute)
+ *   (no option)          the benchmark (load from wrk): direct, floor, Portkey's gateway, and the
+ *                        gateway's miss, hit, estimate and OpenAI-route paths at 1, 10, 50
+ *                        connections; a 100 ms origin variant; the `wrangler dev` figure; calls
+ *                        per request; the latency model; the CPU Cloudflare would bill.
+ *                        About 5 minutes on 2 cores; JSON to bench/results/latest.json
+ *   --quick              shorter runs at 1 and 10 connections (about 2 minutes)
  *   --no-wrangler-dev    skip the `wrangler dev` line
+ *   --no-peer            skip Portkey's gateway (else installed into bench/.peer at first use)
  *   --levels 1,10,50     connection counts
- *   --seconds N          seconds per run (bench), or the soak's length (default 120)
+ *   --seconds N          whole seconds per run (bench), or the soak's length (default 120)
+ *   --latency-model off  skip the latency model (the CPU runs never have it)
+ *   --d1-ms 25 --r2-ms 15 --do-ms 10 --origin-ms 0
+ *                        the latency model's delay per D1, R2, Durable Object and origin call
  *   --out FILE           where the JSON goes
  *   --soak               mixed load with a misbehaving origin, then the invariant checks;
  *                        exits 1 on any violation
+ *   --storage-faults F   (soak) this fraction of the gateway's D1, R2 and Durable Object calls
+ *                        throw (default 0.01; 0 turns it off)
  *
  * Everything listens on and talks to 127.0.0.1 only; every run is bounded in count and time.
  */
@@ -20,7 +28,12 @@ import path from 'node:path';
 import { BENCH } from './lib/setup.mjs';
 
 function parseArgs(argv) {
-  const a = { quick: false, soak: false, wranglerDev: true, levels: null, seconds: null, out: null };
+  const a = { quick: false, soak: false, wranglerDev: true, peer: true, levels: null, seconds: null, out: null, latency: true, delays: { d1: 25, r2: 15, do: 10, origin: 0 }, storageFaults: 0.01 };
+  const ms = (v, flag) => {
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n >= 0 && n <= 10_000)) throw new Error(`${flag}: milliseconds 0–10000`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -31,6 +44,16 @@ function parseArgs(argv) {
     if (arg === '--quick') a.quick = true;
     else if (arg === '--soak') a.soak = true;
     else if (arg === '--no-wrangler-dev') a.wranglerDev = false;
+    else if (arg === '--no-peer') a.peer = false;
+    else if (arg === '--latency-model') {
+      const v = value();
+      if (v !== 'off' && v !== 'on') throw new Error('--latency-model: on or off');
+      a.latency = v === 'on';
+    } else if (['--d1-ms', '--r2-ms', '--do-ms', '--origin-ms'].includes(arg)) a.delays[arg.slice(2, -3)] = ms(value(), arg);
+    else if (arg === '--storage-faults') {
+      a.storageFaults = Number(value());
+      if (!(a.storageFaults >= 0 && a.storageFaults <= 0.5)) throw new Error('--storage-faults: a fraction 0–0.5');
+    }
     else if (arg === '--levels') a.levels = value().split(',').map(Number);
     else if (arg === '--seconds') a.seconds = Number(value());
     else if (arg === '--out') a.out = value();
@@ -54,7 +77,7 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
   if (args.soak) {
     const { runSoak } = await import('./lib/soak.mjs');
-    const report = await runSoak({ seconds: args.seconds ?? 120, outFile: args.out ?? path.join(resultsDir, 'soak-latest.json') });
+    const report = await runSoak({ seconds: args.seconds ?? 120, storageFaults: args.storageFaults, outFile: args.out ?? path.join(resultsDir, 'soak-latest.json') });
     return report.failed > 0 ? 1 : 0;
   }
   const { runBench } = await import('./lib/throughput.mjs');
@@ -62,9 +85,10 @@ async function main() {
     quick: args.quick,
     levels: args.levels ?? (args.quick ? [1, 10] : [1, 10, 50]),
     seconds: args.seconds ?? (args.quick ? 2 : 4),
-    maxRequests: args.quick ? 5_000 : 20_000,
     slowLevels: args.quick ? [10] : [10, 50],
     wranglerDev: args.wranglerDev,
+    peer: args.peer,
+    latency: args.latency ? args.delays : 'off',
     outFile: args.out ?? path.join(resultsDir, 'latest.json'),
   });
   return 0;

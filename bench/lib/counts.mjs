@@ -5,12 +5,12 @@
  * the average over the next N, which is what throughput sees.
  */
 import { load } from './load.mjs';
-import { client, genBody } from './setup.mjs';
+import { MODEL, client, genBody } from './setup.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(base, send, n) {
-  await fetch(`${base}/__bench/reset`, { method: 'POST' });
+  await fetch(`${base}/__bench/reset`, { method: 'POST', body: '{}' });
   const statuses = {};
   for (let i = 0; i < n; i++) {
     const r = await send(i);
@@ -24,18 +24,20 @@ async function measure(base, send, n) {
 }
 
 async function measureLoad(base, opts) {
-  await fetch(`${base}/__bench/reset`, { method: 'POST' });
+  await fetch(`${base}/__bench/reset`, { method: 'POST', body: '{}' });
   const r = await load(opts);
   await sleep(1_500); // requests still in flight when the load stopped finish in the Worker
   const { counts, times } = await (await fetch(`${base}/__bench/counts`)).json();
   const n = counts.requests ?? r.ok + r.non2xx;
   delete counts.requests;
   const avg = (o) => Object.fromEntries(Object.entries(o).sort().map(([k, v]) => [k, Math.round((v / n) * 100) / 100]));
-  return { requests: n, statuses: r.statuses, rps: r.rps, per_request: avg(counts), ms_per_request: avg(times) };
+  return { requests: n, statuses: { '2xx': r.ok, other: r.non2xx }, rps: r.rps, per_request: avg(counts), ms_per_request: avg(times) };
 }
 
 export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds = 3 }) {
   const gw = client(base);
+  // no delays, no faults, no traces: plain counts
+  await fetch(`${base}/__bench/config`, { method: 'POST', body: JSON.stringify({ delays: {}, faults: 0, trace: false }) });
   const tenant = await gw.tenant({ name: 'bench-count', budget_usd: '1000000', budget_period: 'month' });
   const plain = await gw.key(tenant.id, { name: 'count-plain', budget_usd: '1000000', budget_period: 'month' });
   const limited = await gw.key(tenant.id, { name: 'count-rpm', budget_usd: '1000000', budget_period: 'month', rate_limit_rpm: 1_000_000, max_concurrent: 1_000 });
@@ -49,12 +51,21 @@ export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds
   out.miss_rate_limited_key_first = await measure(base, () => gen(limited.key, `count rl ${runId}`, seed++), 1);
   out.miss_rate_limited_key = await measure(base, () => gen(limited.key, `count rl ${runId}`, seed++), n);
   out.hit_rate_limited_key = await measure(base, () => gen(limited.key, `count hit ${runId}`, 42), n);
+  const openai = (body) => gw.call('POST', '/v1/images/generations', { key: plain.key, json: body });
+  const oa = (count, s) => ({ model: MODEL, prompt: `count openai ${runId}`, n: count, size: '1024x1024', seed: s });
+  out.openai_miss_n1 = await measure(base, () => openai(oa(1, (seed += 4))), n);
+  out.openai_miss_n4 = await measure(base, () => openai(oa(4, (seed += 4))), n);
+  await openai(oa(1, 3)); // warm the entries
+  await openai(oa(4, 3));
+  out.openai_hit_n1 = await measure(base, () => openai(oa(1, 3)), n);
+  out.openai_hit_n4 = await measure(base, () => openai(oa(4, 3)), n);
   // the same counts and times with 10 requests in flight: which call's latency grows under load
-  for (const [name, nextBody, body] of [
-    ['miss_under_load_c10', () => JSON.stringify(genBody(`count miss ${runId}`, seed++)), undefined],
-    ['hit_under_load_c10', undefined, JSON.stringify(genBody(`count hit ${runId}`, 42))],
+  const template = JSON.stringify(genBody(`count miss load ${runId}`, '__SEED__')).replace('"__SEED__"', '__SEED__');
+  for (const [name, c] of [
+    ['miss_under_load_c10', { template }],
+    ['hit_under_load_c10', { body: JSON.stringify(genBody(`count hit ${runId}`, 42)) }],
   ]) {
-    out[name] = await measureLoad(base, { url: `${base}/image/generation`, headers: { authorization: `Bearer ${plain.key}` }, nextBody, body, connections: 10, seconds: loadSeconds, maxRequests: 1_000 });
+    out[name] = await measureLoad(base, { url: `${base}/image/generation`, headers: { authorization: `Bearer ${plain.key}` }, ...c, connections: 10, seconds: loadSeconds });
   }
   if (hasEstimate) out.estimate = await measure(base, () => gw.call('POST', '/v1/estimate', { key: plain.key, json: genBody(`count hit ${runId}`, 42) }), n);
   return out;

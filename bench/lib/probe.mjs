@@ -9,9 +9,10 @@ import { load } from './load.mjs';
 
 const CASES = [
   ['no-op request', '/noop', 'GET'],
-  ['R2 put, 133 KB', '/r2put', 'POST', PNG],
-  ['R2 get, 133 KB returned', '/r2get', 'GET'],
+  ['R2 put, 105 KB', '/r2put', 'POST', PNG],
+  ['R2 get, 105 KB returned', '/r2get', 'GET'],
   ['R2 get, 16-byte range', '/r2get-small', 'GET'],
+  ['R2 head', '/r2head', 'GET'],
   ['D1 read (1 statement)', '/d1read', 'GET'],
   ['D1 write batch (2 statements)', '/d1write', 'GET'],
   ['Durable Object RPC call', '/do', 'GET'],
@@ -24,10 +25,10 @@ export async function probeStorage(stack, { groups, seconds }) {
   let noop = 0;
   for (const [what, path, method, body] of CASES) {
     const meter = cpuMeter(groups);
-    const r = await load({ url: `${stack.probeUrl}${path}`, method, ...(body ? { body } : {}), headers: {}, connections: 4, seconds, maxRequests: 500 });
+    const r = await load({ url: `${stack.probeUrl}${path}`, method, ...(body ? { body } : {}), headers: {}, connections: 4, seconds });
     const cpu = meter.stop(r.ok + r.non2xx).workerd;
     if (path === '/noop') noop = cpu ?? 0;
-    out.push({ what, rps: r.rps, p50: r.p50, non2xx: r.non2xx, workerd_cpu_ms: cpu, over_noop_ms: cpu === null ? null : Math.round((cpu - noop) * 100) / 100 });
+    out.push({ what, path, rps: r.rps, p50: r.p50, non2xx: r.non2xx, workerd_cpu_ms: cpu, over_noop_ms: cpu === null ? null : Math.round((cpu - noop) * 100) / 100 });
   }
   return out;
 }

@@ -23,7 +23,6 @@ export function machine() {
     wrangler: versionOf('wrangler'),
     miniflare: versionOf('miniflare'),
     workerd: versionOf('workerd'),
-    autocannon: versionOf('autocannon'),
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
@@ -35,39 +34,71 @@ const pad = (v, n, left = false) => {
 const ms = (v) => (v === null || v === undefined ? null : v.toFixed(2));
 const x = (v) => (v === null || v === undefined ? null : `${v.toFixed(2)}×`);
 
+const HEAD = () =>
+  `${pad('path', 36, true)} ${pad('conns', 5)} ${pad('req/s', 9)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('×direct', 8)} ${pad('×floor', 8)} ${pad('×Portkey', 8)} ${pad('non-2xx', 8)} ${pad('workerd CPU ms/req', 19)} ${pad('wrk CPU', 8)}`;
+
+function rowLine(name, row, ratios = row) {
+  if (row.ok + row.non2xx === 0) return `${pad(name, 36, true)} ${pad(row.connections, 5)} no request finished within the run (${row.errors + (row.timeouts ?? 0)} errors); give it more --seconds`;
+  const bad = row.non2xx + row.errors + (row.timeouts ?? 0);
+  const cpu = name.trim() === 'direct' ? '' : name.trim() === 'portkey' ? `${row.cpu_ms_per_request?.portkey ?? '–'} (node)` : row.cpu_ms_per_request?.workerd;
+  const client = row.client_cpu_share == null ? null : `${Math.round(row.client_cpu_share * 100)}%`;
+  return `${pad(name, 36, true)} ${pad(row.connections, 5)} ${pad(row.rps, 9)} ${pad(ms(row.p50), 8)} ${pad(ms(row.p99), 8)} ${pad(x(ratios.x_direct), 8)} ${pad(x(ratios.x_floor), 8)} ${pad(x(ratios.x_portkey), 8)} ${pad(bad ? `${bad}!` : 0, 8)} ${pad(cpu, 19)} ${pad(client, 8)}`;
+}
+
+function mainTable(r, lines) {
+  lines.push(HEAD());
+  let last = null;
+  for (const row of r.rows) {
+    if (last !== null && row.connections !== last) lines.push('');
+    last = row.connections;
+    lines.push(row.na ? `${pad(row.path, 36, true)} ${pad(row.connections, 5)} ${pad('n/a', 9)}` : rowLine(row.path, row));
+  }
+  lines.push('(wrk CPU: the load generator\'s own CPU over the run\'s wall time; 100% is one core)');
+  if (!r.slow_origin.length) return;
+  lines.push('');
+  lines.push('origin with 100 ms delay:');
+  for (const s of r.slow_origin) {
+    for (const name of ['direct', 'floor', 'portkey', 'miss', 'openai_miss']) {
+      const row = s[name];
+      if (!row) continue;
+      const ratios = { x_direct: row.rps / s.direct.rps, x_floor: row.rps / s.floor.rps, x_portkey: s.portkey ? row.rps / s.portkey.rps : null };
+      lines.push(rowLine(`  ${name.replace('_', ' ')}`, { ...row, connections: s.connections }, ratios));
+    }
+  }
+}
+
+function latencySection(lm, lines) {
+  const d = lm.delays_ms;
+  lines.push('');
+  lines.push(`latency model (each call waits first: D1 ${d.d1} ms, R2 ${d.r2} ms, Durable Object ${d.do} ms, origin ${d.origin ?? 0} ms; ${lm.traced_requests_per_path} traced sequential requests per path):`);
+  lines.push(`  ${pad('path', 34, true)} ${pad('added p50', 10)} ${pad('added p99', 10)} ${pad('seq. storage trips', 19)} ${pad('@10 conns p50/p99 − origin', 27)}  critical path`);
+  for (const p of lm.paths) {
+    const u = p.under_load_c10;
+    const load = u?.note ? 'none finished' : u ? `${ms(u.added_p50_ms)} / ${ms(u.added_p99_ms)}${u.non2xx + u.errors ? ` ${u.non2xx + u.errors}!` : ''}` : '–';
+    const kinds = Object.entries(p.critical_path_by_binding).map(([k, n]) => `${k.toUpperCase()} ${n}`).join(' + ') || 'none';
+    lines.push(`  ${pad(p.path, 34, true)} ${pad(ms(p.added_p50_ms), 10)} ${pad(ms(p.added_p99_ms), 10)} ${pad(`${p.storage_round_trips_p50} (${kinds})`, 19)} ${pad(load, 27)}  ${p.critical_path.join(' → ') || '–'}`);
+  }
+  lines.push('  (added: client time minus the time inside origin calls; trips: the longest chain of D1/R2/DO calls that did not overlap, before the answer)');
+}
+
+function billedSection(rows, lines) {
+  lines.push('');
+  lines.push('the CPU Cloudflare would bill (workerd CPU per request minus the local storage simulators\' share, from the probe below):');
+  for (const b of rows) {
+    const parts = Object.entries(b.storage_parts).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req   (${parts || 'no storage calls'})`);
+  }
+}
+
 export function printReport(r, outFile) {
   const m = r.machine;
   const lines = [];
   lines.push('');
   lines.push(`imagegate bench — ${r.when}`);
-  lines.push(`machine: ${m.cores} cores (${m.cpu}), Node ${m.node}, wrangler ${m.wrangler}, miniflare ${m.miniflare}, load avg ${m.loadavg.join(' ')} → ${m.loadavg_end?.join(' ') ?? '?'}`);
-  lines.push(`origin answer: ${m.png_bytes} byte PNG; each run ≤ ${r.settings.seconds_per_run} s and ≤ ${r.settings.max_requests_per_run} requests`);
+  lines.push(`machine: ${m.cores} cores (${m.cpu}), Node ${m.node}, wrangler ${m.wrangler}, miniflare ${m.miniflare}, ${m.wrk}, Portkey ${m.portkey ?? 'not run'}, load avg ${m.loadavg.join(' ')} → ${m.loadavg_end?.join(' ') ?? '?'}`);
+  lines.push(`origin answer: a ${m.png_bytes} byte PNG as OpenAI JSON; each run ${r.settings.seconds_per_run} s`);
   lines.push('');
-  lines.push(`${pad('path', 36, true)} ${pad('conns', 5)} ${pad('req/s', 9)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('×direct', 8)} ${pad('×floor', 8)} ${pad('non-2xx', 8)} ${pad('workerd CPU ms/req', 19)}`);
-  let last = null;
-  for (const row of r.rows) {
-    if (last !== null && row.connections !== last) lines.push('');
-    last = row.connections;
-    if (row.na) {
-      lines.push(`${pad(row.path, 36, true)} ${pad(row.connections, 5)} ${pad('n/a', 9)}`);
-      continue;
-    }
-    const bad = row.non2xx + row.errors;
-    lines.push(
-      `${pad(row.path, 36, true)} ${pad(row.connections, 5)} ${pad(row.rps, 9)} ${pad(ms(row.p50), 8)} ${pad(ms(row.p99), 8)} ${pad(x(row.x_direct), 8)} ${pad(x(row.x_floor), 8)} ${pad(bad ? `${bad}!` : 0, 8)} ${pad(row.path === 'direct' ? '' : row.cpu_ms_per_request?.workerd, 19)}`,
-    );
-  }
-  if (r.slow_origin.length) {
-    lines.push('');
-    lines.push('origin with 100 ms delay:');
-    for (const s of r.slow_origin) {
-      lines.push(`${pad('  direct', 36, true)} ${pad(s.connections, 5)} ${pad(s.direct.rps, 9)} ${pad(ms(s.direct.p50), 8)} ${pad(ms(s.direct.p99), 8)}`);
-      if (s.floor) {
-        lines.push(`${pad('  floor', 36, true)} ${pad(s.connections, 5)} ${pad(s.floor.rps, 9)} ${pad(ms(s.floor.p50), 8)} ${pad(ms(s.floor.p99), 8)} ${pad(x(s.floor_x_direct), 8)} ${pad(x(1), 8)} ${pad(s.floor.non2xx + s.floor.errors || 0, 8)} ${pad(s.floor.cpu_ms_per_request?.workerd, 19)}`);
-      }
-      lines.push(`${pad('  miss', 36, true)} ${pad(s.connections, 5)} ${pad(s.miss.rps, 9)} ${pad(ms(s.miss.p50), 8)} ${pad(ms(s.miss.p99), 8)} ${pad(x(s.x_direct), 8)} ${pad(x(s.x_floor), 8)} ${pad(s.miss.non2xx + s.miss.errors || 0, 8)} ${pad(s.miss.cpu_ms_per_request?.workerd, 19)}`);
-    }
-  }
+  mainTable(r, lines);
   lines.push('');
   const wd = r.wrangler_dev;
   if (wd === null) lines.push('wrangler dev: not measured (--no-wrangler-dev, or skipped: see the notes)');
@@ -78,22 +109,14 @@ export function printReport(r, outFile) {
         ` = ${x(wd.x_miss_under_miniflare)} the miss under Miniflare, ${x(wd.x_floor_under_miniflare)} the floor${wd.non2xx + wd.errors ? `, ${wd.non2xx + wd.errors} non-2xx!` : ''}`,
     );
   }
+  if (r.latency_model) latencySection(r.latency_model, lines);
+  if (r.billed_cpu?.length) billedSection(r.billed_cpu, lines);
   if (r.targets?.length) {
     lines.push('');
     lines.push('targets:');
-    for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'NOT MET'} ${t.what}: ${x(t.seen)}`);
+    for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'NOT MET'} ${t.what}: ${t.unit ? `${t.seen} ${t.unit}` : x(t.seen)}`);
   }
-  if (r.calls_per_request) {
-    lines.push('');
-    lines.push('calls per request from the Worker (counting copy of the bundle; sequential requests):');
-    for (const [name, c] of Object.entries(r.calls_per_request)) {
-      const parts = Object.entries(c.per_request).map(([k, v]) => `${k} ${v}`);
-      const statuses = Object.entries(c.statuses).map(([k, v]) => `${k}×${v}`).join(' ');
-      lines.push(`  ${pad(name, 28, true)} [${statuses}] ${parts.join(', ') || 'none'}`);
-      const timesText = Object.entries(c.ms_per_request ?? {}).map(([k, v]) => `${k} ${v}`);
-      if (timesText.length) lines.push(`  ${pad('', 28, true)}  ms: ${timesText.join(', ')}`);
-    }
-  }
+  if (r.calls_per_request) callsSection(r.calls_per_request, lines);
   if (r.local_storage_cost) {
     lines.push('');
     lines.push('what local storage costs workerd on its own (bench/probe-worker.js; in production these run elsewhere):');
@@ -107,4 +130,16 @@ export function printReport(r, outFile) {
   lines.push('');
   lines.push(`total ${r.total_seconds} s; figures written to ${path.relative(process.cwd(), outFile) || outFile}`);
   console.log(lines.join('\n'));
+}
+
+function callsSection(calls, lines) {
+  lines.push('');
+  lines.push('calls per request from the Worker (instrumented copy of the bundle; sequential requests unless under_load):');
+  for (const [name, c] of Object.entries(calls)) {
+    const parts = Object.entries(c.per_request).map(([k, v]) => `${k} ${v}`);
+    const statuses = Object.entries(c.statuses).map(([k, v]) => `${k}×${v}`).join(' ');
+    lines.push(`  ${pad(name, 28, true)} [${statuses}] ${parts.join(', ') || 'none'}`);
+    const timesText = Object.entries(c.ms_per_request ?? {}).map(([k, v]) => `${k} ${v}`);
+    if (timesText.length) lines.push(`  ${pad('', 28, true)}  ms: ${timesText.join(', ')}`);
+  }
 }

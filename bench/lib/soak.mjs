@@ -35,7 +35,7 @@ function tagHeader() {
 const PRIMARY = ['png', '500', 'png', 'hang', 'garbage', 'png', 'mix', 'json-garbage', 'hang', 'png', '500', 'png'];
 const BACKUP = ['png', 'png', '500', 'hang', 'png', 'garbage', 'png', '500', 'hang', 'mix', 'png', 'png'];
 
-export async function runSoak({ seconds, outFile }) {
+export async function runSoak({ seconds, storageFaults = 0, outFile }) {
   const started = Date.now();
   return withHarness(async (h) => {
     const { origin } = h;
@@ -44,7 +44,7 @@ export async function runSoak({ seconds, outFile }) {
       { name: 'backup', kind: 'qubrid', url: `${origin.url}/o/backup`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
     ];
     const logFile = outFile.replace(/\.json$/, '') + '-worker.log';
-    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile }));
+    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile, storageFaults }));
     const gw = client(stack.gatewayUrl);
     const keys = [];
     const tenants = [];
@@ -87,8 +87,9 @@ export async function runSoak({ seconds, outFile }) {
     await faults;
     await origin.setModes({ primary: 'png', backup: 'png' });
     const originStats = await origin.stats();
+    const storageFaultReport = storageFaults > 0 ? await endFaults(stack) : null;
 
-    const report = await runChecks({ stack, gw, tenants, keys, results, routes, logFile });
+    const report = await runChecks({ stack, gw, tenants, keys, results, routes, logFile, storageFaults: storageFaultReport && { fraction: storageFaults, ...storageFaultReport } });
     report.seconds = seconds;
     report.requests = results.length;
     report.schedule = schedule;
@@ -99,6 +100,25 @@ export async function runSoak({ seconds, outFile }) {
     console.log(`soak: ${report.total_seconds} s in all; details in ${outFile}, the Worker's log in ${logFile}`);
     return report;
   });
+}
+
+/**
+ * After a load with storage faults: stop injecting them, let the requests' waitUntil work finish,
+ * and run the cron once with a clock a day ahead, as production's cron would once the
+ * reservations of requests that could not settle or release have expired. Returns what the
+ * wrapper threw and what the cron gave back.
+ */
+async function endFaults(stack) {
+  const control = async (path, body) => (await fetch(`${stack.gatewayUrl}/__bench/${path}`, body ? { method: 'POST', body: JSON.stringify(body) } : {})).json();
+  await control('config', { faults: 0 });
+  await sleep(3_000);
+  const { faults_thrown: thrown, counts } = await control('counts');
+  const db = await stack.db();
+  const held = async () => (await db.prepare('SELECT (SELECT COALESCE(SUM(reserved_nano), 0) FROM api_keys) + (SELECT COALESCE(SUM(reserved_nano), 0) FROM tenants) AS r').first()).r;
+  const heldBefore = await held();
+  const worker = await stack.mf.getWorker('gateway');
+  await worker.scheduled({ scheduledTime: new Date(Date.now() + 86_400_000), cron: '* * * * *' });
+  return { thrown, storage_calls: counts, held_before_cron_nano: String(heldBefore), held_after_cron_nano: String(await held()) };
 }
 
 function pick(list) {

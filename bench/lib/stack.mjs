@@ -26,15 +26,34 @@ import {
  * @param {boolean} [o.probe]   also run bench/probe-worker.js (what local storage costs on its own)
  * @param {Record<string,string>} [o.extraBindings]
  * @param {string} [o.logFile]  where the Worker's log lines go (default: counted, not kept)
+ * @param {number} [o.storageFaults] run the gateway itself through bench/count-entry.js, with this
+ *                              fraction of its D1, R2 and Durable Object calls throwing (the soak)
  */
-export async function startStack({ dir, origins, floorTarget, counter = false, probe = false, extraBindings = {}, logFile }) {
+export async function startStack({ dir, origins, floorTarget, counter = false, probe = false, extraBindings = {}, logFile, storageFaults = 0 }) {
   const buildDir = path.join(dir, 'build');
   const { config, splitSql } = await readWranglerConfig();
   const t0 = Date.now();
   const scriptPath = bundle(buildDir, config);
   const bundleMs = Date.now() - t0;
   const bindings = { ADMIN_TOKEN, ORIGINS: JSON.stringify(origins), ...extraBindings };
-  const workers = [gatewayWorkerOptions(config, { name: 'gateway', scriptPath, bindings })];
+  const bindingKinds = {
+    d1: (config.d1_databases ?? []).map((d) => d.binding),
+    r2: (config.r2_buckets ?? []).map((b) => b.binding),
+    kv: (config.kv_namespaces ?? []).map((k) => k.binding),
+    do: (config.durable_objects?.bindings ?? []).map((b) => b.name),
+  };
+  const instrumented = (name, extra, idSuffix = '') => {
+    const options = gatewayWorkerOptions(config, {
+      name,
+      scriptPath: placeNextToBundle('count-entry.js', buildDir, 'count-entry.js'),
+      bindings: { ...bindings, BENCH_COUNT_BINDINGS: JSON.stringify(bindingKinds), ...extra },
+      idSuffix,
+    });
+    // the wrapper imports the bundle: let Miniflare read every .js as an ES module
+    options.modulesRules = [{ type: 'ESModule', include: ['**/*.js'] }];
+    return options;
+  };
+  const workers = [storageFaults > 0 ? instrumented('gateway', { BENCH_FAULTS: String(storageFaults) }) : gatewayWorkerOptions(config, { name: 'gateway', scriptPath, bindings })];
   if (floorTarget) {
     workers.push({
       name: 'floor',
@@ -46,25 +65,7 @@ export async function startStack({ dir, origins, floorTarget, counter = false, p
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     });
   }
-  if (counter) {
-    const entry = placeNextToBundle('count-entry.js', buildDir, 'count-entry.js');
-    const bindingKinds = {
-      d1: (config.d1_databases ?? []).map((d) => d.binding),
-      r2: (config.r2_buckets ?? []).map((b) => b.binding),
-      kv: (config.kv_namespaces ?? []).map((k) => k.binding),
-      do: (config.durable_objects?.bindings ?? []).map((b) => b.name),
-    };
-    workers.push(
-      gatewayWorkerOptions(config, {
-        name: 'counter',
-        scriptPath: entry,
-        bindings: { ...bindings, BENCH_COUNT_BINDINGS: JSON.stringify(bindingKinds) },
-        idSuffix: '-counter',
-      }),
-    );
-    // the wrapper imports the bundle: let Miniflare read every .js as an ES module
-    workers.at(-1).modulesRules = [{ type: 'ESModule', include: ['**/*.js'] }];
-  }
+  if (counter) workers.push(instrumented('counter', {}, '-counter'));
   if (probe) {
     workers.push({
       name: 'probe',

@@ -5,28 +5,18 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../scripts/lib/free-port.mjs';
 import { load } from './load.mjs';
 import { ADMIN_TOKEN, QUIET_WRANGLER, ROOT, client, genBody, onExit } from './setup.mjs';
 
 const WRANGLER_BIN = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a short miss load against `wrangler dev`; resolves with the load result, or { error }. */
-export async function wranglerDevMiss({ dir, origins, connections, seconds, maxRequests, runId }) {
+export async function wranglerDevMiss({ dir, origins, connections, seconds, runId }) {
   const state = path.join(dir, 'wrangler-dev-state');
   mkdirSync(state, { recursive: true });
   const envFile = path.join(dir, 'wrangler-dev.env');
@@ -75,14 +65,12 @@ export async function wranglerDevMiss({ dir, origins, connections, seconds, maxR
     const gw = client(base);
     const tenant = await gw.tenant({ name: 'bench-wrangler-dev', budget_usd: '1000000', budget_period: 'month' });
     const key = await gw.key(tenant.id, { name: 'bench', budget_usd: '1000000', budget_period: 'month' });
-    let seed = 1;
     const result = await load({
       url: `${base}/image/generation`,
       headers: { authorization: `Bearer ${key.key}` },
-      nextBody: () => JSON.stringify(genBody(`bench wrangler-dev ${runId}`, seed++)),
+      template: JSON.stringify(genBody(`bench wrangler-dev ${runId}`, '__SEED__')).replace('"__SEED__"', '__SEED__'),
       connections,
       seconds,
-      maxRequests,
     });
     return { ...result, connections };
   } catch (err) {

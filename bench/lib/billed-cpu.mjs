@@ -1,0 +1,78 @@
+/**
+ * The CPU Cloudflare would bill (bench/README.md, "Billed CPU"): workerd's CPU per request on a
+ * path, minus what the local D1 / R2 / Durable Object simulators cost for the calls that path
+ * makes. Locally those simulators run inside the same workerd process as the Worker; in
+ * production they are network calls that cost the Worker no CPU.
+ *
+ *   own CPU = workerd CPU per request − Σ (calls per request of a kind × probe cost of that kind)
+ *
+ * The calls per request come from the instrumented copy (bench/lib/counts.mjs); the probe cost
+ * of a kind is its workerd CPU over a no-op request (bench/lib/probe.mjs).
+ */
+
+const PATH_COUNTS = {
+  miss: 'miss',
+  hit: 'hit',
+  estimate: 'estimate',
+  'openai miss': 'openai_miss_n1',
+  'openai hit': 'openai_hit_n1',
+  'openai miss n=4': 'openai_miss_n4',
+  'openai hit n=4': 'openai_hit_n4',
+};
+
+const round = (x) => Math.round(x * 100) / 100;
+
+/** The probe's cost per kind of call, ms of workerd CPU over a no-op request. */
+function probeCosts(probe) {
+  const by = Object.fromEntries(probe.map((p) => [p.path, Math.max(0, p.over_noop_ms ?? 0)]));
+  return { r2put: by['/r2put'], r2get: by['/r2get'], r2small: by['/r2get-small'], r2head: by['/r2head'] ?? by['/r2get-small'], d1read: by['/d1read'], d1write: by['/d1write'], do: by['/do'] };
+}
+
+/**
+ * What the storage calls of one request cost the local simulators. A D1 round trip (one statement
+ * or a batch) is priced as the mean of the probe's 1-statement read and 2-statement write batch:
+ * the local D1's cost is mostly per round trip, and the gateway's batches mix reads and writes.
+ * An R2 get is priced as the whole-object read on a hit path and as the small read (the lookup
+ * that finds nothing) elsewhere.
+ */
+export function storageCost(perRequest, costs, isHit) {
+  let singles = 0;
+  let batches = 0;
+  const parts = {};
+  const add = (what, ms) => {
+    parts[what] = round((parts[what] ?? 0) + ms);
+  };
+  for (const [label, n] of Object.entries(perRequest)) {
+    const [kind] = label.split(' ');
+    const op = label.includes('.') ? label.slice(label.lastIndexOf('.') + 1) : null;
+    if (kind === 'D1' && ['first', 'all', 'run', 'raw'].includes(op)) singles += n;
+    else if (kind === 'D1' && op === 'batch') batches += n;
+    else if (kind === 'R2' && op === 'put') add('R2 put', n * costs.r2put);
+    else if (kind === 'R2' && op === 'get') add('R2 get', n * (isHit ? costs.r2get : costs.r2small));
+    else if (kind === 'R2' && op) add(`R2 ${op}`, n * costs.r2head);
+    else if (kind === 'DO' && op) add('DO call', n * costs.do);
+  }
+  if (singles + batches) add('D1 round trip', (singles + batches) * ((costs.d1read + costs.d1write) / 2));
+  return { total: round(Object.values(parts).reduce((a, b) => a + b, 0)), parts };
+}
+
+/**
+ * @param {object[]} rows      the timed rows (with cpu_ms_per_request.workerd)
+ * @param {object} counts      calls_per_request from counts.mjs
+ * @param {object[]} probe     local_storage_cost from probe.mjs
+ * @param {number} connections the level whose rows are used
+ */
+export function billedCpu(rows, counts, probe, connections) {
+  if (!counts || !probe) return null;
+  const costs = probeCosts(probe);
+  const out = [];
+  for (const [path, countName] of Object.entries(PATH_COUNTS)) {
+    const row = rows.find((r) => r.path === path && r.connections === connections && !r.na);
+    const c = counts[countName];
+    if (!row || !c || row.cpu_ms_per_request?.workerd == null) continue;
+    const storage = storageCost(c.per_request, costs, /hit/.test(path));
+    const workerd = row.cpu_ms_per_request.workerd;
+    out.push({ path, connections, workerd_cpu_ms: workerd, local_storage_ms: storage.total, storage_parts: storage.parts, own_cpu_ms: round(workerd - storage.total) });
+  }
+  return out;
+}
