@@ -94,13 +94,24 @@ function wrapMethods(target, onCall) {
   return proxy;
 }
 
+/** D1's own meters for what a call did (rows_read / rows_written, index rows included), when it reports them. */
+function meter(binding, result) {
+  for (const r of Array.isArray(result) ? result : [result]) {
+    const m = r?.meta;
+    if (!m) continue;
+    if (typeof m.rows_written === 'number') bump(`D1 ${binding} rows written`, m.rows_written);
+    if (typeof m.rows_read === 'number') bump(`D1 ${binding} rows read`, m.rows_read);
+  }
+  return result;
+}
+
 function wrapStatement(ctx, stmt, binding) {
   return wrapMethods(stmt, (p, v, t, args) => {
     if (p === 'bind') return wrapStatement(ctx, v.apply(t, args), binding);
     if (['first', 'all', 'run', 'raw'].includes(p)) {
       bump(`D1 ${binding} round trips`);
       bump(`D1 ${binding} statements`);
-      return call(ctx, 'd1', `D1 ${binding}.${p}`, () => v.apply(t, args));
+      return call(ctx, 'd1', `D1 ${binding}.${p}`, () => v.apply(t, args)).then((r) => meter(binding, r));
     }
     return v.apply(t, args);
   });
@@ -113,7 +124,7 @@ function wrapD1(ctx, db, binding) {
       const statements = args[0] ?? [];
       bump(`D1 ${binding} round trips`);
       bump(`D1 ${binding} statements`, statements.length);
-      return call(ctx, 'd1', `D1 ${binding}.batch`, () => v.apply(t, [statements.map((s) => wrapped.get(s) ?? s), ...args.slice(1)]));
+      return call(ctx, 'd1', `D1 ${binding}.batch`, () => v.apply(t, [statements.map((s) => wrapped.get(s) ?? s), ...args.slice(1)])).then((r) => meter(binding, r));
     }
     if (p === 'exec') {
       bump(`D1 ${binding} round trips`);

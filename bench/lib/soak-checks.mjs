@@ -92,7 +92,7 @@ export async function runChecks({ stack, gw, tenants, keys, results, routes, log
   const seen = new Map();
   for (const r of results) seen.set(r.key, (seen.get(r.key) ?? 0n) + (r.status === 200 ? costOf(r) : 0n));
   const clientDiff = keyRows.filter((k) => (seen.get(k.name) ?? 0n) !== BigInt(k.spent_nano));
-  check('Imagegate-Cost-USD summed per key = spent', clientDiff.length === 0, clientDiff.map((k) => `${k.name}: told ${seen.get(k.name) ?? 0n} vs spent ${k.spent_nano}`).join('; '));
+  check('Imagegate-Cost-USD summed per key = spent', clientDiff.length === 0, clientDiff.map((k) => `${k.name}: told ${seen.get(k.name) ?? 0n} vs spent ${k.spent_nano}`).join('; ') + (clientDiff.length && ledger ? await chargedUntold(q, ledger, results, inTenants, tenantIds, logFile) : ''));
 
   // ---------------------------------------------------------------- the same through the API
   const byName = new Map(keyRows.map((k) => [k.name, k]));
@@ -252,6 +252,17 @@ function budgetsLine(keyRows, tenantRows) {
 }
 
 /** The Worker's log lines about one generation, to explain a reservation that was never settled. */
+/** The charged ledger rows whose request the client was not told it paid for: what it saw, what the log says. */
+async function chargedUntold(q, ledger, results, inTenants, tenantIds, logFile) {
+  const told = new Map(results.filter((r) => r.requestId).map((r) => [r.requestId, r]));
+  const rows = await q(`SELECT request_id, generation_id, cost_nano, status FROM ${ledger} WHERE tenant_id IN ${inTenants} AND cost_nano > 0`, ...tenantIds);
+  const untold = rows.filter((row) => told.get(row.request_id)?.status !== 200);
+  return ` — charged but not answered 200: ${untold
+    .slice(0, 5)
+    .map((row) => `${row.request_id} (${row.cost_nano} nano, ledger ${row.status}; the client saw ${told.get(row.request_id)?.status ?? 'no answer'} ${told.get(row.request_id)?.code ?? ''})${logLinesFor(logFile, row.request_id)}`)
+    .join('; ')}`;
+}
+
 function logLinesFor(logFile, generationId) {
   if (!logFile) return '';
   try {

@@ -44,7 +44,7 @@ export async function runSoak({ seconds, storageFaults = 0, outFile }) {
       { name: 'backup', kind: 'qubrid', url: `${origin.url}/o/backup`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
     ];
     const logFile = outFile.replace(/\.json$/, '') + '-worker.log';
-    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile, storageFaults }));
+    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile, instrumented: storageFaults > 0 }));
     const gw = client(stack.gatewayUrl);
     const keys = [];
     const tenants = [];
@@ -64,6 +64,8 @@ export async function runSoak({ seconds, storageFaults = 0, outFile }) {
       routes[name] = !(r.status === 404 && r.body?.error?.code === 'not_found' && /no route/.test(r.body.error.message));
     }
 
+    // storage faults from here on: the tenants, keys and route probes above are set up without them
+    if (storageFaults > 0) await benchControl(stack, 'config', { faults: storageFaults });
     const deadline = Date.now() + seconds * 1000;
     const phaseMs = Math.min(10_000, Math.max(2_000, Math.round((seconds * 1000) / PRIMARY.length)));
     const schedule = [];
@@ -102,6 +104,13 @@ export async function runSoak({ seconds, storageFaults = 0, outFile }) {
   });
 }
 
+/** The instrumented gateway's control routes (bench/count-entry.js). */
+async function benchControl(stack, path, body) {
+  const r = await fetch(`${stack.gatewayUrl}/__bench/${path}`, body ? { method: 'POST', body: JSON.stringify(body) } : {});
+  if (!r.ok) throw new Error(`/__bench/${path}: ${r.status}`);
+  return r.json();
+}
+
 /**
  * After a load with storage faults: stop injecting them, let the requests' waitUntil work finish,
  * and run the cron once with a clock a day ahead, as production's cron would once the
@@ -109,10 +118,9 @@ export async function runSoak({ seconds, storageFaults = 0, outFile }) {
  * wrapper threw and what the cron gave back.
  */
 async function endFaults(stack) {
-  const control = async (path, body) => (await fetch(`${stack.gatewayUrl}/__bench/${path}`, body ? { method: 'POST', body: JSON.stringify(body) } : {})).json();
-  await control('config', { faults: 0 });
+  await benchControl(stack, 'config', { faults: 0 });
   await sleep(3_000);
-  const { faults_thrown: thrown, counts } = await control('counts');
+  const { faults_thrown: thrown, counts } = await benchControl(stack, 'counts');
   const db = await stack.db();
   const held = async () => (await db.prepare('SELECT (SELECT COALESCE(SUM(reserved_nano), 0) FROM api_keys) + (SELECT COALESCE(SUM(reserved_nano), 0) FROM tenants) AS r').first()).r;
   const heldBefore = await held();

@@ -26,10 +26,10 @@ import {
  * @param {boolean} [o.probe]   also run bench/probe-worker.js (what local storage costs on its own)
  * @param {Record<string,string>} [o.extraBindings]
  * @param {string} [o.logFile]  where the Worker's log lines go (default: counted, not kept)
- * @param {number} [o.storageFaults] run the gateway itself through bench/count-entry.js, with this
- *                              fraction of its D1, R2 and Durable Object calls throwing (the soak)
+ * @param {boolean} [o.instrumented] run the gateway itself through bench/count-entry.js, so its
+ *                              storage calls can be made to fail (the soak's storage faults)
  */
-export async function startStack({ dir, origins, floorTarget, counter = false, probe = false, extraBindings = {}, logFile, storageFaults = 0 }) {
+export async function startStack({ dir, origins, floorTarget, counter = false, probe = false, extraBindings = {}, logFile, instrumented: wrapGateway = false }) {
   const buildDir = path.join(dir, 'build');
   const { config, splitSql } = await readWranglerConfig();
   const t0 = Date.now();
@@ -53,7 +53,7 @@ export async function startStack({ dir, origins, floorTarget, counter = false, p
     options.modulesRules = [{ type: 'ESModule', include: ['**/*.js'] }];
     return options;
   };
-  const workers = [storageFaults > 0 ? instrumented('gateway', { BENCH_FAULTS: String(storageFaults) }) : gatewayWorkerOptions(config, { name: 'gateway', scriptPath, bindings })];
+  const workers = [wrapGateway ? instrumented('gateway', {}) : gatewayWorkerOptions(config, { name: 'gateway', scriptPath, bindings })];
   if (floorTarget) {
     workers.push({
       name: 'floor',
