@@ -95,10 +95,12 @@ function wrapMethods(target, onCall) {
 }
 
 /** D1's own meters for what a call did (rows_read / rows_written, index rows included), when it reports them. */
+const d1Size = {}; // binding → the database's size in bytes after its latest call (D1's meta.size_after)
 function meter(binding, result) {
   for (const r of Array.isArray(result) ? result : [result]) {
     const m = r?.meta;
     if (!m) continue;
+    if (typeof m.size_after === 'number') d1Size[binding] = m.size_after;
     if (typeof m.rows_written === 'number') bump(`D1 ${binding} rows written`, m.rows_written);
     if (typeof m.rows_read === 'number') bump(`D1 ${binding} rows read`, m.rows_read);
   }
@@ -174,7 +176,7 @@ function envFor(env, ctx) {
 }
 
 async function control(request, path) {
-  if (path === '/__bench/counts') return Response.json({ counts, times, faults_thrown: faultsThrown, config });
+  if (path === '/__bench/counts') return Response.json({ counts, times, faults_thrown: faultsThrown, config, d1_size_bytes: d1Size });
   if (path === '/__bench/traces') return Response.json({ traces });
   if (path === '/__bench/reset') {
     for (const o of [counts, times]) for (const k of Object.keys(o)) delete o[k];

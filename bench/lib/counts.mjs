@@ -10,6 +10,7 @@ import { MODEL, client, genBody } from './setup.mjs';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(base, send, n) {
+  const sizeBefore = (await (await fetch(`${base}/__bench/counts`)).json()).d1_size_bytes?.DB;
   await fetch(`${base}/__bench/reset`, { method: 'POST', body: '{}' });
   const statuses = {};
   for (let i = 0; i < n; i++) {
@@ -17,10 +18,12 @@ async function measure(base, send, n) {
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   }
   await sleep(300); // let waitUntil work (releases, cache writes) finish before reading the counts
-  const { counts, times } = await (await fetch(`${base}/__bench/counts`)).json();
+  const { counts, times, d1_size_bytes: size } = await (await fetch(`${base}/__bench/counts`)).json();
   delete counts.requests;
   const avg = (o) => Object.fromEntries(Object.entries(o).sort().map(([k, v]) => [k, Math.round((v / n) * 100) / 100]));
-  return { requests: n, statuses, per_request: avg(counts), ms_per_request: avg(times) };
+  // what the D1 database grew by, per request (SQLite pages of 4 KB: coarse over a few requests)
+  const grew = sizeBefore !== undefined && size?.DB !== undefined ? Math.round((size.DB - sizeBefore) / n) : null;
+  return { requests: n, statuses, per_request: avg(counts), ms_per_request: avg(times), d1_bytes_per_request: grew };
 }
 
 async function measureLoad(base, opts) {

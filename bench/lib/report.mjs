@@ -138,7 +138,8 @@ function callsSection(calls, lines) {
   for (const [name, c] of Object.entries(calls)) {
     const parts = Object.entries(c.per_request).map(([k, v]) => `${k} ${v}`);
     const statuses = Object.entries(c.statuses).map(([k, v]) => `${k}×${v}`).join(' ');
-    lines.push(`  ${pad(name, 28, true)} [${statuses}] ${parts.join(', ') || 'none'}`);
+    const grew = c.d1_bytes_per_request == null ? '' : `, D1 grew ${c.d1_bytes_per_request} B/request`;
+    lines.push(`  ${pad(name, 28, true)} [${statuses}] ${parts.join(', ') || 'none'}${grew}`);
     const timesText = Object.entries(c.ms_per_request ?? {}).map(([k, v]) => `${k} ${v}`);
     if (timesText.length) lines.push(`  ${pad('', 28, true)}  ms: ${timesText.join(', ')}`);
   }
