@@ -23,7 +23,7 @@ async function measure(base, send, n) {
   const avg = (o) => Object.fromEntries(Object.entries(o).sort().map(([k, v]) => [k, Math.round((v / n) * 100) / 100]));
   // what the D1 database grew by, per request (SQLite pages of 4 KB: coarse over a few requests)
   const grew = sizeBefore !== undefined && size?.DB !== undefined ? Math.round((size.DB - sizeBefore) / n) : null;
-  return { requests: n, statuses, per_request: avg(counts), ms_per_request: avg(times), d1_bytes_per_request: grew };
+  return { requests: n, statuses, per_request: avg(counts), ms_per_request: avg(times), d1_bytes_per_request: grew, d1_bytes: grew === null ? null : size.DB - sizeBefore };
 }
 
 async function measureLoad(base, opts) {
@@ -35,6 +35,21 @@ async function measureLoad(base, opts) {
   delete counts.requests;
   const avg = (o) => Object.fromEntries(Object.entries(o).sort().map(([k, v]) => [k, Math.round((v / n) * 100) / 100]));
   return { requests: n, statuses: { '2xx': r.ok, other: r.non2xx }, rps: r.rps, per_request: avg(counts), ms_per_request: avg(times) };
+}
+
+/**
+ * The database's growth per generation over the sequential measurements: SQLite grows by whole
+ * pages, so one measurement of ten requests is coarse, their sum much less so.
+ */
+function growth(out) {
+  let bytes = 0;
+  let generations = 0;
+  for (const [name, m] of Object.entries(out)) {
+    if (m.d1_bytes == null || name.includes('under_load')) continue;
+    bytes += m.d1_bytes;
+    generations += m.requests * (name.endsWith('_n4') ? 4 : 1);
+  }
+  return { requests: generations, statuses: {}, per_request: { 'D1 bytes per generation': generations ? Math.round(bytes / generations) : null }, bytes, generations };
 }
 
 export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds = 3 }) {
@@ -70,6 +85,7 @@ export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds
   ]) {
     out[name] = await measureLoad(base, { url: `${base}/image/generation`, headers: { authorization: `Bearer ${plain.key}` }, ...c, connections: 10, seconds: loadSeconds });
   }
+  out.d1_growth = growth(out);
   if (hasEstimate) out.estimate = await measure(base, () => gw.call('POST', '/v1/estimate', { key: plain.key, json: genBody(`count hit ${runId}`, 42) }), n);
   return out;
 }

@@ -59,7 +59,9 @@ function unionMs(calls) {
 
 /** One traced request's figures: what it waited for before it answered, and what came after. */
 function analyse(trace, clientMs) {
-  const before = trace.calls.filter((c) => c.start < trace.response_ms);
+  // a call the answer waited for ended before it; one started earlier but still running (waitUntil
+  // work, e.g. the rate limiter's release) did not delay the answer
+  const before = trace.calls.filter((c) => c.end <= trace.response_ms);
   const storage = before.filter((c) => c.kind !== 'origin');
   const chain = longestChain(storage);
   const originMs = unionMs(before.filter((c) => c.kind === 'origin'));
@@ -70,7 +72,7 @@ function analyse(trace, clientMs) {
     chain: chain.map((c) => c.label),
     by_kind: byKind,
     calls_before_answer: storage.length,
-    calls_after_answer: trace.calls.filter((c) => c.start >= trace.response_ms && c.kind !== 'origin').length,
+    calls_after_answer: trace.calls.filter((c) => c.end > trace.response_ms && c.kind !== 'origin').length,
     origin_calls: before.filter((c) => c.kind === 'origin').length,
   };
 }
@@ -104,14 +106,17 @@ async function tracedPath(base, send, n) {
   const rows = traces.slice(0, n).map((t, i) => analyse(t, clientMs[i]));
   const added = rows.map((r) => r.added_ms);
   const lengths = rows.map((r) => r.chain.length);
-  const chain = commonest(rows.map((r) => r.chain));
-  const byKind = commonest(rows.map((r) => r.by_kind));
+  // the chain shown is the commonest among the requests whose chain has the median length
+  const median = percentile(lengths, 50);
+  const typical = rows.filter((r) => r.chain.length === median);
+  const chain = commonest(typical.map((r) => r.chain));
+  const byKind = commonest(typical.map((r) => r.by_kind));
   return {
     requests: n,
     statuses,
     added_p50_ms: round(percentile(added, 50)),
     added_p99_ms: round(percentile(added, 99)),
-    storage_round_trips_p50: percentile(lengths, 50),
+    storage_round_trips_p50: median,
     storage_round_trips_max: Math.max(...lengths),
     critical_path: chain.value,
     critical_path_seen_in: chain.requests,

@@ -48,7 +48,7 @@ function versionOfWrk() {
     execFileSync('wrk', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     // wrk --version exits 1 after printing its banner
-    return String(err.stdout ?? '').split('\n')[0].trim() || 'wrk';
+    return String(err.stdout ?? '').split('\n')[0].split(' [')[0].trim() || 'wrk';
   }
   return 'wrk';
 }

@@ -78,7 +78,7 @@ function latencySection(lm, lines) {
     const kinds = Object.entries(p.critical_path_by_binding).map(([k, n]) => `${k.toUpperCase()} ${n}`).join(' + ') || 'none';
     lines.push(`  ${pad(p.path, 34, true)} ${pad(ms(p.added_p50_ms), 10)} ${pad(ms(p.added_p99_ms), 10)} ${pad(`${p.storage_round_trips_p50} (${kinds})`, 19)} ${pad(load, 27)}  ${p.critical_path.join(' → ') || '–'}`);
   }
-  lines.push('  (added: client time minus the time inside origin calls; trips: the longest chain of D1/R2/DO calls that did not overlap, before the answer)');
+  lines.push('  (added: client time minus the time inside origin calls; trips: the longest chain of D1/R2/DO calls that did not overlap, among those the answer waited for)');
 }
 
 function billedSection(rows, lines) {
