@@ -86,7 +86,8 @@ function billedSection(rows, lines) {
   lines.push('the CPU Cloudflare would bill (workerd CPU per request minus the local storage simulators\' share, from the probe below):');
   for (const b of rows) {
     const parts = Object.entries(b.storage_parts).map(([k, v]) => `${k} ${v}`).join(', ');
-    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req   (${parts || 'no storage calls'})`);
+    const noise = b.own_cpu_ms < 0 ? '  below zero: within the noise of a busy machine' : '';
+    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req   (${parts || 'no storage calls'})${noise}`);
   }
 }
 
@@ -114,7 +115,8 @@ export function printReport(r, outFile) {
   if (r.targets?.length) {
     lines.push('');
     lines.push('targets:');
-    for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'NOT MET'} ${t.what}: ${t.unit ? `${t.seen} ${t.unit}` : x(t.seen)}`);
+    const word = (t) => (t.met === null ? 'noise  ' : t.met ? 'met    ' : 'NOT MET');
+    for (const t of r.targets) lines.push(`  ${word(t)} ${t.what}: ${t.unit ? `${t.seen} ${t.unit}` : x(t.seen)}`);
   }
   if (r.calls_per_request) callsSection(r.calls_per_request, lines);
   if (r.local_storage_cost) {
