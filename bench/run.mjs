@@ -6,8 +6,8 @@
  *                        gateway's miss, hit, estimate and OpenAI-route paths at 1, 10, 50
  *                        connections; a 100 ms origin variant; the `wrangler dev` figure; calls
  *                        per request; the latency model; the CPU Cloudflare would bill.
- *                        About 5 minutes on 2 cores; JSON to bench/results/latest.json
- *   --quick              shorter runs at 1 and 10 connections (about 2 minutes)
+ *                        Several minutes on 2 cores; JSON to bench/results/latest.json
+ *   --quick              shorter runs at 1 and 10 connections (a few minutes)
  *   --no-wrangler-dev    skip the `wrangler dev` line
  *   --no-peer            skip Portkey's gateway (else installed into bench/.peer at first use)
  *   --levels 1,10,50     connection counts
@@ -21,7 +21,8 @@
  *   --storage-faults F   (soak) this fraction of the gateway's D1, R2 and Durable Object calls
  *                        throw (default 0.01; 0 turns it off)
  *
- * Everything listens on and talks to 127.0.0.1 only; every run is bounded in count and time.
+ * The bench talks to 127.0.0.1 only; its own listeners are bound there (Portkey's gateway, which
+ * takes a port but no address, listens on every interface for the run). Every run is bounded in time.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

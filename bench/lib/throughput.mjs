@@ -202,7 +202,7 @@ async function measureCounts(report, stack, { quick, runId, groups }) {
 async function measureWranglerDev(report, { dir, origins, quick, runId, started }) {
   // the optional line goes first when the run has already been long
   const elapsedS = (Date.now() - started) / 1000;
-  if (elapsedS > 240) return void report.notes.push(`wrangler dev: skipped, the run had already taken ${Math.round(elapsedS)} s`);
+  if (elapsedS > 600) return void report.notes.push(`wrangler dev: skipped, the run had already taken ${Math.round(elapsedS)} s`);
   report.wrangler_dev = await wranglerDevMiss({ dir, origins, connections: 10, seconds: quick ? 2 : 4, runId });
   const at = (p) => report.rows.find((x) => x.path === p && x.connections === 10);
   const wd = report.wrangler_dev;
