@@ -29,7 +29,7 @@ async function measure(base, send, n) {
 async function measureLoad(base, opts) {
   await fetch(`${base}/__bench/reset`, { method: 'POST', body: '{}' });
   const r = await load(opts);
-  await sleep(1_500); // requests still in flight when the load stopped finish in the Worker
+  await (opts.afterLoad ?? (() => sleep(1_500)))(); // requests still in flight when the load stopped finish in the Worker
   const { counts, times } = await (await fetch(`${base}/__bench/counts`)).json();
   const n = counts.requests ?? r.ok + r.non2xx;
   delete counts.requests;
@@ -52,7 +52,7 @@ function growth(out) {
   return { requests: generations, statuses: {}, per_request: { 'D1 bytes per generation': generations ? Math.round(bytes / generations) : null }, bytes, generations };
 }
 
-export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds = 3 }) {
+export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds = 3, afterLoad }) {
   const gw = client(base);
   // no delays, no faults, no traces: plain counts
   await fetch(`${base}/__bench/config`, { method: 'POST', body: JSON.stringify({ delays: {}, faults: 0, trace: false }) });
@@ -83,7 +83,7 @@ export async function countCalls(base, { n = 20, runId, hasEstimate, loadSeconds
     ['miss_under_load_c10', { template }],
     ['hit_under_load_c10', { body: JSON.stringify(genBody(`count hit ${runId}`, 42)) }],
   ]) {
-    out[name] = await measureLoad(base, { url: `${base}/image/generation`, headers: { authorization: `Bearer ${plain.key}` }, ...c, connections: 10, seconds: loadSeconds });
+    out[name] = await measureLoad(base, { url: `${base}/image/generation`, headers: { authorization: `Bearer ${plain.key}` }, ...c, connections: 10, seconds: loadSeconds, afterLoad });
   }
   out.d1_growth = growth(out);
   if (hasEstimate) out.estimate = await measure(base, () => gw.call('POST', '/v1/estimate', { key: plain.key, json: genBody(`count hit ${runId}`, 42) }), n);

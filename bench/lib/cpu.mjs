@@ -49,3 +49,24 @@ export function cpuMeter(groups) {
     },
   };
 }
+
+/**
+ * Waits until the processes are nearly idle (under 10% of a core for two 300 ms samples in a
+ * row), at most `maxMs`.
+ * wrk stops at its deadline and closes its connections, but workerd still finishes the requests
+ * that were in flight (an n=4 miss at 50 connections is minutes of work on 2 cores); without the
+ * wait, the next row would measure that backlog. Answers how long it waited.
+ */
+export async function waitIdle(pids, maxMs = 30_000) {
+  const total = () => pids.reduce((sum, p) => sum + (ticks(p) ?? 0), 0);
+  const started = Date.now();
+  let last = total();
+  let quiet = 0; // two quiet samples in a row: requests waiting on a slow origin are not CPU
+  while (quiet < 2 && Date.now() - started < maxMs) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = total();
+    quiet = (now - last) * TICK_MS <= 30 ? quiet + 1 : 0;
+    last = now;
+  }
+  return Date.now() - started;
+}

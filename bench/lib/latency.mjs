@@ -154,8 +154,9 @@ function paths(base, keys, runId) {
  * @param {{d1:number, r2:number, do:number, origin:number}} o.delays  ms per call
  * @param {number} o.n          traced requests per path
  * @param {number} o.seconds    seconds of load per path (0: no load rows)
+ * @param {() => Promise<unknown>} [o.afterLoad] waits out the requests a load left in flight
  */
-export async function latencyModel(base, { delays, n, seconds, runId }) {
+export async function latencyModel(base, { delays, n, seconds, runId, afterLoad = async () => undefined }) {
   const gw = client(base);
   await control(base, 'config', { delays: {}, faults: 0, trace: false });
   const tenant = await gw.tenant({ name: 'bench-latency', budget_usd: '1000000', budget_period: 'month' });
@@ -174,6 +175,7 @@ export async function latencyModel(base, { delays, n, seconds, runId }) {
       await control(base, 'config', { trace: false });
       if (p.load && seconds > 0) {
         const r = await load({ ...p.load, connections: 10, seconds });
+        await afterLoad();
         if (r.ok + r.non2xx === 0) row.under_load_c10 = { note: `no request finished within ${seconds} s` };
         else row.under_load_c10 = { rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, added_p50_ms: round(r.p50 - (delays.origin ?? 0)), added_p99_ms: round(r.p99 - (delays.origin ?? 0)) };
       }

@@ -4,7 +4,7 @@
  * production run elsewhere and cost the Worker no CPU.
  */
 import { PNG } from '../fast-origin.mjs';
-import { cpuMeter } from './cpu.mjs';
+import { cpuMeter, waitIdle } from './cpu.mjs';
 import { load } from './load.mjs';
 
 const CASES = [
@@ -27,6 +27,7 @@ export async function probeStorage(stack, { groups, seconds }) {
     const meter = cpuMeter(groups);
     const r = await load({ url: `${stack.probeUrl}${path}`, method, ...(body ? { body } : {}), headers: {}, connections: 4, seconds });
     const cpu = meter.stop(r.ok + r.non2xx).workerd;
+    await waitIdle(groups.workerd); // a slow case's leftovers would be charged to the next one
     if (path === '/noop') noop = cpu ?? 0;
     out.push({ what, path, rps: r.rps, p50: r.p50, non2xx: r.non2xx, workerd_cpu_ms: cpu, over_noop_ms: cpu === null ? null : Math.round((cpu - noop) * 100) / 100 });
   }

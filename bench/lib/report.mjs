@@ -61,7 +61,8 @@ function mainTable(r, lines) {
     for (const name of ['direct', 'floor', 'portkey', 'miss', 'openai_miss']) {
       const row = s[name];
       if (!row) continue;
-      const ratios = { x_direct: row.rps / s.direct.rps, x_floor: row.rps / s.floor.rps, x_portkey: s.portkey ? row.rps / s.portkey.rps : null };
+      const over = (base) => (base?.rps ? row.rps / base.rps : null);
+      const ratios = { x_direct: over(s.direct), x_floor: over(s.floor), x_portkey: over(s.portkey) };
       lines.push(rowLine(`  ${name.replace('_', ' ')}`, { ...row, connections: s.connections }, ratios));
     }
   }

@@ -6,7 +6,7 @@
  */
 import { billedCpu } from './billed-cpu.mjs';
 import { countCalls } from './counts.mjs';
-import { children, cpuMeter } from './cpu.mjs';
+import { children, cpuMeter, waitIdle } from './cpu.mjs';
 import { latencyModel } from './latency.mjs';
 import { ensureWrk, load as plainLoad } from './load.mjs';
 import { startPortkey } from './peer.mjs';
@@ -16,6 +16,7 @@ import { startStack } from './stack.mjs';
 import { MODEL, client, genBody, withHarness, workerLog, writeJson } from './setup.mjs';
 import { wranglerDevMiss } from './wrangler-dev.mjs';
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (x) => Math.round(x * 100) / 100;
 const template = (o) => JSON.stringify(o).replace('"__SEED__"', '__SEED__');
 
@@ -37,41 +38,9 @@ export async function runBench(opts) {
     billed_cpu: null,
   };
   return withHarness(async (h) => {
-    const { origin } = h;
-    const laneUrl = `${origin.url}/o/bench`;
-    const oaUrl = `${laneUrl}/v1/images/generations`;
+    const laneUrl = `${h.origin.url}/o/bench`;
     const origins = [{ name: 'fast', kind: 'openai', url: laneUrl, models: ['*'], timeout_ms: 30_000 }];
-    const stack = (h.stack = await startStack({ dir: h.dir, origins, floorTarget: oaUrl, counter: true, probe: true }));
-    const peer = opts.peer ? await startPeer(`${laneUrl}/v1`, origin, report) : null;
-    try {
-      const groups = { workerd: children().workerd ?? [], origin: [origin.pid], ...(peer ? { portkey: [peer.pid] } : {}) };
-      const load = async (o) => {
-        const meter = cpuMeter(groups);
-        const r = await plainLoad(o);
-        return { ...r, cpu_ms_per_request: meter.stop(r.ok + r.non2xx) };
-      };
-      report.machine.png_bytes = origin.pngBytes;
-      report.settings.bundle_ms = stack.bundleMs;
-      report.settings.migrations = stack.migrations;
-      const cases = await buildCases(stack, peer, oaUrl, runId, report);
-      for (const [, c] of cases) if (c) await load({ ...c, connections: 10, seconds: 1 }); // warm-up, not recorded
-      await measureLevels(report, cases, levels, seconds, load);
-      await slowOrigin(report, origin, cases, slowLevels, seconds, load);
-      await measureCounts(report, stack, { quick, runId, groups });
-      if (opts.latency !== 'off') {
-        report.latency_model = await latencyModel(stack.counterUrl, { delays: opts.latency, n: quick ? 8 : 20, seconds: quick ? 2 : 4, runId }).catch((err) => {
-          report.notes.push(`latency model: not measured (${err.message})`);
-          return null;
-        });
-      }
-      const cpuLevel = levels.includes(10) ? 10 : levels.at(-1);
-      report.billed_cpu = billedCpu(report.rows, report.calls_per_request, report.local_storage_cost, cpuLevel);
-      report.worker_log = workerLog(stack.stdio);
-    } finally {
-      peer?.stop();
-      await stack.dispose();
-      h.stack = undefined;
-    }
+    await measureInMiniflare(h, report, { ...opts, origins, laneUrl, runId });
     if (wranglerDev) await measureWranglerDev(report, { dir: h.dir, origins, quick, runId, started });
     report.targets = targets(report);
     report.machine.loadavg_end = machine().loadavg;
@@ -80,6 +49,48 @@ export async function runBench(opts) {
     printReport(report, outFile);
     return report;
   });
+}
+
+/** Everything measured against the one Miniflare stack (and Portkey beside it), which it stops. */
+async function measureInMiniflare(h, report, opts) {
+  const { quick, levels, seconds, slowLevels, origins, laneUrl, runId } = opts;
+  const { origin } = h;
+  const oaUrl = `${laneUrl}/v1/images/generations`;
+  const stack = (h.stack = await startStack({ dir: h.dir, origins, floorTarget: oaUrl, counter: true, probe: true }));
+  const peer = opts.peer ? await startPeer(`${laneUrl}/v1`, origin, report) : null;
+  try {
+    // CPU per request in workerd (Worker + local storage simulators), the origin and Portkey, per run
+    const groups = { workerd: children().workerd ?? [], origin: [origin.pid], ...(peer ? { portkey: [peer.pid] } : {}) };
+    const load = async (o) => {
+      const meter = cpuMeter(groups);
+      const r = await plainLoad(o);
+      const cpu = meter.stop(r.ok + r.non2xx);
+      // the requests still in flight when wrk stopped are finished before the next row starts
+      const drainMs = await waitIdle([...groups.workerd, ...(groups.portkey ?? [])]);
+      return { ...r, cpu_ms_per_request: cpu, drain_ms: drainMs };
+    };
+    Object.assign(report.machine, { png_bytes: origin.pngBytes });
+    Object.assign(report.settings, { bundle_ms: stack.bundleMs, migrations: stack.migrations });
+    const cases = await buildCases(stack, peer, oaUrl, runId, report);
+    for (const [, c] of cases) if (c) await load({ ...c, connections: 10, seconds: 1 }); // warm-up, not recorded
+    await measureLevels(report, cases, levels, seconds, load);
+    await slowOrigin(report, origin, cases, slowLevels, seconds, load);
+    await measureCounts(report, stack, { quick, runId, groups });
+    if (opts.latency !== 'off') {
+      // the delayed calls wait rather than compute: give the leftovers a second before the CPU check
+      const afterLoad = async () => (await sleep(1_000), await waitIdle(groups.workerd));
+      report.latency_model = await latencyModel(stack.counterUrl, { delays: opts.latency, n: quick ? 8 : 20, seconds: quick ? 2 : 4, runId, afterLoad }).catch((err) => {
+        report.notes.push(`latency model: not measured (${err.message})`);
+        return null;
+      });
+    }
+    report.billed_cpu = billedCpu(report.rows, report.calls_per_request, report.local_storage_cost, levels.includes(10) ? 10 : levels.at(-1));
+    report.worker_log = workerLog(stack.stdio);
+  } finally {
+    peer?.stop();
+    await stack.dispose();
+    h.stack = undefined;
+  }
 }
 
 /** Portkey on its own port, checked to reach the origin (the origin counts the call). */
@@ -175,10 +186,11 @@ async function slowOrigin(report, origin, cases, slowLevels, seconds, load) {
       for (const name of ['direct', 'floor', 'portkey', 'miss', 'openai miss']) {
         if (pick.get(name)) entry[name.replace(' ', '_')] = await load({ ...pick.get(name), connections, seconds });
       }
-      entry.x_direct = round(entry.miss.rps / entry.direct.rps);
-      entry.x_floor = round(entry.miss.rps / entry.floor.rps);
-      entry.floor_x_direct = round(entry.floor.rps / entry.direct.rps);
-      if (entry.portkey) entry.openai_miss_x_portkey = round(entry.openai_miss.rps / entry.portkey.rps);
+      const over = (a, b) => (b?.rps ? round(a.rps / b.rps) : null);
+      entry.x_direct = over(entry.miss, entry.direct);
+      entry.x_floor = over(entry.miss, entry.floor);
+      entry.floor_x_direct = over(entry.floor, entry.direct);
+      if (entry.portkey) entry.openai_miss_x_portkey = over(entry.openai_miss, entry.portkey);
       report.slow_origin.push(entry);
     }
   } finally {
@@ -188,7 +200,8 @@ async function slowOrigin(report, origin, cases, slowLevels, seconds, load) {
 
 async function measureCounts(report, stack, { quick, runId, groups }) {
   try {
-    report.calls_per_request = await countCalls(stack.counterUrl, { n: quick ? 10 : 20, runId, hasEstimate: true, loadSeconds: quick ? 1 : 3 });
+    const afterLoad = async () => (await waitIdle(groups.workerd), await sleep(300));
+    report.calls_per_request = await countCalls(stack.counterUrl, { n: quick ? 10 : 20, runId, hasEstimate: true, loadSeconds: quick ? 2 : 3, afterLoad });
   } catch (err) {
     report.notes.push(`calls per request: not measured (${err.message})`);
   }
