@@ -127,6 +127,8 @@ export async function readWranglerConfig() {
   return { config, splitSql: unstable_splitSqlQuery };
 }
 
+let warnedUnsupported = false; // the bindings warning, once per run
+
 /**
  * Miniflare worker options for the gateway from wrangler.toml: D1, R2, KV and every Durable Object
  * binding (SQLite-backed when a migration says so). `idSuffix` gives a worker its own storage.
@@ -135,7 +137,8 @@ export function gatewayWorkerOptions(config, { name, scriptPath, bindings, idSuf
   const sqlite = new Set((config.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []));
   const unsupported = ['services', 'queues', 'vectorize', 'ai', 'hyperdrive', 'analytics_engine_datasets']
     .filter((k) => { const v = config[k]; return Array.isArray(v) ? v.length > 0 : v && (v.producers?.length || v.binding); });
-  if (unsupported.length) console.warn(`bench: wrangler.toml has bindings the bench does not emulate: ${unsupported.join(', ')}`);
+  if (unsupported.length && !warnedUnsupported) console.warn(`bench: wrangler.toml has bindings the bench does not emulate: ${unsupported.join(', ')}`);
+  warnedUnsupported ||= unsupported.length > 0;
   // Static assets (the docs viewer) are left out: Miniflare would put its asset router in front of
   // every request, and the bench's routes never read them (the Worker treats ASSETS as optional).
   const vars = Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
