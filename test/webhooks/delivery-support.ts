@@ -85,18 +85,35 @@ function queueMessage(message: WebhookMessage, attempts: number): { id: string; 
   return { id: unique('qmsg'), timestamp: new Date(), body: message, attempts };
 }
 
-/** Runs the Worker's own queue handler on one batch, as the queue would; returns what it acked and retried. */
-export async function runQueueHandler(messages: [WebhookMessage, number][], testEnv: TestEnv = env) {
+/**
+ * A batch of messages, each on its attempt count, whose retry delays are noted: the pool's
+ * `getQueueResult` reports which messages were retried but not with what delay.
+ */
+function batchOf(messages: [WebhookMessage, number][]) {
   const batch = createMessageBatch<WebhookMessage>('imagegate-webhooks', messages.map(([m, a]) => queueMessage(m, a)));
+  const delays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      delays.push(options?.delaySeconds);
+      retry(options);
+    };
+  }
+  return { batch, delays };
+}
+
+/** Runs the Worker's own queue handler on one batch, as the queue would; returns what it acked and retried, and the delays asked. */
+export async function runQueueHandler(messages: [WebhookMessage, number][], testEnv: TestEnv = env) {
+  const { batch, delays } = batchOf(messages);
   const ctx = createExecutionContext();
   await worker.queue(batch, testEnv, ctx);
-  return getQueueResult(batch, ctx);
+  return { ...(await getQueueResult(batch, ctx)), delays };
 }
 
 /** Runs the delivery step itself, with options the queue handler leaves at their defaults (a short timeout). */
 export async function runDelivery(messages: [WebhookMessage, number][], testEnv: TestEnv, options: DeliveryOptions) {
-  const batch = createMessageBatch<WebhookMessage>('imagegate-webhooks', messages.map(([m, a]) => queueMessage(m, a)));
+  const { batch, delays } = batchOf(messages);
   const ctx = createExecutionContext();
   await deliverBatch(batch, testEnv, options);
-  return getQueueResult(batch, ctx);
+  return { ...(await getQueueResult(batch, ctx)), delays };
 }
