@@ -154,8 +154,9 @@ const rotateSecretRoute = declareRoute({
 adminWebhookRoutes.openapi(rotateSecretRoute, async function rotateEndpointSecret(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);
   const secret = newWebhookSecret();
-  // the entry records that the secret changed, never either secret
-  const change = { action: 'webhook.rotate_secret', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: null, after: null } as const;
+  // the entry records when the secret changed, never either secret
+  const after = { secret_rotated_at: isoNow(c.var.deps.now()) };
+  const change = { action: 'webhook.rotate_secret', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: null, after } as const;
   const { applied } = await commitAudited(c.env.DB, setWebhookSecret(c.env.DB, webhook.id, secret), auditOf(c, change));
   if (!applied) throw new ApiError('not_found', 'no such webhook endpoint');
   return c.json({ ...webhookJson(webhook), secret }, 200);
