@@ -59,6 +59,7 @@ const createWebhookRoute = declareRoute({
   ...webhooks,
   body: jsonBody(WebhookCreateSchema),
   answers: { 201: jsonAnswer('the endpoint, with its secret this once', NewWebhookAnswer) },
+  errors: ['not_found'],
 });
 
 adminWebhookRoutes.openapi(createWebhookRoute, async function createEndpoint(c) {
@@ -96,6 +97,7 @@ const listWebhooksRoute = declareRoute({
   ...webhooks,
   query: WebhookListQuerySchema,
   answers: { 200: jsonAnswer('the endpoints', WebhookListAnswer) },
+  errors: ['not_found'],
 });
 
 adminWebhookRoutes.openapi(listWebhooksRoute, async function listEndpoints(c) {

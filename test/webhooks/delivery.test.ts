@@ -168,6 +168,16 @@ describe('retries', () => {
     await call('DELETE', `/admin/webhooks/${id}`, { admin: true });
   });
 
+  it('a redirect is a failed attempt: it is not followed, since it could lead anywhere', async () => {
+    const hook = await createHook();
+    const event = await recordEvent('webhook.test', null, { webhook_id: hook.id });
+    await scriptReceiver(hook.name, [302]);
+    const result = await runQueueHandler([[{ eventId: event.id, webhookId: hook.id }, 1]], quickEnv);
+    expect(result.retryMessages).toHaveLength(1);
+    expect((await received(hook.name)).map((d) => d.answered)).toEqual([302]);
+    expect((await deliveriesOf(hook.id))[0]).toMatchObject({ attempt: 1, ok: false, response_status: 302 });
+  });
+
   it('a deleted endpoint gets nothing more: its queued message is acknowledged without a request', async () => {
     const hook = await createHook();
     const event = await recordEvent('webhook.test', null, { webhook_id: hook.id });
