@@ -13,6 +13,7 @@ import { adminKeyRoutes } from './routes/admin-keys';
 import { adminModelRoutes } from './routes/admin-models';
 import { adminTenantRoutes } from './routes/admin-tenants';
 import { adminUsageRoutes } from './routes/admin-usage';
+import { adminWebhookRoutes } from './routes/admin-webhooks';
 import { estimateRoutes } from './routes/estimate';
 import { generationRoutes } from './routes/generation';
 import { healthRoutes } from './routes/health';
@@ -66,6 +67,7 @@ function mountRoutes(app: App): void {
     adminKeyRoutes,
     adminAdminRoutes,
     adminAuditRoutes,
+    adminWebhookRoutes,
   ]) {
     app.route('/', routes);
   }

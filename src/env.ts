@@ -12,7 +12,7 @@ export interface Env {
   COALESCER: DurableObjectNamespace<Coalescer>;
   /** Webhook events on their way to delivery (docs/webhooks.md). */
   WEBHOOK_QUEUE: Queue<WebhookMessage>;
-  /** First retry delay of a failed webhook delivery, in seconds; each next one doubles (default 60). */
+  /** First retry delay of a failed webhook delivery, in seconds; each next one is three times longer (default 60). */
   WEBHOOK_RETRY_BASE_SECONDS?: string;
   /** `true` accepts http://127.0.0.1 and http://localhost webhook URLs; for development only. */
   WEBHOOK_ALLOW_LOOPBACK?: string;

@@ -59,7 +59,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * - `own_read_only`: the object is its own tenant, which it may read elsewhere but not change
  *   here (403); another tenant's is 404;
  * - `own_rows`: a list the route narrows to `tenantScope(principal)`; asking for another
- *   tenant's rows is 404.
+ *   tenant's rows is 404. On a create whose body names the tenant (`POST /admin/webhooks`), the
+ *   route asks `ownedTenant` which tenant the new object belongs to.
  */
 export type TenantAdminAccess = 'none' | 'own' | 'own_read_only' | 'own_rows';
 
@@ -108,13 +109,13 @@ export const ADMIN_POLICY: readonly RoutePolicy[] = [
   route('GET', '/admin/admins/{id}'),
   route('DELETE', '/admin/admins/{id}'),
   route('POST', '/admin/admins/{id}/rotate'),
-  route('POST', '/admin/webhooks'),
-  route('GET', '/admin/webhooks'),
-  route('GET', '/admin/webhooks/{id}'),
-  route('DELETE', '/admin/webhooks/{id}'),
-  route('POST', '/admin/webhooks/{id}/rotate-secret'),
-  route('POST', '/admin/webhooks/{id}/test'),
-  route('GET', '/admin/webhooks/{id}/deliveries'),
+  route('POST', '/admin/webhooks', 'own_rows'),
+  route('GET', '/admin/webhooks', 'own_rows'),
+  route('GET', '/admin/webhooks/{id}', 'own'),
+  route('DELETE', '/admin/webhooks/{id}', 'own'),
+  route('POST', '/admin/webhooks/{id}/rotate-secret', 'own'),
+  route('POST', '/admin/webhooks/{id}/test', 'own'),
+  route('GET', '/admin/webhooks/{id}/deliveries', 'own'),
 ];
 
 /** `/admin/keys/:id`, `/admin/models/:model{.+}` (Hono) and `/admin/keys/{id}` (OpenAPI) name the same route. */
@@ -167,6 +168,18 @@ export function needsTarget(principal: Principal, method: string, pattern: strin
 /** The tenant every list a principal reads is narrowed to; null: it sees every tenant. */
 export function tenantScope(principal: Principal): string | null {
   return principal.role === 'tenant_admin' ? principal.tenantId : null;
+}
+
+/**
+ * The tenant a new object belongs to when the body may name one (`tenant_id`, null for every
+ * tenant): whatever owner, admin and viewer ask; a tenant admin's own tenant, asked or not — another
+ * tenant is `not_found` (as its objects are), every tenant (null) is `forbidden`.
+ */
+export function ownedTenant(principal: Principal, asked: string | null | undefined): { tenantId: string | null } | Exclude<Decision, 'allow'> {
+  const scope = tenantScope(principal);
+  if (scope === null) return { tenantId: asked ?? null };
+  if (asked === null) return 'forbidden';
+  return asked === undefined || asked === scope ? { tenantId: scope } : 'not_found';
 }
 
 /** The roles that may call a route, for the OpenAPI document: `['owner', 'admin', 'tenant_admin']`. */

@@ -6,6 +6,7 @@ import { BOOTSTRAP_PRINCIPAL, authorize, canonicalPath, looksLikeAdminToken, nee
 import { ApiError } from '../errors';
 import { adminByToken, principalOf } from '../storage/admins';
 import { getKey, getTenant } from '../storage/tenants';
+import { getWebhook } from '../storage/webhooks';
 import { isolateCache } from './isolate-cache';
 
 /**
@@ -69,12 +70,22 @@ const keyTarget: TargetOf = async (db, id) => {
   return key ? { tenantId: key.tenantId } : null;
 };
 
+// a global endpoint (tenant_id null) belongs to no tenant, so a tenant admin never reaches it
+const webhookTarget: TargetOf = async (db, id) => {
+  const webhook = await getWebhook(db, id);
+  return webhook ? { tenantId: webhook.tenantId } : null;
+};
+
 /** How to find the tenant of a per-object route's target, from its `{id}`: the one table of it. */
 const TARGET_OF: Readonly<Record<string, TargetOf>> = {
   '/admin/tenants/{id}': tenantTarget,
   '/admin/tenants/{id}/keys': tenantTarget,
   '/admin/keys/{id}': keyTarget,
   '/admin/keys/{id}/rotate': keyTarget,
+  '/admin/webhooks/{id}': webhookTarget,
+  '/admin/webhooks/{id}/rotate-secret': webhookTarget,
+  '/admin/webhooks/{id}/test': webhookTarget,
+  '/admin/webhooks/{id}/deliveries': webhookTarget,
 };
 
 /**

@@ -252,3 +252,42 @@ export const AuditPageAnswer = answerSchema(
   'AuditPage',
   z.strictObject({ entries: z.array(AuditEntryAnswer).describe('newest first'), next_cursor: z.string().nullable() }),
 );
+
+export const WebhookAnswer = answerSchema(
+  'Webhook',
+  z.strictObject({
+    id: z.string().describe('wh_…'),
+    url: z.string(),
+    events: z.array(z.string()).describe("event types, or ['*']"),
+    tenant_id: z.string().nullable().describe("the tenant whose events it receives; null: every tenant's"),
+    description: z.string().nullable(),
+    created_at: Iso,
+  }),
+);
+export const NewWebhookAnswer = answerSchema(
+  'WebhookWithSecret',
+  z.strictObject({ ...WebhookAnswer.shape, secret: z.string().describe('whsec_…: signs every delivery; shown this once') }),
+);
+export const WebhookListAnswer = answerSchema('WebhookList', z.strictObject({ data: z.array(WebhookAnswer) }));
+export const WebhookTestAnswer = answerSchema(
+  'WebhookTest',
+  z.strictObject({ event_id: z.string().describe('the webhook.test event: its `webhook-id` header') }),
+);
+export const WebhookDeliveriesAnswer = answerSchema(
+  'WebhookDeliveries',
+  z.strictObject({
+    deliveries: z
+      .array(
+        z.strictObject({
+          event_id: z.string(),
+          type: z.string(),
+          attempt: z.int().describe('1 for the first attempt'),
+          at: Iso,
+          response_status: z.int().nullable().describe("the receiver's HTTP status; null when it did not answer"),
+          ok: z.boolean(),
+          next_attempt_at: Iso.nullable().describe('when it is tried again; null once delivered, or failed for good after the last attempt'),
+        }),
+      )
+      .describe('newest first'),
+  }),
+);

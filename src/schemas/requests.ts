@@ -288,3 +288,23 @@ export const AuditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).optional().describe('1–200, default 50'),
   cursor: z.string().min(1).max(300).optional().describe('the `next_cursor` of the page before'),
 });
+
+/** `POST /admin/webhooks` (docs/webhooks.md). The URL rule and the event types are checked by the route. */
+export const WebhookCreateSchema = z
+  .strictObject({
+    url: z.string().min(1).max(2048).describe('https:// to a public host (http://127.0.0.1 and http://localhost only where WEBHOOK_ALLOW_LOOPBACK=true)'),
+    events: z.array(z.string().min(1).max(100)).min(1).max(50).describe("event types, e.g. ['budget.threshold', 'budget.refused'], or ['*'] for every type"),
+    tenant_id: z.string().min(1).max(200).nullable().optional().describe("the one tenant whose events it receives; null or left out: every tenant's (a tenant admin's endpoint is always its own tenant's)"),
+    description: z.string().trim().max(500).nullable().optional(),
+  })
+  .openapi('WebhookCreate');
+
+/** `GET /admin/webhooks` (docs/webhooks.md). */
+export const WebhookListQuerySchema = z.strictObject({
+  tenant_id: z.string().min(1).max(200).optional().describe("only this tenant's endpoints (a tenant admin always sees only its own)"),
+});
+
+/** `GET /admin/webhooks/{id}/deliveries` (docs/webhooks.md). */
+export const DeliveriesQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).optional().describe('1–200, default 50'),
+});

@@ -1,6 +1,8 @@
+import { env } from 'cloudflare:test';
+import { inject } from 'vitest';
 import { createApp } from '../../src/app';
 import { canonicalPath } from '../../src/domain/roles';
-import { call, DEFAULT_MODEL, unique, type CallOptions, type CallResult } from '../helpers/api';
+import { call, DEFAULT_MODEL, unique, type CallOptions, type CallResult, type TestEnv } from '../helpers/api';
 import { seedPriceRow } from '../helpers/models';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 
@@ -39,6 +41,19 @@ export type RouteRequest = (tenantId: string) => Promise<RouteCall>;
 
 const freshKey = async (tenantId: string) => (await addKey(tenantId)).keyId;
 const freshAdmin = async () => (await newPrincipal('viewer')).id;
+/**
+ * An endpoint of `tenantId` that takes only budget refusals, which these tests never cause, so no
+ * delivery is made to the public URL that creating one without the loopback flag needs.
+ */
+const webhookJson = (tenantId: string) => ({ url: 'https://hooks.example.com/imagegate', events: ['budget.refused'], tenant_id: tenantId });
+/** An endpoint on the loopback receiver (test/node/webhook-receiver.ts), since the test route delivers whatever it takes. */
+const freshWebhook = async (tenantId: string) => {
+  const url = `http://127.0.0.1:${inject('webhookPort')}/hooks/${unique('routes')}`;
+  const loopbackEnv = { ...env, WEBHOOK_ALLOW_LOOPBACK: 'true' } as TestEnv;
+  const r = await call('POST', '/admin/webhooks', { admin: true, env: loopbackEnv, json: { ...webhookJson(tenantId), url } });
+  if (r.status !== 201) throw new Error(`creating a webhook: ${r.status} ${r.text()}`);
+  return r.json().id as string;
+};
 
 /**
  * How to call each admin route with a valid request, keyed as the router names it. Lists take the
@@ -69,6 +84,13 @@ export const ROUTE_REQUESTS: Record<string, RouteRequest> = {
   'GET /admin/admins/{id}': async () => ({ path: `/admin/admins/${await freshAdmin()}` }),
   'DELETE /admin/admins/{id}': async () => ({ path: `/admin/admins/${await freshAdmin()}` }),
   'POST /admin/admins/{id}/rotate': async () => ({ path: `/admin/admins/${await freshAdmin()}/rotate`, json: { grace_seconds: 0 } }),
+  'POST /admin/webhooks': async (t) => ({ path: '/admin/webhooks', json: webhookJson(t) }),
+  'GET /admin/webhooks': async (t) => ({ path: `/admin/webhooks?tenant_id=${t}` }),
+  'GET /admin/webhooks/{id}': async (t) => ({ path: `/admin/webhooks/${await freshWebhook(t)}` }),
+  'DELETE /admin/webhooks/{id}': async (t) => ({ path: `/admin/webhooks/${await freshWebhook(t)}` }),
+  'POST /admin/webhooks/{id}/rotate-secret': async (t) => ({ path: `/admin/webhooks/${await freshWebhook(t)}/rotate-secret` }),
+  'POST /admin/webhooks/{id}/test': async (t) => ({ path: `/admin/webhooks/${await freshWebhook(t)}/test` }),
+  'GET /admin/webhooks/{id}/deliveries': async (t) => ({ path: `/admin/webhooks/${await freshWebhook(t)}/deliveries` }),
 };
 
 /** Two tenants, each with a key, and one principal of every role (the tenant admin bound to `own`). */

@@ -10,6 +10,7 @@ import {
   looksLikeAdminToken,
   needsTarget,
   newAdminToken,
+  ownedTenant,
   policyFor,
   rolesFor,
   tenantScope,
@@ -57,13 +58,13 @@ const EXPECTED: Row[] = [
   ['GET', '/admin/admins/{id}', A, F, F, F, F],
   ['DELETE', '/admin/admins/{id}', A, F, F, F, F],
   ['POST', '/admin/admins/{id}/rotate', A, F, F, F, F],
-  ['POST', '/admin/webhooks', A, A, F, F, F],
-  ['GET', '/admin/webhooks', A, A, A, F, F],
-  ['GET', '/admin/webhooks/{id}', A, A, A, F, F],
-  ['DELETE', '/admin/webhooks/{id}', A, A, F, F, F],
-  ['POST', '/admin/webhooks/{id}/rotate-secret', A, A, F, F, F],
-  ['POST', '/admin/webhooks/{id}/test', A, A, F, F, F],
-  ['GET', '/admin/webhooks/{id}/deliveries', A, A, A, F, F],
+  ['POST', '/admin/webhooks', A, A, F, A, N],
+  ['GET', '/admin/webhooks', A, A, A, A, N],
+  ['GET', '/admin/webhooks/{id}', A, A, A, A, N],
+  ['DELETE', '/admin/webhooks/{id}', A, A, F, A, N],
+  ['POST', '/admin/webhooks/{id}/rotate-secret', A, A, F, A, N],
+  ['POST', '/admin/webhooks/{id}/test', A, A, F, A, N],
+  ['GET', '/admin/webhooks/{id}/deliveries', A, A, A, A, N],
 ];
 
 describe('the admin policy: role × route', () => {
@@ -135,6 +136,16 @@ describe('a tenant admin', () => {
     expect(tenantScope(ta)).toBe(OWN);
     expect(tenantScope(principal('viewer'))).toBeNull();
     expect(needsTarget(principal('admin'), 'PATCH', '/admin/keys/{id}')).toBe(false);
+  });
+
+  it("creates a webhook endpoint for its own tenant only: asked or not, another tenant's is 404, every tenant's 403", () => {
+    expect(ownedTenant(ta, undefined)).toEqual({ tenantId: OWN });
+    expect(ownedTenant(ta, OWN)).toEqual({ tenantId: OWN });
+    expect(ownedTenant(ta, OTHER)).toBe('not_found');
+    expect(ownedTenant(ta, null)).toBe('forbidden');
+    expect(ownedTenant(principal('admin'), null)).toEqual({ tenantId: null });
+    expect(ownedTenant(principal('admin'), undefined)).toEqual({ tenantId: null });
+    expect(ownedTenant(principal('owner'), OTHER)).toEqual({ tenantId: OTHER });
   });
 
   it('without a tenant is refused everything (a record the schema should never hold)', () => {

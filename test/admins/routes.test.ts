@@ -40,6 +40,13 @@ const EXPECTED: Record<string, Row> = {
   'GET /admin/admins/{id}': [A, A, F, F, F, F],
   'DELETE /admin/admins/{id}': [A, A, F, F, F, F],
   'POST /admin/admins/{id}/rotate': [A, A, F, F, F, F],
+  'POST /admin/webhooks': [A, A, A, F, A, N],
+  'GET /admin/webhooks': [A, A, A, A, A, N],
+  'GET /admin/webhooks/{id}': [A, A, A, A, A, N],
+  'DELETE /admin/webhooks/{id}': [A, A, A, F, A, N],
+  'POST /admin/webhooks/{id}/rotate-secret': [A, A, A, F, A, N],
+  'POST /admin/webhooks/{id}/test': [A, A, A, F, A, N],
+  'GET /admin/webhooks/{id}/deliveries': [A, A, A, A, A, N],
 };
 
 let people: Awaited<ReturnType<typeof cast>>;

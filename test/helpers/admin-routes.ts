@@ -26,4 +26,11 @@ export const ADMIN_ROUTE_SAMPLES: [method: string, path: string, json?: unknown]
   ['GET', '/admin/admins/adm_x'],
   ['DELETE', '/admin/admins/adm_x'],
   ['POST', '/admin/admins/adm_x/rotate'],
+  ['POST', '/admin/webhooks', { url: 'https://hooks.example.com/x', events: ['*'] }],
+  ['GET', '/admin/webhooks'],
+  ['GET', '/admin/webhooks/wh_x'],
+  ['DELETE', '/admin/webhooks/wh_x'],
+  ['POST', '/admin/webhooks/wh_x/rotate-secret'],
+  ['POST', '/admin/webhooks/wh_x/test'],
+  ['GET', '/admin/webhooks/wh_x/deliveries'],
 ];
