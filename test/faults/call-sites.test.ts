@@ -20,6 +20,8 @@ interface Case {
   rule: Omit<FaultRule, 'fault'>;
   /** The key's and tenant's settings (POST /admin/tenants, …/keys). */
   tenant?: { tenant?: Record<string, unknown>; key?: Record<string, unknown> };
+  /** Variables set for the request (beside the small STORAGE_TIMEOUT_MS). */
+  vars?: Record<string, unknown>;
   /** The loopback origin's mode (default `png`). */
   origin?: string;
   /** The request is a cache hit: an identical one is made first by another tenant sharing the cache. */
@@ -37,6 +39,15 @@ const SHARED = { tenant: { budget_usd: '5', budget_period: 'month', cache_scope:
 const CASES: Case[] = [
   { site: 'auth lookup (D1)', ask: { route: 'qubrid' }, rule: { binding: 'DB', op: 'batch', match: 'key_hash = ?1' }, throws: REFUSED, hangs: REFUSED },
   { site: 'rate limiter admit', ask: { route: 'qubrid' }, tenant: LIMITED, rule: { binding: 'RATE_LIMITER', op: 'admit' }, throws: REFUSED, hangs: REFUSED },
+  {
+    site: 'rate limiter admit, RATE_LIMIT_FAILURE_MODE=open',
+    ask: { route: 'qubrid' },
+    tenant: LIMITED,
+    vars: { RATE_LIMIT_FAILURE_MODE: 'open' },
+    rule: { binding: 'RATE_LIMITER', op: 'admit' },
+    throws: OK,
+    hangs: OK,
+  },
   { site: 'rate limiter release', ask: { route: 'openai' }, tenant: LIMITED, rule: { binding: 'RATE_LIMITER', op: 'release' }, throws: OK, hangs: OK },
   { site: 'cache lookup (R2 get)', ask: { route: 'qubrid', seed: 11 }, rule: { binding: 'IMAGES', op: 'get', match: 'cache/' }, throws: REFUSED, hangs: REFUSED },
   { site: "cache lookup (reading a hit's bytes)", ask: { route: 'qubrid', seed: 12 }, tenant: SHARED, warm: true, rule: { binding: 'IMAGES', op: 'read', match: 'cache/' }, throws: REFUSED, hangs: REFUSED },
@@ -97,7 +108,7 @@ describe.each(CASES)('when storage fails at: $site', (c) => {
     if (c.warm) await warm(base, c, tag);
     const outcome = kind === 'throw' ? c.throws : c.hangs;
 
-    const { r, ms, faulty } = await askWithFault(tk, { ...c.ask, tag }, base, c.rule, kind);
+    const { r, ms, faulty } = await askWithFault(tk, { ...c.ask, tag }, base, c.rule, kind, c.vars);
 
     expect(faulty.hits(), 'the fault hit its call').toBeGreaterThan(0);
     expectAnswer(r, outcome.answer);

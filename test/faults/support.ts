@@ -57,8 +57,8 @@ export function expectAnswer(r: CallResult, answer: Answer): void {
 }
 
 /** Runs `a` against `base` with the fault `rule` × `kind`; answers the response, how long it took, and the faulty env. */
-export async function askWithFault(tk: TenantKey, a: Ask, base: TestEnv, rule: Omit<FaultRule, 'fault'>, kind: FaultKind) {
-  const faulty: FaultyEnv = withFault(base, { ...rule, fault: kind });
+export async function askWithFault(tk: TenantKey, a: Ask, base: TestEnv, rule: Omit<FaultRule, 'fault'>, kind: FaultKind, vars: Record<string, unknown> = {}) {
+  const faulty: FaultyEnv = withFault(base, { ...rule, fault: kind }, vars);
   const started = Date.now();
   const r = await ask(tk, a, faulty.env);
   return { r, ms: Date.now() - started, faulty };
