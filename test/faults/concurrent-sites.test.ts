@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loopback, originCalls, unique } from '../helpers/api';
+import { appWithClock, call, genBody, loopback, originCalls, unique } from '../helpers/api';
+import { expectError } from '../helpers/errors';
 import { withFault } from '../helpers/faults';
 import { chargesOf, ledger, nanoOfUsd } from '../helpers/money';
 import { createTenantWithKey } from '../helpers/tenants';
@@ -67,6 +68,34 @@ describe('storage faults that take two requests, or a lost answer', () => {
     expect(await originCalls(scenario)).toHaveLength(1);
     const { key } = await chargesOf(tk);
     expect([key.spentNano, key.reservedNano]).toEqual([BigInt(rows[0]?.cost_nano ?? 0), 0n]);
+  });
+
+  it('an Idempotency-Key answer that could not be stored: 200 with the image; a retry with the key meets 409, never a second charge', async () => {
+    const tk = await createTenantWithKey({ tenant: { budget_usd: '5', budget_period: 'month' } });
+    const { scenario, env: base } = loopback('idem-store');
+    const faulty = withFault(base, { binding: 'IMAGES', op: 'put', match: 'idempotency/', fault: 'throw' });
+    const again = { route: 'qubrid' as const, tag: unique('idem'), headers: { 'idempotency-key': 'stored-nowhere' } };
+    const r = await ask(tk, again, faulty.env);
+    expect(faulty.hits()).toBe(1);
+    expectAnswer(r, { status: 200 });
+    const retry = await ask(tk, again, base);
+    expectError(retry, 409, 'idempotency_in_progress');
+    expect(await originCalls(scenario)).toHaveLength(1);
+    await expectMoney(tk, r, 'image');
+  });
+
+  it("reading what the budget has left after the charge fails: the image is served, without the Budget-Remaining header", async () => {
+    const tk = await createTenantWithKey({ tenant: { budget_usd: '5', budget_period: 'month' } });
+    const { env: base } = loopback('remaining');
+    // a clock that moves 6 s at every reading: the states the settle returned are too old to trust, so they are read again
+    let t = Date.now();
+    const app = appWithClock(() => (t += 6_000));
+    const faulty = withFault(base, { binding: 'DB', op: 'batch', match: 'reserved_nano FROM api_keys WHERE id = ?', fault: 'throw' });
+    const r = await call('POST', '/image/generation', { key: tk.key, env: faulty.env, app, json: genBody(unique('remaining')) });
+    expect(faulty.hits()).toBe(1);
+    expectAnswer(r, { status: 200 });
+    expect(r.headers.get('imagegate-budget-remaining-usd')).toBeNull();
+    await expectMoney(tk, r, 'image');
   });
 
   it('a fault is logged as one line: the request line, naming the call, without a stack', async () => {
