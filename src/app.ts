@@ -7,6 +7,7 @@ import { apiErrorOf } from './routes/failures';
 import { ApiError, errorResponse } from './errors';
 import { adminAuth, adminPolicy } from './middleware/admin-auth';
 import { requestId } from './middleware/request-id';
+import { storageGuard } from './middleware/storage-guard';
 import { adminAdminRoutes } from './routes/admin-admins';
 import { adminAuditRoutes } from './routes/admin-audit';
 import { adminKeyRoutes } from './routes/admin-keys';
@@ -38,6 +39,8 @@ export function createApp(deps: Partial<AppDeps> = {}) {
     c.set('deps', resolved);
     await next();
   });
+  // before anything reads storage: every D1, R2 and Durable Object call below is bounded
+  app.use('*', storageGuard());
   app.use('/admin/*', adminAuth());
   // after auth, before any route's own middleware: who may call what is decided here, once
   app.use('/admin/*', adminPolicy());

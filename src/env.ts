@@ -30,6 +30,8 @@ export interface Env {
   IMAGE_URL_SECRET?: string;
   /** How long a signed image link works, in seconds (default 3600, at most a week). */
   IMAGE_URL_TTL_SECONDS?: string;
+  /** The longest one D1, R2 or Durable Object call may take, in ms (default 5000, docs/operations.md); past it, 503 `unavailable`. */
+  STORAGE_TIMEOUT_MS?: string;
   /** `open` lets generations through when the rate limiter cannot be reached; default `closed` (503). */
   RATE_LIMIT_FAILURE_MODE?: string;
   [secret: string]: unknown;

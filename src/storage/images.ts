@@ -18,7 +18,8 @@ export interface StoredImageMeta {
   origin: string;
 }
 
-function imageCopyKey(tenantId: string, id: string): string {
+/** Where an image kept out of the cache is copied. */
+export function imageCopyKey(tenantId: string, id: string): string {
   return `images/${tenantId}/${id}`;
 }
 

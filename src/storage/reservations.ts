@@ -128,11 +128,12 @@ function requestIdOf(generationId: string): string {
 }
 
 /**
- * Ends a reservation: moves its cost to spent (settle) or just gives it back (release), writes its
- * ledger row and deletes it, in one batch. Every statement reads the reservation row, so when it is
- * already gone (the cron released it, or this ran twice) the batch changes nothing.
+ * The statements that end a reservation: move its cost to spent (settle) or just give it back
+ * (release), write its ledger row and delete it. Every statement reads the reservation row, so
+ * when it is already gone (the cron released it, or this ran twice) they change nothing. The first
+ * two answer the key's and the tenant's state after the change.
  */
-async function finish(db: D1Database, caller: Caller, generationId: string, entry: LedgerEntry, now: number, charge: boolean): Promise<void> {
+function finishStatements(db: D1Database, generationId: string, entry: LedgerEntry, now: number, charge: boolean): D1PreparedStatement[] {
   const adjust = charge
     ? `spent_nano = ${SPENT_THIS_PERIOD} + r.cost_nano, period_key = ${CURRENT_PERIOD}, reserved_nano = reserved_nano - r.cost_nano`
     : 'reserved_nano = reserved_nano - r.cost_nano';
@@ -147,18 +148,41 @@ async function finish(db: D1Database, caller: Caller, generationId: string, entr
   const ledger = reservationLedgerRow(db, generationId, entry, now, charge);
   const tags = reservationTagRows(db, generationId, now);
   const drop = db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(generationId);
-  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop]);
-  remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
+  return [update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop];
+}
+
+/** Ends reservations in one batch (one transaction): all of them or, when it fails, none. */
+async function finish(db: D1Database, caller: Caller, ending: SettledItem[], now: number, charge: boolean): Promise<void> {
+  if (ending.length === 0) return;
+  const statements = ending.flatMap(({ item, entry }) => finishStatements(db, item.generationId, entry, now, charge));
+  const results = await db.batch<StateRow>(statements);
+  // the last reservation's updates answer the states after all of them
+  const last = statements.length - 5;
+  remember(caller, now, results[last]?.results[0], results[last + 1]?.results[0]);
+}
+
+/** A reservation that ends, with its ledger row. */
+export interface SettledItem {
+  item: Pick<ReservationItem, 'generationId'>;
+  entry: LedgerEntry;
 }
 
 /** Turns a reservation into a charge and writes its ledger row, in one transaction. */
 export async function settle(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<void> {
-  await finish(db, caller, item.generationId, entry, now, true);
+  await finish(db, caller, [{ item, entry }], now, true);
+}
+
+/**
+ * Charges a request's images together, in one transaction (docs/money.md: `n` images are charged
+ * as a whole): a failed or lost batch charges none of them, never some.
+ */
+export async function settleAll(db: D1Database, caller: Caller, settled: SettledItem[], now: number): Promise<void> {
+  await finish(db, caller, settled, now, true);
 }
 
 /** Gives a reservation back (the generation failed) and writes its ledger row with cost 0. */
 export async function release(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<void> {
-  await finish(db, caller, item.generationId, entry, now, false);
+  await finish(db, caller, [{ item, entry }], now, false);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { Failed } from '../../domain/failure';
 import { recordFree, type LedgerEntry } from '../../storage/ledger';
-import { release, settle, type ReservationItem } from '../../storage/reservations';
+import { release, type ReservationItem } from '../../storage/reservations';
 import type { CacheHit } from '../../storage/image-cache';
 import { ledgerEntry } from './ledger-entry';
+import { settleOrGiveBack } from './settle';
 import type { GeneratedImage, GenerationOptions, ImageJob } from './types';
 
 /**
@@ -61,6 +62,6 @@ export async function charge({ run, outcomes }: ChargeOptions): Promise<Generate
     );
     throw failure.reason;
   }
-  await Promise.all(done.map((o) => o.charge && settle(run.env.DB, run.caller, o.charge.item, o.charge.entry, now)));
+  await settleOrGiveBack(run, done.flatMap((o) => (o.charge ? [o.charge] : [])), now);
   return done.map((o) => o.image);
 }

@@ -1,7 +1,7 @@
 import { drawSeedRun, type GenerationRequest } from '../../domain/generation-request';
-import { fail } from '../../domain/failure';
+import { fail, Failed } from '../../domain/failure';
 import { newId } from '../../domain/keys';
-import { formatUsd } from '../../domain/money';
+import { formatUsd, type Nano } from '../../domain/money';
 import { listPriceOf } from '../../domain/pricing';
 import { budgetRemaining } from '../../storage/budget-snapshot';
 import { admit, type Admission } from '../rate-limit';
@@ -43,10 +43,24 @@ export async function generate(run: GenerationOptions, requests: GenerationReque
       images,
       costNano: images.reduce((sum, img) => sum + img.costNano, 0n),
       rateLimit: admission.report,
-      budgetRemainingNano: await budgetRemaining(run.env.DB, run.caller, run.deps.now()),
+      budgetRemainingNano: await remainingAfterCharge(run),
     };
   } finally {
     run.waitUntil(admission.release());
+  }
+}
+
+/**
+ * What the budgets have left, for the answer's header: the images are charged by now, so storage
+ * failing here leaves the header out (the log line names the fault) rather than failing a request
+ * that was paid for (docs/operations.md, "When storage fails").
+ */
+async function remainingAfterCharge(run: GenerationOptions): Promise<Nano | null> {
+  try {
+    return await budgetRemaining(run.env.DB, run.caller, run.deps.now());
+  } catch (err) {
+    if (err instanceof Failed) return null;
+    throw err;
   }
 }
 

@@ -1,6 +1,7 @@
+import { Failed } from '../../domain/failure';
 import { release, type ReservationItem } from '../../storage/reservations';
-import { storeCached } from '../../storage/image-cache';
-import { putImageCopy } from '../../storage/images';
+import { cacheEntryFor, storeCached } from '../../storage/image-cache';
+import { imageCopyKey, putImageCopy } from '../../storage/images';
 import type { OriginImage } from './fetch';
 import { ledgerEntry, originCacheWord } from './ledger-entry';
 import type { GenerationOptions, ImageJob } from './types';
@@ -16,7 +17,9 @@ export interface StoreOptions {
 /**
  * Step 5, store: the image's bytes are written once, into the cache (docs/cache.md), or with
  * `no-store` as the tenant's own copy; either way `GET /v1/images/{id}` finds them through the
- * ledger row. Answers the R2 key. When the write fails the reservation is given back and the image fails.
+ * ledger row. Answers the R2 key. When the write fails the reservation is given back and the image fails;
+ * the ledger row (not `ok`, so it serves nothing) names the object all the same, since a write that
+ * timed out may still land in R2 after the request gave up on it.
  */
 export async function store({ run, job, image, item, started }: StoreOptions): Promise<string> {
   try {
@@ -29,7 +32,9 @@ export async function store({ run, job, image, item, started }: StoreOptions): P
     if (r2Key === null) throw new Error(`the cache refused the image of ${job.generationId}`);
     return r2Key;
   } catch (err) {
-    const entry = ledgerEntry({ run, job, cache: originCacheWord(run, job), origin: image.origin, status: 'internal', started });
+    const status = err instanceof Failed ? err.failure.code : 'internal';
+    const r2Key = run.directives.noStore ? imageCopyKey(run.caller.tenant.id, job.id) : (await cacheEntryFor(run.caller.tenant, job.request)).r2Key;
+    const entry = { ...ledgerEntry({ run, job, cache: originCacheWord(run, job), origin: image.origin, status, started }), image: { id: job.id, r2Key } };
     await release(run.env.DB, run.caller, item, entry, run.deps.now());
     throw err;
   }
