@@ -3,6 +3,7 @@ import type { SeededRequest } from '../domain/generation-request';
 import { atLeastZero, nanoToDb, type Nano } from '../domain/money';
 import type { Tags } from '../domain/tags';
 import type { Caller } from '../domain/tenants';
+import { refusedEventStatement } from './budget-events';
 import { remember, selectStates, STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
 import { expiredLedgerRows, expiredTagRows, reservationLedgerRow, reservationTagRows, type LedgerEntry } from './ledger';
 
@@ -31,7 +32,16 @@ export type ReservedCacheWord = 'miss' | 'bypass';
 
 export type ReserveResult =
   | { ok: true }
-  | { ok: false; scope: 'key' | 'tenant'; name: string; remainingNano: Nano; costNano: Nano; period: string };
+  | {
+      ok: false;
+      scope: 'key' | 'tenant';
+      name: string;
+      remainingNano: Nano;
+      costNano: Nano;
+      period: string;
+      /** This was the period's first refusal of that budget: a budget.refused event waits in the outbox. */
+      eventRecorded: boolean;
+    };
 
 /**
  * The row's current period key, from its own budget_period; ?3 ?4 ?5 are bound to periodKeys(now).
@@ -44,6 +54,17 @@ const SPENT_THIS_PERIOD = `(CASE WHEN period_key IS ${CURRENT_PERIOD} THEN spent
 function periodArgs(now: number): [string, string, string] {
   const k = periodKeys(now);
   return [k.day, k.week, k.month];
+}
+
+/**
+ * Moves a row whose period_key is stale into the current period (spent_nano back to 0), as the
+ * first reserve of a period would: an admin change to a budget is then measured against what the
+ * current period spent.
+ */
+export function rollPeriodStatement(db: D1Database, table: 'api_keys' | 'tenants', id: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE ${table} SET spent_nano = ${SPENT_THIS_PERIOD}, period_key = ${CURRENT_PERIOD} WHERE id = ?1`)
+    .bind(id, null, ...periodArgs(now));
 }
 
 /**
@@ -105,9 +126,20 @@ function budgetScope(err: unknown): 'key' | 'tenant' | null {
   return match ? (match[1] as 'key' | 'tenant') : null;
 }
 
-/** The 402's facts: which budget, what it has left this period, what the request costs. */
+/**
+ * The 402's facts: which budget, what it has left this period, what the request costs. The same
+ * batch records the period's first refusal of that budget as a budget.refused event: it cannot go
+ * in the reserve batch, which the budget trigger aborted (and rolled back) as a whole.
+ */
 async function refusal(db: D1Database, caller: Caller, scope: 'key' | 'tenant', costNano: Nano, now: number): Promise<ReserveResult> {
-  const [keyRes, tenantRes] = await db.batch<StateRow>(selectStates(db, caller));
+  const ownerId = scope === 'key' ? caller.key.id : caller.tenant.id;
+  const event = refusedEventStatement(
+    db,
+    { scope, ownerId, requestCostNano: costNano, occurredAt: now },
+    { currentPeriod: CURRENT_PERIOD, spentThisPeriod: SPENT_THIS_PERIOD },
+    periodArgs(now),
+  );
+  const [keyRes, tenantRes, recorded] = await db.batch<StateRow>([...selectStates(db, caller), event]);
   const row = (scope === 'key' ? keyRes : tenantRes)?.results[0];
   remember(caller, now, keyRes?.results[0], tenantRes?.results[0]);
   if (!row) throw new Error(`the ${scope} row disappeared while reserving`);
@@ -119,6 +151,7 @@ async function refusal(db: D1Database, caller: Caller, scope: 'key' | 'tenant', 
     remainingNano: atLeastZero(remainingOf(state, now) ?? 0n),
     costNano,
     period: periodPhrase(state.budgetPeriod),
+    eventRecorded: (recorded?.meta.changes ?? 0) > 0,
   };
 }
 
@@ -131,8 +164,13 @@ function requestIdOf(generationId: string): string {
  * Ends a reservation: moves its cost to spent (settle) or just gives it back (release), writes its
  * ledger row and deletes it, in one batch. Every statement reads the reservation row, so when it is
  * already gone (the cron released it, or this ran twice) the batch changes nothing.
+ *
+ * A settle may cross a budget alert threshold; the triggers of migrations/0009 then write the
+ * event in this same batch. D1 does not count a trigger's rows in `meta.changes`, so the batch's
+ * last statement asks whether the tenant has an event not yet handed to the queue (a lookup in the
+ * outbox's index of pending events, inside the batch: no extra round trip). Answers that.
  */
-async function finish(db: D1Database, caller: Caller, generationId: string, entry: LedgerEntry, now: number, charge: boolean): Promise<void> {
+async function finish(db: D1Database, caller: Caller, generationId: string, entry: LedgerEntry, now: number, charge: boolean): Promise<boolean> {
   const adjust = charge
     ? `spent_nano = ${SPENT_THIS_PERIOD} + r.cost_nano, period_key = ${CURRENT_PERIOD}, reserved_nano = reserved_nano - r.cost_nano`
     : 'reserved_nano = reserved_nano - r.cost_nano';
@@ -147,13 +185,22 @@ async function finish(db: D1Database, caller: Caller, generationId: string, entr
   const ledger = reservationLedgerRow(db, generationId, entry, now, charge);
   const tags = reservationTagRows(db, generationId, now);
   const drop = db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(generationId);
-  const results = await db.batch<StateRow>([update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop]);
-  remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
+  const pending = db
+    .prepare('SELECT EXISTS (SELECT 1 FROM webhook_events WHERE enqueued_at IS NULL AND tenant_id = ?) AS pending')
+    .bind(caller.tenant.id);
+  const statements = [update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop];
+  const results = await db.batch<StateRow | { pending: number }>(charge ? [...statements, pending] : statements);
+  remember(caller, now, results[0]?.results[0] as StateRow | undefined, results[1]?.results[0] as StateRow | undefined);
+  const last = results[5]?.results[0] as { pending: number } | undefined;
+  return last?.pending === 1;
 }
 
-/** Turns a reservation into a charge and writes its ledger row, in one transaction. */
-export async function settle(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<void> {
-  await finish(db, caller, item.generationId, entry, now, true);
+/**
+ * Turns a reservation into a charge and writes its ledger row, in one transaction. Answers whether
+ * the tenant now has webhook events to hand to the queue (a threshold this settle crossed, usually).
+ */
+export async function settle(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<boolean> {
+  return finish(db, caller, item.generationId, entry, now, true);
 }
 
 /** Gives a reservation back (the generation failed) and writes its ledger row with cost 0. */
