@@ -189,10 +189,10 @@ async function finish(db: D1Database, caller: Caller, generationId: string, entr
     .prepare('SELECT EXISTS (SELECT 1 FROM webhook_events WHERE enqueued_at IS NULL AND tenant_id = ?) AS pending')
     .bind(caller.tenant.id);
   const statements = [update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop];
-  const results = await db.batch<StateRow | { pending: number }>(charge ? [...statements, pending] : statements);
-  remember(caller, now, results[0]?.results[0] as StateRow | undefined, results[1]?.results[0] as StateRow | undefined);
-  const last = results[5]?.results[0] as { pending: number } | undefined;
-  return last?.pending === 1;
+  // rows of the two updates are StateRows; the last statement's one row is { pending }
+  const results = await db.batch<StateRow & { pending?: number }>(charge ? [...statements, pending] : statements);
+  remember(caller, now, results[0]?.results[0], results[1]?.results[0]);
+  return results[statements.length]?.results[0]?.pending === 1;
 }
 
 /**
