@@ -83,7 +83,8 @@ adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
   const id = newId('key');
   const secret = { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) };
   const write = insertKeyWrite(c.env.DB, id, tenant.id, secret, patch, isoNow(c.var.deps.now()));
-  const after = { id, tenant_id: tenant.id, prefix: secret.prefix, ...body };
+  // the entry shows the thresholds as stored (deduplicated, sorted), not as sent
+  const after = { id, tenant_id: tenant.id, prefix: secret.prefix, ...body, ...(patch.alertThresholds && { alert_thresholds: patch.alertThresholds }) };
   const change = { action: 'key.create', target: { type: 'key', id }, tenantId: tenant.id, before: null, after } as const;
   const key = await commitKey(c, write, change, { key: { type: 'key.created', tenantId: tenant.id, name: body.name, prefix: secret.prefix } });
   if (!key) throw new Error('insert into api_keys returned no row');

@@ -119,8 +119,11 @@ adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   const now = c.var.deps.now();
   const body = c.req.valid('json');
   const id = newId('ten');
-  const write = insertTenantWrite(c.env.DB, id, tenantPatchOf(body), isoNow(now));
-  const change = { action: 'tenant.create', target: { type: 'tenant', id }, tenantId: id, before: null, after: { id, ...body } } as const;
+  const patch = tenantPatchOf(body);
+  const write = insertTenantWrite(c.env.DB, id, patch, isoNow(now));
+  // the entry shows the thresholds as stored (deduplicated, sorted), not as sent
+  const after = { id, ...body, ...(patch.alertThresholds && { alert_thresholds: patch.alertThresholds }) };
+  const change = { action: 'tenant.create', target: { type: 'tenant', id }, tenantId: id, before: null, after } as const;
   const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
   const tenant = write.read(results);
   if (!tenant) throw new Error('insert into tenants returned no row');

@@ -7,9 +7,14 @@ import { as, newPrincipal } from '../admins/http-support';
 import { eventsOf, recordingQueue, tenantEndpoint } from './outbox-rows';
 
 /** The audit entries of one key, oldest first. */
-async function auditOfKey(keyId: string): Promise<{ action: string; actor: Record<string, unknown> }[]> {
+interface Entry {
+  action: string;
+  actor: Record<string, unknown>;
+  after: Record<string, unknown> | null;
+}
+async function auditOfKey(keyId: string): Promise<Entry[]> {
   const r = await call('GET', `/admin/audit?target_id=${keyId}`, { admin: true });
-  return (r.json().entries as { action: string; actor: Record<string, unknown> }[]).reverse();
+  return (r.json().entries as Entry[]).reverse();
 }
 
 describe('key.created, key.revoked, key.rotated (docs/webhooks.md)', () => {
@@ -55,7 +60,10 @@ describe('key.created, key.revoked, key.rotated (docs/webhooks.md)', () => {
     expect(patched.json().alert_thresholds).toEqual([10]);
     const [row] = (await eventsOf(tenantId, 'key.created')).filter((r) => r.data.key_id === keyId);
     expect(row?.data.actor).toMatchObject({ type: 'admin', id: lead.id, role: 'tenant_admin' });
-    expect(row?.data.actor).toEqual((await auditOfKey(keyId))[0]?.actor);
+    const audit = await auditOfKey(keyId);
+    expect(row?.data.actor).toEqual(audit[0]?.actor);
+    // the audit entries show the thresholds as stored
+    expect(audit.map((a) => a.after?.alert_thresholds)).toEqual([[75, 90], [10]]);
   });
 
   it('a second revoke, and a rotation of a revoked key, record no event', async () => {
