@@ -94,6 +94,11 @@ export async function runChecks({ stack, gw, tenants, keys, results, routes, log
   const clientDiff = keyRows.filter((k) => (seen.get(k.name) ?? 0n) !== BigInt(k.spent_nano));
   check('Imagegate-Cost-USD summed per key = spent', clientDiff.length === 0, clientDiff.map((k) => `${k.name}: told ${seen.get(k.name) ?? 0n} vs spent ${k.spent_nano}`).join('; ') + (clientDiff.length && ledger ? await chargedUntold(q, ledger, results, inTenants, tenantIds, logFile) : ''));
 
+  // ---------------------------------------------------------------- budget alerts in the outbox
+  if (tables.has('webhook_events')) {
+    for (const c of await outboxChecks(q, tenantIds, inTenants)) check(c.name, c.ok, c.detail);
+  } else check('one budget.threshold event per crossing', null, 'no webhook_events table');
+
   // ---------------------------------------------------------------- the same through the API
   const byName = new Map(keyRows.map((k) => [k.name, k]));
   if (routes.usage) {
@@ -189,6 +194,49 @@ export async function runChecks({ stack, gw, tenants, keys, results, routes, log
   for (const c of checks) console.log(`  ${c.result.toUpperCase().padEnd(4)} ${c.name}${c.detail ? ` — ${c.detail}` : ''}`);
   console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return { checks, passed, failed, skipped, coverage, tally, keys: keyRows, tenants: tenantRows };
+}
+
+/**
+ * Budget alerts (docs/webhooks.md), money-style: for every key and tenant with a budget, the
+ * thresholds its settled spend has reached this period are exactly the ones with a budget.threshold
+ * event, one each — however many requests crossed together — and each event's spent_usd is at or
+ * past its threshold. No budget has two budget.refused events in a period. Every event was handed
+ * to the queue (enqueued_at). Delivery is checked elsewhere.
+ */
+async function outboxChecks(q, tenantIds, inTenants) {
+  const columns = 'id, name, budget_nano, period_key, spent_nano, alert_thresholds';
+  const owners = [
+    ...(await q(`SELECT 'key' AS scope, ${columns} FROM api_keys WHERE tenant_id IN ${inTenants}`, ...tenantIds)),
+    ...(await q(`SELECT 'tenant' AS scope, ${columns} FROM tenants WHERE id IN ${inTenants}`, ...tenantIds)),
+  ];
+  const events = await q(`SELECT type, data, once_key, enqueued_at FROM webhook_events WHERE tenant_id IN ${inTenants} AND type LIKE 'budget.%'`, ...tenantIds);
+  const counts = new Map();
+  const problems = [];
+  for (const e of events.filter((x) => x.type === 'budget.threshold')) {
+    const d = JSON.parse(e.data);
+    const id = d.scope === 'key' ? d.key_id : d.tenant_id;
+    const k = `${d.scope}:${id}:${d.threshold_percent}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+    if (usdToNano(d.spent_usd) * 100n < BigInt(d.threshold_percent) * usdToNano(d.budget_usd)) problems.push(`${d.name} ${d.threshold_percent}%: event at spent ${d.spent_usd} of ${d.budget_usd}`);
+  }
+  let crossings = 0;
+  for (const o of owners) {
+    const budget = o.budget_nano === null ? 0n : BigInt(o.budget_nano);
+    for (const pct of JSON.parse(o.alert_thresholds)) {
+      const reached = budget > 0n && BigInt(o.spent_nano) * 100n >= BigInt(pct) * budget;
+      const n = counts.get(`${o.scope}:${o.id}:${pct}`) ?? 0;
+      crossings += reached ? 1 : 0;
+      if (n !== (reached ? 1 : 0)) problems.push(`${o.scope} ${o.name} ${pct}%: ${n} events, spent ${o.spent_nano} of ${o.budget_nano}`);
+    }
+  }
+  const refusedKeys = events.filter((e) => e.type === 'budget.refused').map((e) => e.once_key);
+  const repeated = refusedKeys.filter((k, i) => refusedKeys.indexOf(k) !== i);
+  const unsent = events.filter((e) => e.enqueued_at === null).length;
+  return [
+    { name: 'one budget.threshold event per crossing, none for a threshold not reached (outbox)', ok: problems.length === 0, detail: problems.join('; ') || `${crossings} crossings over ${owners.length} budgets` },
+    { name: 'at most one budget.refused per budget and period (outbox)', ok: repeated.length === 0, detail: repeated.length ? repeated.join('; ') : `${refusedKeys.length} refusal events` },
+    { name: 'every budget event handed to the queue (enqueued_at)', ok: unsent === 0, detail: `${events.length} events, ${unsent} unsent` },
+  ];
 }
 
 /**

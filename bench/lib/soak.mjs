@@ -14,12 +14,17 @@ import { MODEL, client, genBody, isImage, withHarness, workerLog, writeJson } fr
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLIENT_TIMEOUT_MS = 20_000;
 
-/** Tenants and keys; budgets in USD (one 1024×1024, 30-step image costs 0.001992295). */
+/**
+ * Tenants and keys; budgets in USD (one 1024×1024, 30-step image costs 0.001992295). Some budgets
+ * carry many `alert_thresholds`, so the load crosses thresholds while concurrent requests settle
+ * together; the checks count one budget.threshold event per crossing (docs/webhooks.md).
+ */
+const EVERY_TENTH = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
 const PLAN = [
-  { tenant: { name: 'soak-rich', budget_usd: '1000', budget_period: 'month' }, keys: [{ name: 'rich-a', default_tags: { project: 'rich-default', team: 'rich' } }, { name: 'rich-rpm', rate_limit_rpm: 120 }, { name: 'rich-conc', max_concurrent: 2 }] },
-  { tenant: { name: 'soak-tight', budget_usd: '0.05', budget_period: 'none' }, keys: [{ name: 'tight-key-budget', budget_usd: '0.02', budget_period: 'none' }, { name: 'tight-tenant-budget' }, { name: 'tight-zero', budget_usd: '0', budget_period: 'none' }] },
+  { tenant: { name: 'soak-rich', budget_usd: '1000', budget_period: 'month' }, keys: [{ name: 'rich-a', default_tags: { project: 'rich-default', team: 'rich' } }, { name: 'rich-rpm', rate_limit_rpm: 120 }, { name: 'rich-conc', max_concurrent: 2 }, { name: 'rich-alerts', budget_usd: '0.08', budget_period: 'month', alert_thresholds: EVERY_TENTH }] },
+  { tenant: { name: 'soak-tight', budget_usd: '0.05', budget_period: 'none', alert_thresholds: [25, 50, 75, 90, 100] }, keys: [{ name: 'tight-key-budget', budget_usd: '0.02', budget_period: 'none', alert_thresholds: EVERY_TENTH }, { name: 'tight-tenant-budget' }, { name: 'tight-zero', budget_usd: '0', budget_period: 'none' }] },
   { tenant: { name: 'soak-limited', rate_limit_rpm: 90, max_concurrent: 3 }, keys: [{ name: 'limited-a' }, { name: 'limited-b', rate_limit_rpm: 20, max_concurrent: 1 }] },
-  { tenant: { name: 'soak-shared-1', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared1-a', budget_usd: '0.1', budget_period: 'month' }] },
+  { tenant: { name: 'soak-shared-1', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared', alert_thresholds: [1, 2, 5, 10, 20, 50] }, keys: [{ name: 'shared1-a', budget_usd: '0.1', budget_period: 'month', alert_thresholds: EVERY_TENTH }] },
   { tenant: { name: 'soak-shared-2', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared2-a', default_tags: { team: 'shared' } }] },
 ];
 

@@ -11,6 +11,8 @@ export interface Limits {
   budgetPeriod: BudgetPeriod;
   rateLimitRpm: number | null;
   maxConcurrent: number | null;
+  /** Percents of the budget at which a budget.threshold event fires (docs/webhooks.md); absent: [50, 80, 100]. */
+  alertThresholds?: readonly number[];
 }
 
 /** A tenant as the admin API shows it (docs/admin.md). */

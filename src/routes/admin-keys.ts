@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { actorOf } from '../domain/audit';
 import { displayPrefix, hashKey, newId, newTenantKey } from '../domain/keys';
 import { keyBudgetCeiling, keyBudgetProblem } from '../domain/roles';
 import type { ApiKeyRecord } from '../domain/tenants';
@@ -10,6 +11,8 @@ import { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer } from '../schemas/answers';
 import { IdParam, KeyCreateSchema, KeyPatchSchema, RotateSchema } from '../schemas/requests';
 import { graceEnd } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
+import { keyEventStatement, type KeyEvent } from '../storage/key-events';
+import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
 import { auditOf, type Change } from './admin-audit';
 import { auditFields, definedFields, isoNow, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
@@ -30,13 +33,27 @@ async function checkKeyBudget(c: Context<AppEnv>, tenantId: string, patch: KeyPa
   if (problem) throw new ApiError('invalid_request', problem.message, { param: problem.param });
 }
 
-/** Applies a key write with its audit entry, and answers the key as it now is, with its spend. */
-async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, change: Change) {
-  const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
+/** What a key write causes besides its audit entry (docs/webhooks.md). */
+interface KeyWriteEvents {
+  /** A key.created, key.revoked or key.rotated event, recorded in the same batch. */
+  key?: Pick<KeyEvent, 'type' | 'tenantId' | 'name' | 'prefix'>;
+  /** The budget or its period changed: a budget alert threshold may have fired or re-armed. */
+  budgetChanged?: boolean;
+}
+
+/**
+ * Applies a key write with its audit entry and the events it causes, and answers the key as it now
+ * is, with its spend. Events go to the queue after the answer.
+ */
+async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, change: Change, events: KeyWriteEvents = {}) {
+  const now = c.var.deps.now();
+  const event = events.key && keyEventStatement(c.env.DB, { ...events.key, keyId: change.target.id, actor: actorOf(c.var.principal), occurredAt: now });
+  const { applied, results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change), event ? [event] : []);
   const key = write.read(results);
   forgetCallers();
+  if (applied && (event || events.budgetChanged)) sendEventsSoon(c.env, now, (p) => c.executionCtx.waitUntil(p));
   if (!key) return null;
-  const spend = await spendOf(c.env.DB, 'api_keys', [key.id], c.var.deps.now());
+  const spend = await spendOf(c.env.DB, 'api_keys', [key.id], now);
   return keyJson(key, spend(key.id));
 }
 
@@ -66,8 +83,10 @@ adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
   const id = newId('key');
   const secret = { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) };
   const write = insertKeyWrite(c.env.DB, id, tenant.id, secret, patch, isoNow(c.var.deps.now()));
-  const after = { id, tenant_id: tenant.id, prefix: secret.prefix, ...body };
-  const key = await commitKey(c, write, { action: 'key.create', target: { type: 'key', id }, tenantId: tenant.id, before: null, after });
+  // the entry shows the thresholds as stored (deduplicated, sorted), not as sent
+  const after = { id, tenant_id: tenant.id, prefix: secret.prefix, ...body, ...(patch.alertThresholds && { alert_thresholds: patch.alertThresholds }) };
+  const change = { action: 'key.create', target: { type: 'key', id }, tenantId: tenant.id, before: null, after } as const;
+  const key = await commitKey(c, write, change, { key: { type: 'key.created', tenantId: tenant.id, name: body.name, prefix: secret.prefix } });
   if (!key) throw new Error('insert into api_keys returned no row');
   return c.json({ ...key, key: plaintext }, 201);
 });
@@ -110,13 +129,14 @@ adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
   await checkKeyBudget(c, before.tenantId, patch);
   const write = updateKeyWrite(c.env.DB, before.id, patch, isoNow(c.var.deps.now()));
   const expected = { ...before, ...definedFields(patch), defaultTags: patch.defaultTags === null ? {} : (patch.defaultTags ?? before.defaultTags) };
-  const key = await commitKey(c, write, {
+  const change = {
     action: 'key.update',
     target: { type: 'key', id: before.id },
     tenantId: before.tenantId,
     before: auditFields(keyFields(before)),
     after: auditFields(keyFields(expected)),
-  });
+  } as const;
+  const key = await commitKey(c, write, change, { budgetChanged: patch.budgetNano !== undefined || patch.budgetPeriod !== undefined });
   if (!key) throw new ApiError('not_found', 'no such key');
   return c.json(key, 200);
 });
@@ -140,13 +160,15 @@ adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
     const now = isoNow(c.var.deps.now());
     const target = { type: 'key', id: existing.id };
     // matches no row (and writes no entry) when another request revoked it meanwhile
-    await commitKey(c, revokeKeyWrite(c.env.DB, existing.id, now), {
+    const change = {
       action: 'key.revoke',
       target,
       tenantId: existing.tenantId,
       before: { revoked: false, revoked_at: null },
       after: { revoked: true, revoked_at: now },
-    });
+    } as const;
+    const event = { type: 'key.revoked', tenantId: existing.tenantId, name: existing.name, prefix: existing.prefix } as const;
+    await commitKey(c, revokeKeyWrite(c.env.DB, existing.id, now), change, { key: event });
   }
   forgetCallers();
   return c.body(null, 204);
@@ -175,13 +197,15 @@ adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
   const previousExpiresAt = graceEnd(now, c.req.valid('json').grace_seconds ?? 0);
   const plaintext = newTenantKey();
   const secret = { keyHash: await hashKey(plaintext), prefix: displayPrefix(plaintext) };
-  const key = await commitKey(c, rotateKeyWrite(c.env.DB, existing.id, secret, previousExpiresAt, now), {
+  const change = {
     action: 'key.rotate',
     target: { type: 'key', id: existing.id },
     tenantId: existing.tenantId,
     before: { prefix: existing.prefix },
     after: { prefix: secret.prefix, previous_expires_at: previousExpiresAt },
-  });
+  } as const;
+  const event = { type: 'key.rotated', tenantId: existing.tenantId, name: existing.name, prefix: secret.prefix } as const;
+  const key = await commitKey(c, rotateKeyWrite(c.env.DB, existing.id, secret, previousExpiresAt, now), change, { key: event });
   if (!key) throw new ApiError('not_found', 'no such key');
   return c.json({ ...key, key: plaintext, previous_expires_at: previousExpiresAt }, 200);
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_ALERT_THRESHOLDS } from '../domain/alert-thresholds';
 import { currentSpent, periodEnd, remainingOf, type BudgetState } from '../domain/budget-period';
 import type { Fields } from '../domain/audit';
 import { newId } from '../domain/keys';
@@ -9,6 +10,7 @@ import { forgetCallers } from '../middleware/tenant-auth';
 import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
 import { TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { IdParam, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
+import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { commitAudited } from '../storage/audit';
 import { budgetStates, getTenant, insertTenantWrite, listKeys, listTenants, updateTenantWrite } from '../storage/tenants';
 import { auditOf } from './admin-audit';
@@ -51,6 +53,7 @@ export function tenantFields(t: TenantRecord) {
     budget_period: t.budgetPeriod,
     rate_limit_rpm: t.rateLimitRpm,
     max_concurrent: t.maxConcurrent,
+    alert_thresholds: [...(t.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
     cache_scope: t.cacheScope,
     cache_ttl_days: t.cacheTtlDays,
     allowed_models: t.allowedModels,
@@ -75,6 +78,7 @@ export function keyFields(k: ApiKeyRecord) {
     budget_period: k.budgetPeriod,
     rate_limit_rpm: k.rateLimitRpm,
     max_concurrent: k.maxConcurrent,
+    alert_thresholds: [...(k.alertThresholds ?? DEFAULT_ALERT_THRESHOLDS)],
     expires_at: k.expiresAt,
     disabled: k.disabled,
     revoked: k.revokedAt !== null,
@@ -115,8 +119,11 @@ adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   const now = c.var.deps.now();
   const body = c.req.valid('json');
   const id = newId('ten');
-  const write = insertTenantWrite(c.env.DB, id, tenantPatchOf(body), isoNow(now));
-  const change = { action: 'tenant.create', target: { type: 'tenant', id }, tenantId: id, before: null, after: { id, ...body } } as const;
+  const patch = tenantPatchOf(body);
+  const write = insertTenantWrite(c.env.DB, id, patch, isoNow(now));
+  // the entry shows the thresholds as stored (deduplicated, sorted), not as sent
+  const after = { id, ...body, ...(patch.alertThresholds && { alert_thresholds: patch.alertThresholds }) };
+  const change = { action: 'tenant.create', target: { type: 'tenant', id }, tenantId: id, before: null, after } as const;
   const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
   const tenant = write.read(results);
   if (!tenant) throw new Error('insert into tenants returned no row');
@@ -196,10 +203,12 @@ adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
     before: auditFields(tenantFields(before)),
     after: auditFields(tenantFields(expected)),
   } as const;
-  const { results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
+  const { applied, results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
   const tenant = write.read(results);
   if (!tenant) throw new ApiError('not_found', 'no such tenant');
   forgetCallers();
+  // a budget or period change may have crossed or re-armed a budget alert (docs/webhooks.md)
+  if (applied && (patch.budgetNano !== undefined || patch.budgetPeriod !== undefined)) sendEventsSoon(c.env, now, (p) => c.executionCtx.waitUntil(p));
   const spend = await spendOf(c.env.DB, 'tenants', [tenant.id], now);
   return c.json(tenantJson(tenant, spend(tenant.id)), 200);
 });

@@ -1,3 +1,4 @@
+import { normalizeAlertThresholds } from '../domain/alert-thresholds';
 import { parseUsd } from '../domain/money';
 import type { KeyPatch, LimitsPatch, TenantPatch } from '../storage/tenants';
 import type { KeyInput, TenantInput } from '../schemas/requests';
@@ -17,6 +18,7 @@ function sharedPatchOf<I extends TenantInput | KeyInput>(input: I): LimitsPatch 
     budgetPeriod: input.budget_period,
     rateLimitRpm: input.rate_limit_rpm,
     maxConcurrent: input.max_concurrent,
+    alertThresholds: input.alert_thresholds && normalizeAlertThresholds(input.alert_thresholds),
     disabled: input.disabled,
   };
 }

@@ -114,6 +114,7 @@ const limits = {
   budget_period: Period,
   rate_limit_rpm: z.int().nullable(),
   max_concurrent: z.int().nullable(),
+  alert_thresholds: z.array(z.int().min(1).max(100)).describe('percents of the budget at which a budget.threshold event fires, smallest first'),
 };
 
 export const TenantAnswer = answerSchema(

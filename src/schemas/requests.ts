@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_PROMPT_CHARS, MAX_SEED, OUTPUT_FORMATS, QubridBodySchema, charCount, intFrom, visiblePrompt } from '../domain/generation-request';
+import { ALERT_THRESHOLDS_RULE, isAlertThresholds } from '../domain/alert-thresholds';
 import { BUDGET_PERIODS } from '../domain/budget-period';
 import { parseUsd } from '../domain/money';
 import { checkTags, MAX_TAGS } from '../domain/tags';
@@ -39,11 +40,26 @@ function isIsoTime(text: string): boolean {
 
 const IsoTime = z.string().refine(isIsoTime, 'an ISO 8601 time such as 2026-12-31T23:59:59Z');
 
+/**
+ * Budget alert thresholds (docs/admin.md): checked as one value, so a 400 names
+ * `alert_thresholds` itself rather than an element of it. A percent given twice counts once.
+ */
+const AlertThresholds = z
+  .custom<number[]>(isAlertThresholds, { message: ALERT_THRESHOLDS_RULE })
+  .openapi({
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 100 },
+    maxItems: 10,
+    description: 'percents of the budget at which a budget.threshold event fires, once per period (default [50, 80, 100]; [] for none)',
+    example: [50, 80, 100],
+  });
+
 const limitFields = {
   budget_usd: UsdString.nullable().optional(),
   budget_period: BudgetPeriod.optional(),
   rate_limit_rpm: PositiveInt.nullable().optional(),
   max_concurrent: PositiveInt.nullable().optional(),
+  alert_thresholds: AlertThresholds.optional(),
 };
 
 const tenantFields = {

@@ -2,23 +2,41 @@ import { errorText, log } from '../log';
 import type { Env } from '../env';
 import { releaseExpired } from '../storage/reservations';
 import { pruneKeys } from '../storage/idempotency';
+import { recordExpiringKeys } from '../storage/key-events';
 import { IDEMPOTENCY_TTL_MS } from '../domain/lifetimes';
+import { sendPendingEvents } from './webhooks/outbox';
+
+export interface HousekeepingSummary {
+  released: number;
+  pruned: number;
+  /** key.expiring events recorded this run. */
+  expiring: number;
+  /** Queue messages sent for events still in the outbox (this run's, and any a request left unsent). */
+  sent: number;
+}
 
 /**
- * The cron's work (wrangler.toml `[triggers]`): give back reservations whose request died, and
- * forget Idempotency-Key records past their 24 h. Each part runs even if the other fails.
+ * The cron's work (wrangler.toml `[triggers]`): give back reservations whose request died, forget
+ * Idempotency-Key records past their 24 h, warn of keys that expire within 7 days, then hand every
+ * webhook event still in the outbox to the queue (docs/webhooks.md) — those just recorded, and any
+ * whose Worker died before sending them. Each part runs even if another fails; a failure is logged
+ * and then thrown, so the cron run shows as failed.
  */
-export async function runHousekeeping(env: Pick<Env, 'DB' | 'IMAGES'>, now: number): Promise<{ released: number; pruned: number }> {
-  const [released, pruned] = await Promise.allSettled([releaseExpired(env.DB, now), pruneKeys(env.DB, env.IMAGES, now - IDEMPOTENCY_TTL_MS)]);
-  for (const r of [released, pruned]) {
+export async function runHousekeeping(env: Pick<Env, 'DB' | 'IMAGES' | 'WEBHOOK_QUEUE'>, now: number): Promise<HousekeepingSummary> {
+  const parts = await Promise.allSettled([
+    releaseExpired(env.DB, now),
+    pruneKeys(env.DB, env.IMAGES, now - IDEMPOTENCY_TTL_MS),
+    recordExpiringKeys(env.DB, now),
+  ]);
+  const [sent] = await Promise.allSettled([sendPendingEvents(env, now)]);
+  const all = [...parts, sent];
+  for (const r of all) {
     if (r.status === 'rejected') log.error(`housekeeping: ${errorText(r.reason)}`);
   }
-  const summary = {
-    released: released.status === 'fulfilled' ? released.value : 0,
-    pruned: pruned.status === 'fulfilled' ? pruned.value : 0,
-  };
+  const [released, pruned, expiring] = parts.map((r) => (r.status === 'fulfilled' ? r.value : 0));
+  const summary = { released: released ?? 0, pruned: pruned ?? 0, expiring: expiring ?? 0, sent: sent.status === 'fulfilled' ? sent.value : 0 };
   log.info('housekeeping', summary);
-  if (released.status === 'rejected') throw released.reason;
-  if (pruned.status === 'rejected') throw pruned.reason;
+  const failed = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return summary;
 }

@@ -69,15 +69,19 @@ export function auditStatement(db: D1Database, entry: AuditEntry): D1PreparedSta
 
 /**
  * Applies a change and its audit entry in one D1 batch (one transaction). `applied` is false when
- * the change's last statement matched no row; then no entry was written either.
+ * the change's last statement matched no row; then no entry was written either. `then` are
+ * statements that follow the entry in the same batch (a webhook event the change causes, say); one
+ * that must happen only with the change guards itself with `changes()`, which after the entry
+ * counts the entry's own insert.
  */
 export async function commitAudited(
   db: D1Database,
   change: D1PreparedStatement | readonly D1PreparedStatement[],
   entry: AuditEntry,
+  then: readonly D1PreparedStatement[] = [],
 ): Promise<{ applied: boolean; results: D1Result[] }> {
   const statements = Array.isArray(change) ? [...change] : [change as D1PreparedStatement];
-  const results = await db.batch([...statements, auditStatement(db, entry)]);
+  const results = await db.batch([...statements, auditStatement(db, entry), ...then]);
   const last = results[statements.length - 1];
   return { applied: (last?.meta.changes ?? 0) > 0, results: results.slice(0, statements.length) };
 }

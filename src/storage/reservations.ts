@@ -3,6 +3,7 @@ import type { SeededRequest } from '../domain/generation-request';
 import { atLeastZero, nanoToDb, type Nano } from '../domain/money';
 import type { Tags } from '../domain/tags';
 import type { Caller } from '../domain/tenants';
+import { refusedEventStatement } from './budget-events';
 import { remember, selectStates, STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
 import { expiredLedgerRows, expiredTagRows, reservationLedgerRow, reservationTagRows, type LedgerEntry } from './ledger';
 
@@ -31,7 +32,16 @@ export type ReservedCacheWord = 'miss' | 'bypass';
 
 export type ReserveResult =
   | { ok: true }
-  | { ok: false; scope: 'key' | 'tenant'; name: string; remainingNano: Nano; costNano: Nano; period: string };
+  | {
+      ok: false;
+      scope: 'key' | 'tenant';
+      name: string;
+      remainingNano: Nano;
+      costNano: Nano;
+      period: string;
+      /** This was the period's first refusal of that budget: a budget.refused event waits in the outbox. */
+      eventRecorded: boolean;
+    };
 
 /**
  * The row's current period key, from its own budget_period; ?3 ?4 ?5 are bound to periodKeys(now).
@@ -44,6 +54,17 @@ const SPENT_THIS_PERIOD = `(CASE WHEN period_key IS ${CURRENT_PERIOD} THEN spent
 function periodArgs(now: number): [string, string, string] {
   const k = periodKeys(now);
   return [k.day, k.week, k.month];
+}
+
+/**
+ * Moves a row whose period_key is stale into the current period (spent_nano back to 0), as the
+ * first reserve of a period would: an admin change to a budget is then measured against what the
+ * current period spent.
+ */
+export function rollPeriodStatement(db: D1Database, table: 'api_keys' | 'tenants', id: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE ${table} SET spent_nano = ${SPENT_THIS_PERIOD}, period_key = ${CURRENT_PERIOD} WHERE id = ?1`)
+    .bind(id, null, ...periodArgs(now));
 }
 
 /**
@@ -105,9 +126,20 @@ function budgetScope(err: unknown): 'key' | 'tenant' | null {
   return match ? (match[1] as 'key' | 'tenant') : null;
 }
 
-/** The 402's facts: which budget, what it has left this period, what the request costs. */
+/**
+ * The 402's facts: which budget, what it has left this period, what the request costs. The same
+ * batch records the period's first refusal of that budget as a budget.refused event: it cannot go
+ * in the reserve batch, which the budget trigger aborted (and rolled back) as a whole.
+ */
 async function refusal(db: D1Database, caller: Caller, scope: 'key' | 'tenant', costNano: Nano, now: number): Promise<ReserveResult> {
-  const [keyRes, tenantRes] = await db.batch<StateRow>(selectStates(db, caller));
+  const ownerId = scope === 'key' ? caller.key.id : caller.tenant.id;
+  const event = refusedEventStatement(
+    db,
+    { scope, ownerId, requestCostNano: costNano, occurredAt: now },
+    { currentPeriod: CURRENT_PERIOD, spentThisPeriod: SPENT_THIS_PERIOD },
+    periodArgs(now),
+  );
+  const [keyRes, tenantRes, recorded] = await db.batch<StateRow>([...selectStates(db, caller), event]);
   const row = (scope === 'key' ? keyRes : tenantRes)?.results[0];
   remember(caller, now, keyRes?.results[0], tenantRes?.results[0]);
   if (!row) throw new Error(`the ${scope} row disappeared while reserving`);
@@ -119,6 +151,7 @@ async function refusal(db: D1Database, caller: Caller, scope: 'key' | 'tenant', 
     remainingNano: atLeastZero(remainingOf(state, now) ?? 0n),
     costNano,
     period: periodPhrase(state.budgetPeriod),
+    eventRecorded: (recorded?.meta.changes ?? 0) > 0,
   };
 }
 
@@ -151,14 +184,26 @@ function finishStatements(db: D1Database, generationId: string, entry: LedgerEnt
   return [update('api_keys', 'key_id'), update('tenants', 'tenant_id'), ledger, tags, drop];
 }
 
-/** Ends reservations in one batch (one transaction): all of them or, when it fails, none. */
-async function finish(db: D1Database, caller: Caller, ending: SettledItem[], now: number, charge: boolean): Promise<void> {
-  if (ending.length === 0) return;
+/**
+ * Ends reservations in one batch (one transaction): all of them or, when it fails, none.
+ *
+ * A settle may cross a budget alert threshold; the triggers of migrations/0009 then write the
+ * event in this same batch. D1 does not count a trigger's rows in `meta.changes`, so a settling
+ * batch ends by asking whether the tenant has an event not yet handed to the queue (a lookup in the
+ * outbox's index of pending events, inside the batch: no extra round trip). Answers that.
+ */
+async function finish(db: D1Database, caller: Caller, ending: SettledItem[], now: number, charge: boolean): Promise<boolean> {
+  if (ending.length === 0) return false;
   const statements = ending.flatMap(({ item, entry }) => finishStatements(db, item.generationId, entry, now, charge));
-  const results = await db.batch<StateRow>(statements);
+  const pending = db
+    .prepare('SELECT EXISTS (SELECT 1 FROM webhook_events WHERE enqueued_at IS NULL AND tenant_id = ?) AS pending')
+    .bind(caller.tenant.id);
+  // rows of the updates are StateRows; the pending statement's one row is { pending }
+  const results = await db.batch<StateRow & { pending?: number }>(charge ? [...statements, pending] : statements);
   // the last reservation's updates answer the states after all of them
   const last = statements.length - 5;
   remember(caller, now, results[last]?.results[0], results[last + 1]?.results[0]);
+  return results[statements.length]?.results[0]?.pending === 1;
 }
 
 /** A reservation that ends, with its ledger row. */
@@ -167,17 +212,20 @@ export interface SettledItem {
   entry: LedgerEntry;
 }
 
-/** Turns a reservation into a charge and writes its ledger row, in one transaction. */
-export async function settle(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<void> {
-  await finish(db, caller, [{ item, entry }], now, true);
+/**
+ * Turns a reservation into a charge and writes its ledger row, in one transaction. Answers whether
+ * the tenant now has webhook events to hand to the queue (a threshold this settle crossed, usually).
+ */
+export async function settle(db: D1Database, caller: Caller, item: Pick<ReservationItem, 'generationId'>, entry: LedgerEntry, now: number): Promise<boolean> {
+  return finish(db, caller, [{ item, entry }], now, true);
 }
 
 /**
  * Charges a request's images together, in one transaction (docs/money.md: `n` images are charged
- * as a whole): a failed or lost batch charges none of them, never some.
+ * as a whole): a failed or lost batch charges none of them, never some. Answers as `settle` does.
  */
-export async function settleAll(db: D1Database, caller: Caller, settled: SettledItem[], now: number): Promise<void> {
-  await finish(db, caller, settled, now, true);
+export async function settleAll(db: D1Database, caller: Caller, settled: SettledItem[], now: number): Promise<boolean> {
+  return finish(db, caller, settled, now, true);
 }
 
 /** Gives a reservation back (the generation failed) and writes its ledger row with cost 0. */

@@ -2,6 +2,7 @@ import { periodKey, periodStart, type BudgetPeriod, type BudgetState } from '../
 import { nanoFromDb, nanoToDb, type Nano } from '../domain/money';
 import type { ApiKeyRecord, Caller, CacheScope, Limits, TenantRecord } from '../domain/tenants';
 import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
+import { rollPeriodStatement } from './reservations';
 
 /**
  * Tenants and their API keys in D1 (docs/admin.md). Callers speak records and patches; the column
@@ -17,6 +18,8 @@ export interface LimitsPatch {
   budgetPeriod?: BudgetPeriod;
   rateLimitRpm?: number | null;
   maxConcurrent?: number | null;
+  /** Distinct percents 1–100, smallest first (src/domain/alert-thresholds.ts); [] for no alerts. */
+  alertThresholds?: number[];
 }
 
 export interface TenantPatch extends LimitsPatch {
@@ -54,6 +57,7 @@ interface SharedRow {
   budget_period: BudgetPeriod;
   rate_limit_rpm: number | null;
   max_concurrent: number | null;
+  alert_thresholds: string;
   disabled: number;
   created_at: string;
   updated_at: string;
@@ -72,9 +76,9 @@ interface ApiKeyRow extends SharedRow {
 }
 
 const TENANT_COLUMNS =
-  'id, name, budget_nano, budget_period, rate_limit_rpm, max_concurrent, cache_scope, cache_ttl_days, allowed_models, disabled, created_at, updated_at';
+  'id, name, budget_nano, budget_period, rate_limit_rpm, max_concurrent, cache_scope, cache_ttl_days, allowed_models, alert_thresholds, disabled, created_at, updated_at';
 const KEY_COLUMNS =
-  'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, default_tags, created_at, updated_at';
+  'id, tenant_id, name, prefix, budget_nano, budget_period, rate_limit_rpm, max_concurrent, expires_at, disabled, revoked_at, default_tags, alert_thresholds, created_at, updated_at';
 
 type Shared = Limits & Pick<TenantRecord, 'id' | 'name' | 'disabled' | 'createdAt' | 'updatedAt'>;
 
@@ -86,6 +90,7 @@ function sharedFromRow(row: SharedRow): Shared {
     budgetPeriod: row.budget_period,
     rateLimitRpm: row.rate_limit_rpm,
     maxConcurrent: row.max_concurrent,
+    alertThresholds: JSON.parse(row.alert_thresholds) as number[],
     disabled: row.disabled !== 0,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -112,6 +117,7 @@ const COLUMN_OF: Record<keyof TenantPatch | keyof KeyPatch, string> = {
   budgetPeriod: 'budget_period',
   rateLimitRpm: 'rate_limit_rpm',
   maxConcurrent: 'max_concurrent',
+  alertThresholds: 'alert_thresholds',
   cacheScope: 'cache_scope',
   cacheTtlDays: 'cache_ttl_days',
   allowedModels: 'allowed_models',
@@ -358,7 +364,10 @@ function updateStatements(
   const entries = Object.entries({ ...values, updated_at: now }).filter(([, v]) => v !== undefined);
   const sql = `UPDATE ${table} SET ${entries.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING ${returning}`;
   const update = db.prepare(sql).bind(...entries.map(([, v]) => v ?? null), id);
-  if (budgetPeriod === undefined) return [update];
+  // A new budget is measured against this period's spend, so a stale period rolls over first: the
+  // budget alert triggers (migrations/0009) compare the new budget with what is really spent now.
+  const roll = values.budget_nano === undefined ? [] : [rollPeriodStatement(db, table, id, Date.parse(now))];
+  if (budgetPeriod === undefined) return [...roll, update];
   // docs/money.md: the ledger sums to what the budget says was spent. A budget that changes its
   // period (month → day, say) has spent what the ledger holds since the new period began, not 0:
   // otherwise switching back and forth would buy a fresh budget. Same batch, so no reserve or
@@ -371,5 +380,5 @@ function updateStatements(
          period_key = ?3 WHERE id = ?1 RETURNING ${returning}`,
     )
     .bind(id, new Date(periodStart(budgetPeriod, at)).toISOString(), periodKey(budgetPeriod, at));
-  return [update, respend];
+  return [...roll, update, respend];
 }

@@ -2,6 +2,7 @@ import { Failed } from '../../domain/failure';
 import { recordFree, type LedgerEntry } from '../../storage/ledger';
 import { release, type ReservationItem } from '../../storage/reservations';
 import type { CacheHit } from '../../storage/image-cache';
+import { sendEventsSoon } from '../webhooks/send-soon';
 import { ledgerEntry } from './ledger-entry';
 import { settleOrGiveBack } from './settle';
 import type { GeneratedImage, GenerationOptions, ImageJob } from './types';
@@ -49,7 +50,7 @@ export interface ChargeOptions {
  * Step 6, charge: when every image of the request is in hand, each charge is settled with its
  * ledger row. When one failed the request fails, and a request that fails costs nothing
  * (docs/money.md): the reservations of the images already in hand are given back, their ledger
- * rows saying why.
+ * rows saying why. Budget alert events a settle recorded go to the queue after the answer.
  */
 export async function charge({ run, outcomes }: ChargeOptions): Promise<GeneratedImage[]> {
   const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -62,6 +63,8 @@ export async function charge({ run, outcomes }: ChargeOptions): Promise<Generate
     );
     throw failure.reason;
   }
-  await settleOrGiveBack(run, done.flatMap((o) => (o.charge ? [o.charge] : [])), now);
+  const pending = await settleOrGiveBack(run, done.flatMap((o) => (o.charge ? [o.charge] : [])), now);
+  // a settle that crossed a budget alert threshold left an event in the outbox (docs/webhooks.md)
+  if (pending) sendEventsSoon(run.env, now, run.waitUntil);
   return done.map((o) => o.image);
 }

@@ -9,10 +9,11 @@ import type { GenerationOptions } from './types';
  * than held until the cron: their ledger rows say why and still name the stored images. A settle
  * that reaches D1 after that finds no reservation and changes nothing, so a client answered 503 is
  * not charged; only a settle that committed and whose answer was lost is, its image stored and named.
+ * Answers whether the tenant has webhook events to hand to the queue (`settle`).
  */
-export async function settleOrGiveBack(run: GenerationOptions, settled: SettledItem[], now: number): Promise<void> {
+export async function settleOrGiveBack(run: GenerationOptions, settled: SettledItem[], now: number): Promise<boolean> {
   try {
-    await settleAll(run.env.DB, run.caller, settled, now);
+    return await settleAll(run.env.DB, run.caller, settled, now);
   } catch (err) {
     const status = err instanceof Failed ? err.failure.code : 'internal';
     // each on its own: one that fails too is left for the cron
