@@ -2,7 +2,7 @@
  * From the queue to the receiver (docs/webhooks.md): the Worker's queue handler. Each message is
  * one event for one endpoint; each attempt is signed afresh (the timestamp is the attempt's), keeps
  * the event's id as `webhook-id`, and leaves one row in the delivery log. A failed attempt is
- * retried with a doubling delay; after the last one the delivery stays failed and the message is
+ * retried with a growing delay (each three times the last); after the last one the delivery stays failed and the message is
  * acknowledged. The messages of a batch are delivered concurrently.
  */
 import type { Env } from '../../env';
