@@ -35,7 +35,7 @@ section.panel { background: var(--panel); border: 1px solid var(--line); border-
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 1rem; margin-bottom: 1.25rem; }
 .stat { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: .75rem 1rem; }
 .stat .label { color: var(--muted); font-size: .85rem; }
-.stat .value { font-size: 1.4rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+.stat .value { font-size: clamp(1.05rem, 4.2vw, 1.4rem); font-weight: 650; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 caption { text-align: left; color: var(--muted); padding-bottom: .4rem; }
@@ -43,7 +43,9 @@ th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(-
 th { font-weight: 600; color: var(--muted); font-size: .85rem; }
 td.num, th.num { text-align: right; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; }
-code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; word-break: break-all; }
+code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
+td code, th code, .nowrap { white-space: nowrap; }
+td.mono { min-width: 14rem; max-width: 30rem; overflow-wrap: anywhere; }
 form.inline { display: inline; }
 form.stack { display: grid; gap: .75rem; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); align-items: end; }
 label { display: grid; gap: .25rem; font-size: .9rem; color: var(--muted); }
@@ -59,13 +61,13 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .empty { color: var(--muted); padding: .5rem 0; }
 .hint { color: var(--muted); font-size: .85rem; margin: .25rem 0 0; }
 .chart { width: 100%; height: auto; display: block; }
-.chart text { fill: var(--muted); font-size: 11px; }
+.chart text { fill: var(--muted); font-size: 13px; }
 .chart .bar { fill: var(--bar); }
 .chart .over { fill: var(--bar-over); }
 .chart .track { fill: var(--track); }
 .chart .axis { stroke: var(--line); }
-.chart .name { fill: var(--text); font-size: 12px; }
-.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem; list-style: none; padding: 0; margin: 0; }
+.chart .name { fill: var(--text); font-size: 14px; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 1rem; list-style: none; padding: 0; margin: 0; }
 .gallery figure { margin: 0; background: var(--bg); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
 .gallery img, .gallery .noimg { width: 100%; aspect-ratio: 1; object-fit: cover; display: block; background: var(--track); }
 .gallery .noimg { display: grid; place-items: center; color: var(--muted); font-size: .8rem; padding: .5rem; text-align: center; }
@@ -73,7 +75,7 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .gallery .prompt { color: var(--text); font-weight: 550; overflow-wrap: anywhere; }
 .gallery .meta { color: var(--muted); }
 .pager { display: flex; gap: 1rem; margin-top: .75rem; }
-.signin { max-width: 420px; margin: 10vh auto; }
+.signin { max-width: 440px; margin: 10vh auto; background: var(--panel); border: 1px solid var(--line); border-radius: 12px; padding: 1.5rem; }
 .signin form { display: grid; gap: 1rem; }
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); }
 .badge.bad { color: var(--bad); border-color: var(--bad); }
@@ -83,6 +85,7 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
   .who { margin-left: 0; width: 100%; justify-content: space-between; }
   main { padding: 1rem .75rem 2rem; }
   section.panel { padding: .8rem .8rem; }
+  .signin { margin: 4vh .75rem; padding: 1rem; }
   th, td { padding: .4rem .4rem; }
 }
 `;

@@ -17,9 +17,9 @@ export interface BudgetBar {
 
 /** One horizontal bar per tenant: spend in the current period against its budget (the track). */
 export function BudgetBars(props: { bars: BudgetBar[] }) {
-  const row = 34;
-  const width = 640;
-  const labelWidth = 170;
+  const row = 44;
+  const width = 440;
+  const labelWidth = 130;
   const trackWidth = width - labelWidth - 10;
   const height = props.bars.length * row + 6;
   const summary = props.bars.map((b) => `${b.name}: ${formatUsd(b.spentNano)} of ${b.budgetNano === null ? 'no budget' : formatUsd(b.budgetNano)} USD`).join('; ');
@@ -33,12 +33,12 @@ export function BudgetBars(props: { bars: BudgetBar[] }) {
         const caption = `${formatUsd(b.spentNano)} / ${b.budgetNano === null ? 'no budget' : `${formatUsd(b.budgetNano)} USD`}`;
         return (
           <g>
-            <text class="name" x="0" y={y + 15}>
-              {b.name.length > 22 ? `${b.name.slice(0, 21)}…` : b.name}
+            <text class="name" x="0" y={y + 13}>
+              {b.name.length > 15 ? `${b.name.slice(0, 14)}…` : b.name}
             </text>
-            <rect class="track" x={labelWidth} y={y} width={trackWidth} height="12" rx="3" />
-            <rect class={over ? 'over' : 'bar'} x={labelWidth} y={y} width={Math.max(share > 0 ? 2 : 0, share * trackWidth).toFixed(1)} height="12" rx="3" />
-            <text x={labelWidth} y={y + 26}>
+            <rect class="track" x={labelWidth} y={y} width={trackWidth} height="16" rx="4" />
+            <rect class={over ? 'over' : 'bar'} x={labelWidth} y={y} width={Math.max(share > 0 ? 3 : 0, share * trackWidth).toFixed(1)} height="16" rx="4" />
+            <text x={labelWidth} y={y + 33}>
               {caption}
             </text>
           </g>
@@ -56,11 +56,11 @@ export interface DaySpend {
 
 /** Spend per UTC day over `days` days from `from`, as columns; a day with no generation is an empty column. */
 export function DailySpend(props: { from: string; days: number; spend: DaySpend[] }) {
-  const width = 640;
-  const height = 200;
-  const left = 56;
+  const width = 440;
+  const height = 220;
+  const left = 8;
   const bottom = 22;
-  const plotHeight = height - bottom - 12;
+  const plotHeight = height - bottom - 30; // the top 30 units hold the scale's label, clear of any bar
   const start = Date.parse(`${props.from}T00:00:00Z`);
   const byDay = new Map(props.spend.map((d) => [d.day, d.costNano]));
   const columns = Array.from({ length: props.days }, (_, i) => {
@@ -76,11 +76,7 @@ export function DailySpend(props: { from: string; days: number; spend: DaySpend[
     <svg class="chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby="daily-spend-title">
       <title id="daily-spend-title">{`Spend per day from ${first} to ${last}: ${formatUsd(total)} USD in all, at most ${formatUsd(max)} USD in a day.`}</title>
       <line class="axis" x1={left} y1={height - bottom} x2={width} y2={height - bottom} />
-      <line class="axis" x1={left} y1="12" x2={left} y2={height - bottom} />
-      <text x="0" y="20">{`${formatUsd(max)}`}</text>
-      <text x="0" y={height - bottom}>
-        0
-      </text>
+            <text x={left} y="16">{max === 0n ? 'no spend' : `max ${formatUsd(max)} USD / day`}</text>
       {columns.map((d, i) => {
         const h = max === 0n ? 0 : (toFloat(d.costNano) / toFloat(max)) * plotHeight;
         return <rect class="bar" x={(left + i * step + 1).toFixed(1)} y={(height - bottom - h).toFixed(1)} width={Math.max(1, step - 2).toFixed(1)} height={h.toFixed(1)} />;

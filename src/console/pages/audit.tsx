@@ -45,20 +45,7 @@ export const auditPage: ConsolePage = {
         { title: 'Audit log', current: '/console/audit', status: (page.ok ? 200 : page.status) as 200 },
         <>
           <Panel title="Filters">
-            <form class="stack" method="get" action="/console/audit">
-              {FILTERS.map(([name, label, placeholder]) => (
-                <label for={`f-${name}`}>
-                  {label}
-                  <input id={`f-${name}`} name={name} value={filters.get(name) ?? ''} placeholder={placeholder} autocomplete="off" />
-                </label>
-              ))}
-              <div class="actions">
-                <button type="submit">Filter</button>
-                <a class="button secondary" href="/console/audit">
-                  Clear
-                </a>
-              </div>
-            </form>
+            <Filters filters={filters} />
           </Panel>
           <Panel title="Entries, newest first">
             {!page.ok ? (
@@ -66,38 +53,7 @@ export const auditPage: ConsolePage = {
             ) : page.data.entries.length === 0 ? (
               <Empty>No entries{filters.size > 0 ? ' match these filters — clear them to see every entry' : ' yet — every change made through the admin API or here is listed'}.</Empty>
             ) : (
-              <TableWrap label="Audit entries">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Before</th>
-                      <th scope="col">After</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.data.entries.map((e) => (
-                      <tr>
-                        <th scope="row">{when(e.at)}</th>
-                        <td>
-                          {e.actor.name} <span class="badge">{e.actor.role.replace('_', ' ')}</span>
-                        </td>
-                        <td>
-                          <code>{e.action}</code>
-                        </td>
-                        <td>
-                          <code>{e.target.id}</code>
-                        </td>
-                        <td class="mono">{changes(e.before)}</td>
-                        <td class="mono">{changes(e.after)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
+              <Entries entries={page.data.entries} />
             )}
             {next ? (
               <p class="pager">
@@ -110,3 +66,61 @@ export const auditPage: ConsolePage = {
     });
   },
 };
+
+function Filters(props: { filters: URLSearchParams }) {
+  return (
+    <form class="stack" method="get" action="/console/audit">
+      {FILTERS.map(([name, label, placeholder]) => (
+        <label for={`f-${name}`}>
+          {label}
+          <input id={`f-${name}`} name={name} value={props.filters.get(name) ?? ''} placeholder={placeholder} autocomplete="off" />
+        </label>
+      ))}
+      <div class="actions">
+        <button type="submit">Filter</button>
+        <a class="button secondary" href="/console/audit">
+          Clear
+        </a>
+      </div>
+    </form>
+  );
+}
+
+function Entries(props: { entries: AuditPage['entries'] }) {
+  return (
+    <TableWrap label="Audit entries">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Actor</th>
+            <th scope="col">Action</th>
+            <th scope="col">Target</th>
+            <th scope="col">Before</th>
+            <th scope="col">After</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.entries.map((e) => (
+            <tr>
+              <th scope="row" class="nowrap">
+                {when(e.at)}
+              </th>
+              <td>
+                {e.actor.name} <span class="badge">{e.actor.role.replace('_', ' ')}</span>
+              </td>
+              <td>
+                <code>{e.action}</code>
+              </td>
+              <td>
+                <code>{e.target.id}</code>
+              </td>
+              <td class="mono">{changes(e.before)}</td>
+              <td class="mono">{changes(e.after)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}

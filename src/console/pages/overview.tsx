@@ -1,6 +1,7 @@
 import { formatUsd } from '../../domain/money';
 import { tenantScope } from '../../domain/roles';
-import { CHART_DAYS, periodOverview, recentActivity } from '../../services/overview';
+import { CHART_DAYS, periodOverview, recentActivity, type PeriodOverview, type TenantSummary } from '../../services/overview';
+import type { OriginFailures } from '../../storage/overview';
 import { BudgetBars, DailySpend } from '../charts';
 import { Empty, Panel, Stat, TableWrap } from '../components';
 import { can, renderPage } from '../layout';
@@ -18,19 +19,9 @@ export const overviewPage: ConsolePage = {
       const scope = tenantScope(principal);
       const now = c.var.deps.now();
       const [period, recent] = await Promise.all([periodOverview(c.env.DB, now, scope), recentActivity(c.env.DB, now, scope)]);
-      const requests = period.tenants.reduce((n, t) => n + t.requests, 0);
-      const hits = period.tenants.reduce((n, t) => n + t.cacheHits, 0);
-      const saved = period.tenants.reduce((n, t) => n + t.savedNano, 0n);
-      const spent = period.tenants.reduce((n, t) => n + t.spentNano, 0n);
       const body = (
         <>
-          <div class="stats">
-            <Stat label="Spent this period" value={`${formatUsd(spent)} USD`} />
-            <Stat label="Requests this period" value={String(requests)} />
-            <Stat label="Cache hit rate" value={requests === 0 ? '—' : `${((hits / requests) * 100).toFixed(1)} %`} />
-            <Stat label="Saved by the cache" value={`${formatUsd(saved)} USD`} />
-            <Stat label="Reservations open" value={String(period.reservationsOpen)} />
-          </div>
+          <Totals period={period} />
           <div class="grid">
             <Panel title="Spend against budget">
               {period.tenants.length === 0 ? (
@@ -47,68 +38,10 @@ export const overviewPage: ConsolePage = {
             </Panel>
           </div>
           <Panel title="Tenants this period">
-            {period.tenants.length === 0 ? (
-              <Empty>Nothing to show until a tenant exists.</Empty>
-            ) : (
-              <TableWrap label="Tenants this period">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Tenant</th>
-                      <th scope="col" class="num">Spent (USD)</th>
-                      <th scope="col" class="num">Budget (USD)</th>
-                      <th scope="col">Period</th>
-                      <th scope="col" class="num">Requests</th>
-                      <th scope="col" class="num">Cache hits</th>
-                      <th scope="col" class="num">Failed</th>
-                      <th scope="col" class="num">Saved (USD)</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {period.tenants.map((t) => (
-                      <tr>
-                        <th scope="row">
-                          <a href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a>
-                        </th>
-                        <td class="num">{formatUsd(t.spentNano)}</td>
-                        <td class="num">{t.state.budgetNano === null ? 'none' : formatUsd(t.state.budgetNano)}</td>
-                        <td>{t.state.budgetPeriod}</td>
-                        <td class="num">{t.requests}</td>
-                        <td class="num">{t.cacheHits}</td>
-                        <td class="num">{t.failed}</td>
-                        <td class="num">{formatUsd(t.savedNano)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
-            )}
+            {period.tenants.length === 0 ? <Empty>Nothing to show until a tenant exists.</Empty> : <TenantsTable tenants={period.tenants} />}
           </Panel>
           <Panel title={`Failures by origin, last ${CHART_DAYS} days`}>
-            {recent.failures.length === 0 ? (
-              <Empty>No generations in the last {CHART_DAYS} days, so no failures either.</Empty>
-            ) : (
-              <TableWrap label="Failures by origin">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Origin</th>
-                      <th scope="col" class="num">Failed</th>
-                      <th scope="col" class="num">Generations</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {recent.failures.map((f) => (
-                      <tr>
-                        <th scope="row">{f.origin === 'none' ? 'none answered' : f.origin}</th>
-                        <td class="num">{f.failed}</td>
-                        <td class="num">{f.total}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
-            )}
+            {recent.failures.length === 0 ? <Empty>No generations in the last {CHART_DAYS} days, so no failures either.</Empty> : <FailuresTable failures={recent.failures} />}
           </Panel>
         </>
       );
@@ -116,3 +49,80 @@ export const overviewPage: ConsolePage = {
     });
   },
 };
+
+function Totals(props: { period: PeriodOverview }) {
+  const tenants = props.period.tenants;
+  const requests = tenants.reduce((n, t) => n + t.requests, 0);
+  const hits = tenants.reduce((n, t) => n + t.cacheHits, 0);
+  return (
+    <div class="stats">
+      <Stat label="Spent this period" value={`${formatUsd(tenants.reduce((n, t) => n + t.spentNano, 0n))} USD`} />
+      <Stat label="Requests this period" value={String(requests)} />
+      <Stat label="Cache hit rate" value={requests === 0 ? '—' : `${((hits / requests) * 100).toFixed(1)} %`} />
+      <Stat label="Saved by the cache" value={`${formatUsd(tenants.reduce((n, t) => n + t.savedNano, 0n))} USD`} />
+      <Stat label="Reservations open" value={String(props.period.reservationsOpen)} />
+    </div>
+  );
+}
+
+function TenantsTable(props: { tenants: TenantSummary[] }) {
+  return (
+    <TableWrap label="Tenants this period">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Tenant</th>
+            <th scope="col" class="num">Spent (USD)</th>
+            <th scope="col" class="num">Budget (USD)</th>
+            <th scope="col">Period</th>
+            <th scope="col" class="num">Requests</th>
+            <th scope="col" class="num">Cache hits</th>
+            <th scope="col" class="num">Failed</th>
+            <th scope="col" class="num">Saved (USD)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.tenants.map((t) => (
+            <tr>
+              <th scope="row">
+                <a href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a>
+              </th>
+              <td class="num">{formatUsd(t.spentNano)}</td>
+              <td class="num">{t.state.budgetNano === null ? 'none' : formatUsd(t.state.budgetNano)}</td>
+              <td>{t.state.budgetPeriod}</td>
+              <td class="num">{t.requests}</td>
+              <td class="num">{t.cacheHits}</td>
+              <td class="num">{t.failed}</td>
+              <td class="num">{formatUsd(t.savedNano)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
+
+function FailuresTable(props: { failures: OriginFailures[] }) {
+  return (
+    <TableWrap label="Failures by origin">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Origin</th>
+            <th scope="col" class="num">Failed</th>
+            <th scope="col" class="num">Generations</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.failures.map((f) => (
+            <tr>
+              <th scope="row">{f.origin === 'none' ? 'none answered' : f.origin}</th>
+              <td class="num">{f.failed}</td>
+              <td class="num">{f.total}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}

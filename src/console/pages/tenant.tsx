@@ -35,33 +35,16 @@ const USAGE_DAYS = 30;
 const tenantPath = (id: string) => `/console/tenants/${encodeURIComponent(id)}`;
 
 async function tenantView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
-  const admin = c.var.consoleAdmin;
-  const found = await admin.get<TenantWithKeys>(`/admin/tenants/${encodeURIComponent(id)}`);
-  const status = (extras.failure?.status ?? 200) as PageOptions['status'];
+  const found = await c.var.consoleAdmin.get<TenantWithKeys>(`/admin/tenants/${encodeURIComponent(id)}`);
   if (!found.ok) return renderPage(c, { title: 'Tenant', current: '/console/tenants', status: found.status as PageOptions['status'] }, <ErrorNotice failure={found} />);
   const t = found.data;
-  const from = new Date(c.var.deps.now() - (USAGE_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
-  const tags = await tagNames(c.env.DB, t.id, `${from}T00:00:00.000Z`);
-  const asked = c.req.query('tag');
-  const tag = asked !== undefined && tags.includes(asked) ? asked : tags[0];
-  const usageQuery = (groupBy: string) => `tenant_id=${encodeURIComponent(t.id)}&from=${from}&group_by=${encodeURIComponent(groupBy)}`;
-  const [byKey, byTag] = await Promise.all([
-    admin.get<Usage>(`/admin/usage?${usageQuery('key')}`),
-    tag === undefined ? Promise.resolve(null) : admin.get<Usage>(`/admin/usage?${usageQuery(`tag:${tag}`)}`),
-  ]);
   const principal = c.var.consoleSession.principal;
-  const keyNames = new Map(t.keys.map((k) => [k.id, k.name]));
+  const status = (extras.failure?.status ?? 200) as PageOptions['status'];
   return renderPage(
     c,
     { title: t.name, current: '/console/tenants', status },
     <>
-      <ErrorNotice failure={extras.failure ?? null} />
-      {extras.done && DONE[extras.done] ? <OkNotice>{DONE[extras.done]}</OkNotice> : null}
-      {extras.secret ? (
-        <SecretReveal id="new-key" label={extras.secret.label} secret={extras.secret.key}>
-          {extras.secret.previousExpiresAt ? <p class="hint">The previous key keeps working until {when(extras.secret.previousExpiresAt)}.</p> : null}
-        </SecretReveal>
-      ) : null}
+      <Notices extras={extras} />
       <p>
         <code>{t.id}</code> · spent {t.usage.spent_usd} USD of {t.budget_usd === null ? 'no budget' : `${t.budget_usd} USD`} this {t.budget_period === 'none' ? 'lifetime' : t.budget_period}
         {t.usage.remaining_usd === null ? '' : ` · ${t.usage.remaining_usd} USD left`} · {t.disabled ? 'disabled' : 'active'}
@@ -75,43 +58,83 @@ async function tenantView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
           </>
         ) : null}
       </Panel>
+      <Panel title="Recent images">
+        <Gallery c={c} tenantId={t.id} />
+      </Panel>
+      <UsagePanels c={c} tenant={t} />
       {can(principal, 'PATCH', '/admin/tenants/{id}', t.id) ? (
         <Panel title="Budget and limits">
           <TenantForm action={tenantPath(t.id)} idPrefix="edit-tenant" values={t} submit="Save changes" />
           <p class="hint">Type none to remove a budget or a limit.</p>
         </Panel>
       ) : null}
+    </>,
+  );
+}
+
+function Notices(props: { extras: Extras }) {
+  const { failure, done, secret } = props.extras;
+  return (
+    <>
+      <ErrorNotice failure={failure ?? null} />
+      {done && DONE[done] ? <OkNotice>{DONE[done]}</OkNotice> : null}
+      {secret ? (
+        <SecretReveal id="new-key" label={secret.label} secret={secret.key}>
+          {secret.previousExpiresAt ? <p class="hint">The previous key keeps working until {when(secret.previousExpiresAt)}.</p> : null}
+        </SecretReveal>
+      ) : null}
+    </>
+  );
+}
+
+/** Usage over the last 30 days by key, and by the chosen tag (the first one the tenant uses, unless `?tag=` names another). */
+async function UsagePanels(props: { c: Context<AppEnv>; tenant: TenantWithKeys }) {
+  const { c, tenant: t } = props;
+  const from = new Date(c.var.deps.now() - (USAGE_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
+  const tags = await tagNames(c.env.DB, t.id, `${from}T00:00:00.000Z`);
+  const asked = c.req.query('tag');
+  const tag = asked !== undefined && tags.includes(asked) ? asked : tags[0];
+  const usageQuery = (groupBy: string) => `tenant_id=${encodeURIComponent(t.id)}&from=${from}&group_by=${encodeURIComponent(groupBy)}`;
+  const [byKey, byTag] = await Promise.all([
+    c.var.consoleAdmin.get<Usage>(`/admin/usage?${usageQuery('key')}`),
+    tag === undefined ? Promise.resolve(null) : c.var.consoleAdmin.get<Usage>(`/admin/usage?${usageQuery(`tag:${tag}`)}`),
+  ]);
+  return (
+    <>
       <Panel title={`Usage by key, last ${USAGE_DAYS} days`}>
-        <UsageTable answer={byKey} label="Key" names={keyNames} csv={`/console/usage.csv?${usageQuery('key')}`} />
+        <UsageTable answer={byKey} label="Key" names={new Map(t.keys.map((k) => [k.id, k.name]))} csv={`/console/usage.csv?${usageQuery('key')}`} />
       </Panel>
       <Panel title={`Usage by tag, last ${USAGE_DAYS} days`}>
         {tag === undefined ? (
           <Empty>No tagged generations yet — send Imagegate-Tags (or give a key default tags) to split the bill.</Empty>
         ) : (
           <>
-            <form method="get" action={tenantPath(t.id)} class="actions">
-              <label for="tag-name">
-                Tag
-                <select id="tag-name" name="tag">
-                  {tags.map((name) => (
-                    <option value={name} selected={name === tag}>
-                      {name}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <button type="submit" class="secondary">
-                Show
-              </button>
-            </form>
+            <TagChoice action={tenantPath(t.id)} tags={tags} chosen={tag} />
             <UsageTable answer={byTag} label={`Tag ${tag}`} csv={`/console/usage.csv?${usageQuery(`tag:${tag}`)}`} />
           </>
         )}
       </Panel>
-      <Panel title="Recent images">
-        <Gallery c={c} tenantId={t.id} />
-      </Panel>
-    </>,
+    </>
+  );
+}
+
+function TagChoice(props: { action: string; tags: string[]; chosen: string }) {
+  return (
+    <form method="get" action={props.action} class="actions">
+      <label for="tag-name">
+        Tag
+        <select id="tag-name" name="tag">
+          {props.tags.map((name) => (
+            <option value={name} selected={name === props.chosen}>
+              {name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" class="secondary">
+        Show
+      </button>
+    </form>
   );
 }
 
