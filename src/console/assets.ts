@@ -45,7 +45,7 @@ td.num, th.num { text-align: right; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; }
 code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
 td code, th code, .nowrap { white-space: nowrap; }
-td.mono { min-width: 14rem; max-width: 30rem; overflow-wrap: anywhere; }
+td.mono { min-width: 12rem; max-width: 26rem; overflow-wrap: anywhere; font-size: .8rem; }
 form.inline { display: inline; }
 form.stack { display: grid; gap: .75rem; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); align-items: end; }
 label { display: grid; gap: .25rem; font-size: .9rem; color: var(--muted); }
@@ -67,7 +67,7 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .chart .track { fill: var(--track); }
 .chart .axis { stroke: var(--line); }
 .chart .name { fill: var(--text); font-size: 14px; }
-.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 1rem; list-style: none; padding: 0; margin: 0; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 150px)); gap: 1rem; list-style: none; padding: 0; margin: 0; }
 .gallery figure { margin: 0; background: var(--bg); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
 .gallery img, .gallery .noimg { width: 100%; aspect-ratio: 1; object-fit: cover; display: block; background: var(--track); }
 .gallery .noimg { display: grid; place-items: center; color: var(--muted); font-size: .8rem; padding: .5rem; text-align: center; }

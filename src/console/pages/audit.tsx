@@ -28,7 +28,19 @@ function filtersOf(c: Context<AppEnv>): URLSearchParams {
   return params;
 }
 
-const changes = (fields: Record<string, unknown> | null) => (fields === null ? '—' : JSON.stringify(fields));
+/** An entry's changed fields, one `name: value` a line. */
+function Changes(props: { fields: Record<string, unknown> | null }) {
+  if (props.fields === null) return <>—</>;
+  return (
+    <>
+      {Object.entries(props.fields).map(([name, value]) => (
+        <div>
+          {name}: {JSON.stringify(value)}
+        </div>
+      ))}
+    </>
+  );
+}
 
 export const auditPage: ConsolePage = {
   mount(routes) {
@@ -115,8 +127,12 @@ function Entries(props: { entries: AuditPage['entries'] }) {
               <td>
                 <code>{e.target.id}</code>
               </td>
-              <td class="mono">{changes(e.before)}</td>
-              <td class="mono">{changes(e.after)}</td>
+              <td class="mono">
+                <Changes fields={e.before} />
+              </td>
+              <td class="mono">
+                <Changes fields={e.after} />
+              </td>
             </tr>
           ))}
         </tbody>
