@@ -45,7 +45,7 @@ td.num, th.num { text-align: right; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; }
 code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
 td code, th code, .nowrap { white-space: nowrap; }
-td.mono { min-width: 12rem; max-width: 26rem; overflow-wrap: anywhere; font-size: .8rem; }
+td.mono { min-width: 17rem; max-width: 26rem; overflow-wrap: anywhere; font-size: .8rem; }
 form.inline { display: inline; }
 form.stack { display: grid; gap: .75rem; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); align-items: end; }
 label { display: grid; gap: .25rem; font-size: .9rem; color: var(--muted); }
@@ -80,6 +80,9 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); }
 .badge.bad { color: var(--bad); border-color: var(--bad); }
 .actions { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+td .actions { flex-wrap: nowrap; }
+td .actions label { display: inline-flex; align-items: center; gap: .35rem; white-space: nowrap; }
+td .actions input { width: 5rem; }
 @media (max-width: 640px) {
   header.top { padding: .6rem 1rem; }
   .who { margin-left: 0; width: 100%; justify-content: space-between; }
