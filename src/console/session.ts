@@ -13,7 +13,8 @@ import { endSessionStatement, insertSessionStatement, liveSession } from '../sto
  * Console sessions (docs/console.md): a token pasted once into the sign-in form becomes a random
  * session id in an HttpOnly cookie; the token itself never reaches the browser's storage. D1 keeps
  * only the id's SHA-256, the principal and the times; the session ends 8 hours after sign-in or at
- * sign-out, and its principal is looked up again on every request, so a revocation ends it too.
+ * sign-out, and its principal is looked up again on every request, so a revocation ends it too, as
+ * a change of ADMIN_TOKEN ends the sessions signed in with the old one.
  */
 
 export const SESSION_COOKIE = 'imagegate_console';
@@ -46,6 +47,7 @@ export async function signIn(c: Context<AppEnv>, token: string): Promise<Princip
     idHash: await sha256Hex(id),
     principalType: principal.type,
     principalId: principal.id,
+    bootstrapHash: principal.type === 'admin_token' ? await sha256Hex(bootstrap ?? '') : null,
     createdAt: new Date(now).toISOString(),
     expiresAt: new Date(now + SESSION_MS).toISOString(),
   };
@@ -86,8 +88,10 @@ export async function signOut(c: Context<AppEnv>): Promise<void> {
 /** The principal a live session acts as now: none when it ended, expired, or its principal was revoked. */
 async function sessionPrincipal(c: Context<AppEnv>, id: string): Promise<Principal | null> {
   const row = await liveSession(c.env.DB, await sha256Hex(id), new Date(c.var.deps.now()).toISOString());
-  if (!row || !c.env.ADMIN_TOKEN) return null;
-  if (row.principalType === 'admin_token') return BOOTSTRAP_PRINCIPAL;
+  const bootstrap = c.env.ADMIN_TOKEN;
+  if (!row || !bootstrap) return null;
+  // a changed ADMIN_TOKEN (rotated after a leak, say) ends the sessions the old one opened
+  if (row.principalType === 'admin_token') return (await sha256Hex(bootstrap)) === row.bootstrapHash ? BOOTSTRAP_PRINCIPAL : null;
   const admin = await getAdmin(c.env.DB, row.principalId);
   return admin && admin.revokedAt === null ? principalOf(admin) : null;
 }

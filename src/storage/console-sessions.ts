@@ -6,6 +6,8 @@
 export interface SessionRow {
   principalType: 'admin_token' | 'admin';
   principalId: string;
+  /** For a session signed in with ADMIN_TOKEN: the SHA-256 of the ADMIN_TOKEN of that time. */
+  bootstrapHash: string | null;
   createdAt: string;
   expiresAt: string;
 }
@@ -17,20 +19,21 @@ export interface NewSession extends SessionRow {
 /** The INSERT for a new session, for the caller to batch with its audit entry (commitAudited). */
 export function insertSessionStatement(db: D1Database, s: NewSession): D1PreparedStatement {
   return db
-    .prepare('INSERT INTO console_sessions (id_hash, principal_type, principal_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-    .bind(s.idHash, s.principalType, s.principalId, s.createdAt, s.expiresAt);
+    .prepare('INSERT INTO console_sessions (id_hash, principal_type, principal_id, bootstrap_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(s.idHash, s.principalType, s.principalId, s.bootstrapHash, s.createdAt, s.expiresAt);
 }
 
 /** The live session with this token hash at `nowIso`: not ended, not expired. */
 export async function liveSession(db: D1Database, idHash: string, nowIso: string): Promise<SessionRow | null> {
   const row = await db
     .prepare(
-      `SELECT principal_type, principal_id, created_at, expires_at FROM console_sessions
+      `SELECT principal_type, principal_id, bootstrap_hash, created_at, expires_at FROM console_sessions
        WHERE id_hash = ? AND ended_at IS NULL AND expires_at > ?`,
     )
     .bind(idHash, nowIso)
-    .first<{ principal_type: SessionRow['principalType']; principal_id: string; created_at: string; expires_at: string }>();
-  return row ? { principalType: row.principal_type, principalId: row.principal_id, createdAt: row.created_at, expiresAt: row.expires_at } : null;
+    .first<{ principal_type: SessionRow['principalType']; principal_id: string; bootstrap_hash: string | null; created_at: string; expires_at: string }>();
+  if (!row) return null;
+  return { principalType: row.principal_type, principalId: row.principal_id, bootstrapHash: row.bootstrap_hash, createdAt: row.created_at, expiresAt: row.expires_at };
 }
 
 /** Ends a session (sign-out); matches no row when it already ended. */

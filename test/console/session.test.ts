@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, call, clockedApp, unique } from '../helpers/api';
+import { ADMIN_TOKEN, call, clockedApp, unique, type TestEnv } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { newPrincipal } from '../admins/http-support';
 import { changingForms, countRows, page, sessionCookie, sessionRow, signIn } from './support';
@@ -21,6 +21,7 @@ describe('sign-in', () => {
     // only the token's hash is stored: the cookie's value is in no column
     const stored = JSON.stringify(await env.DB.prepare('SELECT * FROM console_sessions').all());
     expect(stored).not.toContain(cookie.split('=')[1]);
+    expect(stored).not.toContain(ADMIN_TOKEN);
     expect(await countRows('audit_log')).toBe(audits + 1);
     const entry = await env.DB.prepare("SELECT * FROM audit_log WHERE action = 'console.sign_in' ORDER BY at DESC, id DESC LIMIT 1").first<{ actor_id: string }>();
     expect(entry?.actor_id).toBe('admin_token');
@@ -51,6 +52,16 @@ describe('sign-in', () => {
     const after = await page('GET', '/console/tenants', { cookie });
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toBe('/console/sign-in');
+  });
+
+  it('a changed ADMIN_TOKEN ends the sessions the old one opened', async () => {
+    const cookie = await signIn();
+    expect((await page('GET', '/console', { cookie })).status).toBe(200);
+    const rotated = { ...env, ADMIN_TOKEN: 'the-next-admin-token' } as TestEnv;
+    const r = await page('GET', '/console', { cookie, env: rotated });
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/console/sign-in');
+    expect((await page('GET', '/console', { cookie: await signIn('the-next-admin-token', { env: rotated }), env: rotated })).status).toBe(200);
   });
 
   it('without a session every page sends the browser to the sign-in form', async () => {
