@@ -30,7 +30,9 @@ nav.main a[aria-current="page"] { background: var(--accent); color: var(--accent
 main { max-width: 1200px; margin: 0 auto; padding: 1.25rem 1.5rem 3rem; }
 h1 { font-size: 1.5rem; margin: .25rem 0 1rem; }
 h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
-section.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 1rem 1.25rem; margin-bottom: 1.25rem; }
+section.panel, details.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 1rem 1.25rem; margin-bottom: 1.25rem; }
+details.panel summary { cursor: pointer; font-weight: 600; font-size: 1.05rem; }
+details.panel[open] summary { margin-bottom: .75rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 1.25rem; }
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 1rem; margin-bottom: 1.25rem; }
 .stat { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: .75rem 1rem; }
@@ -87,8 +89,10 @@ td .actions input { width: 5rem; }
   header.top { padding: .6rem 1rem; }
   .who { margin-left: 0; width: 100%; justify-content: space-between; }
   main { padding: 1rem .75rem 2rem; }
-  section.panel { padding: .8rem .8rem; }
+  section.panel, details.panel { padding: .8rem .8rem; }
   .signin { margin: 4vh .75rem; padding: 1rem; }
+  /* columns a phone can do without: the page or the row says the same elsewhere */
+  .wide-only { display: none; }
   th, td { padding: .4rem .4rem; }
 }
 `;

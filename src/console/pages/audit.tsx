@@ -56,9 +56,10 @@ export const auditPage: ConsolePage = {
         c,
         { title: 'Audit log', current: '/console/audit', status: (page.ok ? 200 : page.status) as 200 },
         <>
-          <Panel title="Filters">
+          <details class="panel" open={filters.size > 0}>
+            <summary>{filters.size > 0 ? `Filters (${filters.size} in use)` : 'Filter entries'}</summary>
             <Filters filters={filters} />
-          </Panel>
+          </details>
           <Panel title="Entries, newest first">
             {!page.ok ? (
               <ErrorNotice failure={page} />

@@ -150,7 +150,9 @@ function KeysTable(props: { keys: Key[]; mayChange: boolean }) {
             <th scope="col" class="num">Spent (USD)</th>
             <th scope="col" class="num">Budget (USD)</th>
             <th scope="col">State</th>
-            <th scope="col">Created</th>
+            <th scope="col" class="wide-only">
+              Created
+            </th>
             {props.mayChange ? <th scope="col">Actions</th> : null}
           </tr>
         </thead>
@@ -164,7 +166,7 @@ function KeysTable(props: { keys: Key[]; mayChange: boolean }) {
               <td class="num">{k.usage.spent_usd}</td>
               <td class="num">{k.budget_usd ?? 'none'}</td>
               <td>{k.revoked ? <span class="badge bad">revoked</span> : k.disabled ? <span class="badge bad">disabled</span> : <span class="badge">active</span>}</td>
-              <td>{when(k.created_at)}</td>
+              <td class="wide-only">{when(k.created_at)}</td>
               {props.mayChange ? <td>{k.revoked ? '—' : <KeyActions keyId={k.id} name={k.name} />}</td> : null}
             </tr>
           ))}

@@ -50,7 +50,9 @@ function TenantTable(props: { tenants: Tenant[] }) {
         <thead>
           <tr>
             <th scope="col">Name</th>
-            <th scope="col">Id</th>
+            <th scope="col" class="wide-only">
+              Id
+            </th>
             <th scope="col" class="num">Spent (USD)</th>
             <th scope="col" class="num">Budget (USD)</th>
             <th scope="col" class="num">Remaining (USD)</th>
@@ -66,7 +68,7 @@ function TenantTable(props: { tenants: Tenant[] }) {
               <th scope="row">
                 <a href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a>
               </th>
-              <td>
+              <td class="wide-only">
                 <code>{t.id}</code>
               </td>
               <td class="num">{t.usage.spent_usd}</td>
