@@ -1,4 +1,5 @@
 import type { Context, ExecutionContext } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Principal } from '../domain/roles';
 import type { AppEnv, Env } from '../env';
 import { handPrincipal } from '../middleware/admin-auth';
@@ -12,9 +13,10 @@ import { handPrincipal } from '../middleware/admin-auth';
 /** The app's own `fetch`: the admin API the console calls. */
 export type AppFetch = (request: Request, env: Env, ctx?: ExecutionContext) => Response | Promise<Response>;
 
+/** A refusal's status is the admin API's, for the page to answer with (a 204 never is one). */
 export type AdminAnswer<T> =
   | { ok: true; status: number; data: T }
-  | { ok: false; status: number; code: string; message: string; param: string | null };
+  | { ok: false; status: ContentfulStatusCode; code: string; message: string; param: string | null };
 
 export interface AdminClient {
   get<T>(path: string): Promise<AdminAnswer<T>>;
@@ -43,7 +45,7 @@ export function adminClient(c: Context<AppEnv>, appFetch: AppFetch, principal: P
     const body = text === '' ? null : (JSON.parse(text) as unknown);
     if (response.ok) return { ok: true, status: response.status, data: body as T };
     const error = (body as { error?: { code?: string; message?: string; param?: string | null } } | null)?.error;
-    return { ok: false, status: response.status, code: error?.code ?? 'internal', message: error?.message ?? `the admin API answered ${response.status}`, param: error?.param ?? null };
+    return { ok: false, status: response.status as ContentfulStatusCode, code: error?.code ?? 'internal', message: error?.message ?? `the admin API answered ${response.status}`, param: error?.param ?? null };
   }
   return {
     get: async (path) => answer(await raw('GET', path)),

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { raw } from 'hono/html';
 import { authorize, type Method, type Principal } from '../domain/roles';
 import type { AppEnv } from '../env';
@@ -88,7 +89,7 @@ export interface PageOptions {
   title: string;
   /** The nav entry's href this page belongs to. */
   current: string;
-  status?: 200 | 201 | 400 | 401 | 402 | 403 | 404 | 409 | 422 | 500 | 503;
+  status?: ContentfulStatusCode;
 }
 
 /** A signed-in page: the layout around `body`, with the Cache-Control a page of account data needs. */

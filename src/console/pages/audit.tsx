@@ -54,7 +54,7 @@ export const auditPage: ConsolePage = {
       const next = page.ok && page.data.next_cursor ? `/console/audit?${new URLSearchParams([...filters, ['cursor', page.data.next_cursor]])}` : null;
       return renderPage(
         c,
-        { title: 'Audit log', current: '/console/audit', status: (page.ok ? 200 : page.status) as 200 },
+        { title: 'Audit log', current: '/console/audit', status: page.ok ? 200 : page.status },
         <>
           <details class="panel" open={filters.size > 0}>
             <summary>{filters.size > 0 ? `Filters (${filters.size} in use)` : 'Filter entries'}</summary>

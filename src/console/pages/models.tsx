@@ -16,7 +16,7 @@ export const modelsPage: ConsolePage = {
       const admin = c.var.consoleAdmin;
       const list = await admin.get<Models>('/admin/models');
       const options = { title: 'Models and prices', current: '/console/models' } as const;
-      if (!list.ok) return renderPage(c, { ...options, status: list.status as 403 }, <ErrorNotice failure={list} />);
+      if (!list.ok) return renderPage(c, { ...options, status: list.status }, <ErrorNotice failure={list} />);
       const versions = await Promise.all(list.data.data.map((m) => admin.get<Versions>(`/admin/models/${encodeURIComponent(m.model)}/prices`)));
       if (list.data.data.length === 0) return renderPage(c, options, <Empty>No models yet — add one with PUT /admin/models/{'{model}'} (docs/admin.md).</Empty>);
       return renderPage(

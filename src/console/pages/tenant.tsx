@@ -7,7 +7,7 @@ import { tagNames } from '../../storage/overview';
 import type { AdminAnswer } from '../admin-client';
 import { Empty, ErrorNotice, OkNotice, Panel, SecretReveal, TableWrap, field, numberOrText, when } from '../components';
 import { Gallery } from '../gallery';
-import { can, renderPage, type PageOptions } from '../layout';
+import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
 import { KeyForm, TenantForm, keyBody, tenantBody } from '../tenant-forms';
 
@@ -36,10 +36,10 @@ const tenantPath = (id: string) => `/console/tenants/${encodeURIComponent(id)}`;
 
 async function tenantView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
   const found = await c.var.consoleAdmin.get<TenantWithKeys>(`/admin/tenants/${encodeURIComponent(id)}`);
-  if (!found.ok) return renderPage(c, { title: 'Tenant', current: '/console/tenants', status: found.status as PageOptions['status'] }, <ErrorNotice failure={found} />);
+  if (!found.ok) return renderPage(c, { title: 'Tenant', current: '/console/tenants', status: found.status }, <ErrorNotice failure={found} />);
   const t = found.data;
   const principal = c.var.consoleSession.principal;
-  const status = (extras.failure?.status ?? 200) as PageOptions['status'];
+  const status = extras.failure?.status ?? 200;
   return renderPage(
     c,
     { title: t.name, current: '/console/tenants', status },
@@ -261,7 +261,7 @@ export const tenantDetailPage: ConsolePage = {
     routes.post('/keys/:id/revoke', async function revokeKey(c) {
       const path = `/admin/keys/${encodeURIComponent(c.req.param('id'))}`;
       const key = await c.var.consoleAdmin.get<Key>(path);
-      if (!key.ok) return renderPage(c, { title: 'Key', current: '/console/tenants', status: key.status as PageOptions['status'] }, <ErrorNotice failure={key} />);
+      if (!key.ok) return renderPage(c, { title: 'Key', current: '/console/tenants', status: key.status }, <ErrorNotice failure={key} />);
       const revoked = await c.var.consoleAdmin.send('DELETE', path);
       if (!revoked.ok) return tenantView(c, key.data.tenant_id, { failure: revoked });
       return c.redirect(`${tenantPath(key.data.tenant_id)}?done=revoked`, 303);
@@ -269,7 +269,7 @@ export const tenantDetailPage: ConsolePage = {
     routes.post('/keys/:id/rotate', async function rotateKey(c) {
       const path = `/admin/keys/${encodeURIComponent(c.req.param('id'))}`;
       const key = await c.var.consoleAdmin.get<Key>(path);
-      if (!key.ok) return renderPage(c, { title: 'Key', current: '/console/tenants', status: key.status as PageOptions['status'] }, <ErrorNotice failure={key} />);
+      if (!key.ok) return renderPage(c, { title: 'Key', current: '/console/tenants', status: key.status }, <ErrorNotice failure={key} />);
       const grace = numberOrText(field(await c.req.parseBody(), 'grace_seconds'));
       const rotated = await c.var.consoleAdmin.send<z.infer<typeof RotatedKeyAnswer>>('POST', `${path}/rotate`, grace === undefined ? {} : { grace_seconds: grace });
       if (!rotated.ok) return tenantView(c, key.data.tenant_id, { failure: rotated });

@@ -17,7 +17,7 @@ type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 async function tenantsView(c: Context<AppEnv>, failure: Failure | null) {
   const principal = c.var.consoleSession.principal;
   const list = await c.var.consoleAdmin.get<z.infer<typeof TenantListAnswer>>('/admin/tenants');
-  const options: PageOptions = { title: 'Tenants', current: '/console/tenants', status: (failure?.status ?? 200) as PageOptions['status'] };
+  const options: PageOptions = { title: 'Tenants', current: '/console/tenants', status: failure?.status ?? 200 };
   if (!list.ok) return renderPage(c, options, <ErrorNotice failure={list} />);
   const tenants = list.data.data;
   const mayCreate = can(principal, 'POST', '/admin/tenants');
