@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { actorOf } from '../domain/audit';
+import { CONSOLE_ACTIONS, actorOf } from '../domain/audit';
 import { BOOTSTRAP_PRINCIPAL, type Principal } from '../domain/roles';
 import { sha256Hex } from '../domain/sha256';
 import type { AppEnv } from '../env';
@@ -54,7 +54,7 @@ export async function signIn(c: Context<AppEnv>, token: string): Promise<Princip
   await commitAudited(c.env.DB, insertSessionStatement(c.env.DB, session), {
     at: session.createdAt,
     actor: actorOf(principal),
-    action: 'console.sign_in',
+    action: CONSOLE_ACTIONS.signIn,
     target: { type: 'admin', id: principal.id },
     tenantId: principal.tenantId,
     before: null,
@@ -74,7 +74,7 @@ export async function signOut(c: Context<AppEnv>): Promise<void> {
     await commitAudited(c.env.DB, endSessionStatement(c.env.DB, await sha256Hex(id), at), {
       at,
       actor: actorOf(principal),
-      action: 'console.sign_out',
+      action: CONSOLE_ACTIONS.signOut,
       target: { type: 'admin', id: principal.id },
       tenantId: principal.tenantId,
       before: null,
