@@ -71,7 +71,7 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .chart .name { fill: var(--text); font-size: 14px; }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 150px)); gap: 1rem; list-style: none; padding: 0; margin: 0; }
 .gallery figure { margin: 0; background: var(--bg); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
-.gallery img, .gallery .noimg { width: 100%; aspect-ratio: 1; object-fit: cover; display: block; background: var(--track); }
+.gallery img, .gallery .noimg { width: 100%; height: auto; aspect-ratio: 1; object-fit: cover; display: block; background: var(--track); }
 .gallery .noimg { display: grid; place-items: center; color: var(--muted); font-size: .8rem; padding: .5rem; text-align: center; }
 .gallery figcaption { padding: .5rem .6rem; font-size: .8rem; display: grid; gap: .1rem; }
 .gallery .prompt { color: var(--text); font-weight: 550; overflow-wrap: anywhere; }
