@@ -10,7 +10,7 @@ const SRC = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'sr
 function layer(file) {
   const rel = path.relative(SRC, file).split(path.sep).join('/');
   const [top] = rel.split('/');
-  if (['routes', 'middleware', 'openapi', 'schemas'].includes(top) || ['app.ts', 'index.ts', 'errors.ts'].includes(rel)) return 4;
+  if (['routes', 'middleware', 'openapi', 'schemas', 'console'].includes(top) || ['app.ts', 'index.ts', 'errors.ts'].includes(rel)) return 4;
   if (top === 'services') return 3;
   if (rel === 'env.ts') return 2.5;
   if (['storage', 'origins', 'durable-objects'].includes(top)) return 2;

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
-// `npm run test:browser`: GET /docs in headless Chromium (Debian's `chromium`, driven by
-// playwright-core), against the gateway under `wrangler dev` on a free loopback port — the same
-// Worker, static assets and all, that `npm run dev` serves. Checks that the page shows every route of
-// /openapi.json and that no request failed or left this origin, saves a screenshot, and ends with
-// "N passed, M failed" (exit 1 on any failure).
+// `npm run test:browser`: headless Chromium (Debian's `chromium`, driven by playwright-core) against
+// the gateway under `wrangler dev` on a free loopback port — the same Worker, static assets and all,
+// that `npm run dev` serves. First GET /docs: the page shows every route of /openapi.json and no
+// request failed or left this origin. Then the console (scripts/lib/console-check.mjs): sign-in,
+// tenants, keys, a generation, the gallery, revocation, sign-out, each role's view, the Origin check,
+// axe-core, and screenshots to docs/screenshots/. Ends with "N passed, M failed" (exit 1 on any failure).
 import { freePort } from './lib/free-port.mjs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyDocsAssets } from './docs-assets.mjs';
+import { checkConsole } from './lib/console-check.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER = path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -42,17 +44,27 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'imagegate-browser-'));
 const port = Number(process.env.PORT) || (await freePort(HOST));
 const inspectorPort = await freePort(HOST);
 const base = `http://${HOST}:${port}`;
+const adminToken = `test-browser-${randomBytes(18).toString('base64url')}`;
+const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
 copyDocsAssets();
+
+// the console needs the tables: the same migrations `npm run dev` applies, into this run's own state
+const migrated = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', path.join(tmp, 'state')], { cwd: ROOT, env: wranglerEnv, encoding: 'utf8' });
+if (migrated.status !== 0) {
+  console.error(`${migrated.stdout}${migrated.stderr}`.slice(-3000));
+  finish('the D1 migrations apply');
+  process.exit(1);
+}
 
 // its own state directory and inspector port, so it never disturbs a running `npm run dev`
 const wrangler = spawn(
   process.execPath,
   [WRANGLER, 'dev', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', path.join(tmp, 'state'), '--show-interactive-dev-session=false', '--var', 'ORIGINS:[{"name":"local","kind":"local","models":["*"]}]',
     // a complete configuration, so /healthz answers 200 (an unset image-link secret is a reported problem)
-    '--var', `IMAGE_URL_SECRET:${randomBytes(24).toString('base64url')}`],
+    '--var', `IMAGE_URL_SECRET:${randomBytes(24).toString('base64url')}`, '--var', `ADMIN_TOKEN:${adminToken}`],
   {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
+    env: wranglerEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   },
@@ -88,6 +100,7 @@ async function waitForGateway() {
 }
 
 let context;
+let browser;
 try {
   if (!(await waitForGateway())) {
     console.error(wranglerLog.slice(-3000));
@@ -151,11 +164,15 @@ try {
   const opShot = path.join(os.tmpdir(), `imagegate-docs-operation-${Date.now()}.png`);
   await page.locator('#operations-generation-createImagesOpenAI').screenshot({ path: opShot });
   console.log(`screenshot of an opened operation: ${opShot}`);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  await checkConsole({ newContext: () => browser.newContext(), base, adminToken, check, screenshots: path.join(ROOT, 'docs', 'screenshots') });
   finish();
 } catch (err) {
   finish(`the browser test ran to the end (${err.message})`);
 } finally {
   await context?.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
   stopWrangler();
   rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
 }

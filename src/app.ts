@@ -24,6 +24,8 @@ import { openAIImageRoutes } from './routes/openai-images';
 import { docsRoutes } from './routes/docs';
 import { rootRoutes } from './routes/root';
 import { adminHealthRoutes } from './routes/admin-health';
+import { adminMetricsRoutes } from './routes/admin-metrics';
+import { consoleRoutes } from './console';
 import { routeGroup } from './routes/route-group';
 import { noteAdminRoles } from './openapi/describe';
 
@@ -71,9 +73,12 @@ function mountRoutes(app: App): void {
     adminAdminRoutes,
     adminAuditRoutes,
     adminWebhookRoutes,
+    adminMetricsRoutes,
   ]) {
     app.route('/', routes);
   }
+  // the console calls the admin API through the app itself, as the signed-in principal
+  app.route('/console', consoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
   app.route('/', docsRoutes(app));
   // once every route is mounted: each admin route's document entry names the roles the policy allows
   noteAdminRoles(app);

@@ -59,6 +59,9 @@ export const ROUTE_ACTIONS: Readonly<Record<string, AuditAction>> = {
   'POST /admin/webhooks/{id}/test': 'webhook.test',
 };
 
+/** What the console records besides the admin API's changes (docs/console.md): a session opened or ended. */
+export const CONSOLE_ACTIONS = { signIn: 'console.sign_in', signOut: 'console.sign_out' } as const satisfies Record<string, AuditAction>;
+
 export function actorOf(principal: Principal): AuditActor {
   return { type: principal.type, id: principal.id, name: principal.name, role: principal.role };
 }

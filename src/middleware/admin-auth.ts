@@ -27,13 +27,27 @@ export function forgetPrincipals(): void {
   principals.clear();
 }
 
+/**
+ * The console's hand-off (docs/console.md): a request the console builds in-process to call the
+ * admin API carries its session's principal here, keyed by the Request object itself. Nothing an
+ * outside caller sends — header, cookie or body — can put an entry here.
+ */
+const handedPrincipals = new WeakMap<Request, Principal>();
+
+/** Marks an in-process request as made by `principal`, whose session the console has checked. */
+export function handPrincipal(request: Request, principal: Principal): Request {
+  handedPrincipals.set(request, principal);
+  return request;
+}
+
 /** `Authorization: Bearer <ADMIN_TOKEN or iga_ token>`; 503 while ADMIN_TOKEN is unset, 401 for anything else. */
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuthMiddleware(c, next) {
     const token = c.env.ADMIN_TOKEN;
     if (!token) throw new ApiError('admin_disabled', 'the admin API is disabled: ADMIN_TOKEN is not set');
     const given = bearerToken(c.req.header('authorization'));
-    const principal = given === null ? null : await principalFor(c, given, token);
+    const handed = handedPrincipals.get(c.req.raw);
+    const principal = handed ?? (given === null ? null : await principalFor(c, given, token));
     if (!principal) throw new ApiError('unauthorized', 'admin routes need Authorization: Bearer <ADMIN_TOKEN or an admin token>');
     c.set('principal', principal);
     if (c.var.log) c.var.log.admin_id = principal.id;
@@ -41,7 +55,8 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
-async function principalFor(c: Context<AppEnv>, given: string, bootstrap: string): Promise<Principal | null> {
+/** The principal a token names (ADMIN_TOKEN or a live admin token), or null; the console's sign-in uses it too. */
+export async function principalFor(c: Context<AppEnv>, given: string, bootstrap: string): Promise<Principal | null> {
   if (await timingSafeEqual(given, bootstrap)) return BOOTSTRAP_PRINCIPAL;
   if (!looksLikeAdminToken(given)) return null;
   const now = c.var.deps.now();

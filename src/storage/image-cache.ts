@@ -111,6 +111,8 @@ export async function storeCached(
       created: new Date(now).toISOString(),
       created_ms: String(now),
       origin: image.origin,
+      // the start of the prompt, for the console's gallery (docs/console.md); R2 keeps 2 KB of metadata
+      prompt: Array.from(request.prompt).slice(0, 200).join(''),
     },
   });
   return r2Key;

@@ -79,6 +79,7 @@ export const ROUTE_REQUESTS: Record<string, RouteRequest> = {
   'GET /admin/usage': async (t) => ({ path: `/admin/usage?tenant_id=${t}` }),
   'GET /admin/audit': async (t) => ({ path: `/admin/audit?tenant_id=${t}` }),
   'GET /admin/health': async () => ({ path: '/admin/health' }),
+  'GET /admin/metrics': async () => ({ path: '/admin/metrics' }),
   'POST /admin/admins': async () => ({ path: '/admin/admins', json: { name: unique('a'), role: 'viewer' } }),
   'GET /admin/admins': async () => ({ path: '/admin/admins' }),
   'GET /admin/admins/{id}': async () => ({ path: `/admin/admins/${await freshAdmin()}` }),

@@ -35,6 +35,7 @@ const EXPECTED: Record<string, Row> = {
   'GET /admin/usage': [A, A, A, A, A, N],
   'GET /admin/audit': [A, A, A, A, A, N],
   'GET /admin/health': [A, A, A, A, F, F],
+  'GET /admin/metrics': [A, A, A, A, F, F],
   'POST /admin/admins': [A, A, F, F, F, F],
   'GET /admin/admins': [A, A, F, F, F, F],
   'GET /admin/admins/{id}': [A, A, F, F, F, F],

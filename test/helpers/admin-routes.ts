@@ -21,6 +21,7 @@ export const ADMIN_ROUTE_SAMPLES: [method: string, path: string, json?: unknown]
   ['GET', '/admin/usage'],
   ['GET', '/admin/usage?format=csv'],
   ['GET', '/admin/audit'],
+  ['GET', '/admin/metrics'],
   ['POST', '/admin/admins', { name: 'x', role: 'viewer' }],
   ['GET', '/admin/admins'],
   ['GET', '/admin/admins/adm_x'],

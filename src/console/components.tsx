@@ -1,0 +1,89 @@
+import type { Child } from 'hono/jsx';
+import type { AdminAnswer } from './admin-client';
+
+/** Small pieces every console page uses. */
+
+/** What the admin API said when it refused a change or a read: its own message, and the field. */
+export function ErrorNotice(props: { failure: Extract<AdminAnswer<unknown>, { ok: false }> | null }) {
+  const f = props.failure;
+  if (!f) return null;
+  return (
+    <div class="notice error" role="alert">
+      <strong>{f.code.replace(/_/g, ' ')}</strong>: {f.message}
+      {f.param ? <> (field <code>{f.param}</code>)</> : null}
+    </div>
+  );
+}
+
+export function OkNotice(props: { children: Child }) {
+  return (
+    <div class="notice ok" role="status">
+      {props.children}
+    </div>
+  );
+}
+
+/** A key's plaintext, shown this once, with a copy button (the one use of the console's script). */
+export function SecretReveal(props: { id: string; label: string; secret: string; children?: Child }) {
+  return (
+    <div class="notice ok" role="status">
+      <strong>{props.label}</strong> — shown this once; the gateway keeps only its hash.
+      <div class="secret">
+        <code id={props.id}>{props.secret}</code>
+        <button type="button" data-copy={props.id}>
+          Copy
+        </button>
+      </div>
+      {props.children}
+    </div>
+  );
+}
+
+export function Empty(props: { children: Child }) {
+  return <p class="empty">{props.children}</p>;
+}
+
+/** A wide table scrolls on its own on a phone; focusable so the keyboard can scroll it. */
+export function TableWrap(props: { label: string; children: Child }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={props.label} tabindex={0}>
+      {props.children}
+    </div>
+  );
+}
+
+export function Panel(props: { title: string; id?: string; children: Child }) {
+  const headingId = `${props.id ?? props.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-h`;
+  return (
+    <section class="panel" aria-labelledby={headingId}>
+      <h2 id={headingId}>{props.title}</h2>
+      {props.children}
+    </section>
+  );
+}
+
+export function Stat(props: { label: string; value: string }) {
+  return (
+    <div class="stat">
+      <div class="label">{props.label}</div>
+      <div class="value">{props.value}</div>
+    </div>
+  );
+}
+
+/** `2026-11-29T10:04:05.123Z` as `2026-11-29 10:04 UTC`. */
+export function when(iso: string | null): string {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—';
+}
+
+/** A form field's text, or undefined when left empty. */
+export function field(form: Record<string, string | File | (string | File)[]>, name: string): string | undefined {
+  const value = form[name];
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  return text === '' ? undefined : text;
+}
+
+/** A whole number typed into a form, as a number; anything else as typed, for the admin API to refuse by name. */
+export function numberOrText(text: string | undefined): number | string | undefined {
+  return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : text;
+}

@@ -1,0 +1,128 @@
+import { formatUsd } from '../../domain/money';
+import { tenantScope } from '../../domain/roles';
+import { CHART_DAYS, periodOverview, recentActivity, type PeriodOverview, type TenantSummary } from '../../services/overview';
+import type { OriginFailures } from '../../storage/overview';
+import { BudgetBars, DailySpend } from '../charts';
+import { Empty, Panel, Stat, TableWrap } from '../components';
+import { can, renderPage } from '../layout';
+import type { ConsolePage } from '../page';
+
+/**
+ * The overview (docs/console.md): each tenant's spend this period against its budget, spend per
+ * day for 30 days, requests, cache hit rate, what the cache saved, failures by origin. The same
+ * service as `GET /admin/metrics`; a tenant admin sees its own tenant's figures only.
+ */
+export const overviewPage: ConsolePage = {
+  mount(routes) {
+    routes.get('/', async function overview(c) {
+      const principal = c.var.consoleSession.principal;
+      const scope = tenantScope(principal);
+      const now = c.var.deps.now();
+      const [period, recent] = await Promise.all([periodOverview(c.env.DB, now, scope), recentActivity(c.env.DB, now, scope)]);
+      const body = (
+        <>
+          <Totals period={period} />
+          <div class="grid">
+            <Panel title="Spend against budget">
+              {period.tenants.length === 0 ? (
+                <Empty>
+                  No tenants yet — {can(principal, 'POST', '/admin/tenants') ? <a href="/console/tenants#create">create one</a> : 'an admin can create one'}.
+                </Empty>
+              ) : (
+                <BudgetBars bars={period.tenants.map((t) => ({ name: t.name, spentNano: t.spentNano, budgetNano: t.state.budgetNano }))} />
+              )}
+            </Panel>
+            <Panel title={`Spend per day, last ${CHART_DAYS} days`}>
+              <DailySpend from={recent.from} days={CHART_DAYS} spend={recent.days.map((d) => ({ day: d.group, costNano: d.costNano }))} />
+              {recent.days.length === 0 ? <Empty>No generations in the last {CHART_DAYS} days.</Empty> : null}
+            </Panel>
+          </div>
+          <Panel title="Tenants this period">
+            {period.tenants.length === 0 ? <Empty>Nothing to show until a tenant exists.</Empty> : <TenantsTable tenants={period.tenants} />}
+          </Panel>
+          <Panel title={`Failures by origin, last ${CHART_DAYS} days`}>
+            {recent.failures.length === 0 ? <Empty>No generations in the last {CHART_DAYS} days, so no failures either.</Empty> : <FailuresTable failures={recent.failures} />}
+          </Panel>
+        </>
+      );
+      return renderPage(c, { title: 'Overview', current: '/console' }, body);
+    });
+  },
+};
+
+function Totals(props: { period: PeriodOverview }) {
+  const tenants = props.period.tenants;
+  const requests = tenants.reduce((n, t) => n + t.requests, 0);
+  const hits = tenants.reduce((n, t) => n + t.cacheHits, 0);
+  return (
+    <div class="stats">
+      <Stat label="Spent this period" value={`${formatUsd(tenants.reduce((n, t) => n + t.spentNano, 0n))} USD`} />
+      <Stat label="Requests this period" value={String(requests)} />
+      <Stat label="Cache hit rate" value={requests === 0 ? '—' : `${((hits / requests) * 100).toFixed(1)} %`} />
+      <Stat label="Saved by the cache" value={`${formatUsd(tenants.reduce((n, t) => n + t.savedNano, 0n))} USD`} />
+      <Stat label="Reservations open" value={String(props.period.reservationsOpen)} />
+    </div>
+  );
+}
+
+function TenantsTable(props: { tenants: TenantSummary[] }) {
+  return (
+    <TableWrap label="Tenants this period">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Tenant</th>
+            <th scope="col" class="num">Spent (USD)</th>
+            <th scope="col" class="num">Budget (USD)</th>
+            <th scope="col">Period</th>
+            <th scope="col" class="num">Requests</th>
+            <th scope="col" class="num">Cache hits</th>
+            <th scope="col" class="num">Failed</th>
+            <th scope="col" class="num">Saved (USD)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.tenants.map((t) => (
+            <tr>
+              <th scope="row">
+                <a href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a>
+              </th>
+              <td class="num">{formatUsd(t.spentNano)}</td>
+              <td class="num">{t.state.budgetNano === null ? 'none' : formatUsd(t.state.budgetNano)}</td>
+              <td>{t.state.budgetPeriod}</td>
+              <td class="num">{t.requests}</td>
+              <td class="num">{t.cacheHits}</td>
+              <td class="num">{t.failed}</td>
+              <td class="num">{formatUsd(t.savedNano)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
+
+function FailuresTable(props: { failures: OriginFailures[] }) {
+  return (
+    <TableWrap label="Failures by origin">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Origin</th>
+            <th scope="col" class="num">Failed</th>
+            <th scope="col" class="num">Generations</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.failures.map((f) => (
+            <tr>
+              <th scope="row">{f.origin === 'none' ? 'none answered' : f.origin}</th>
+              <td class="num">{f.failed}</td>
+              <td class="num">{f.total}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
