@@ -110,9 +110,9 @@ export async function webhookChecks(q, hooks, wait) {
   const seen = distinct(byEndpoint.get(global.name));
   const missing = outbox.filter((e) => !seen.has(e.id));
   check(
-    'global webhook: every budget.threshold, budget.refused and key.* event in the outbox received, once each after dedupe by webhook-id',
+    'global webhook: every budget.threshold, budget.refused and key.* event in the outbox delivered (answered 204), once each after dedupe by webhook-id',
     outbox.length > 0 && missing.length === 0,
-    missing.length ? `not received: ${missing.slice(0, 5).map((e) => `${e.type} ${e.id}`).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5})` : ''}` : `${outbox.length} events (${typeCounts(outbox)}) from ${byEndpoint.get(global.name).length} arrivals`,
+    missing.length ? `not delivered: ${missing.slice(0, 5).map((e) => `${e.type} ${e.id}`).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5})` : ''}` : `${outbox.length} events (${typeCounts(outbox)}) from ${byEndpoint.get(global.name).length} arrivals, ${duplicates(byEndpoint.get(global.name))} delivered more than once`,
   );
   const stray = receiver.arrivals.filter((a) => !outboxIds.has(a.id));
   check('no webhook received that is not in the outbox', stray.length === 0, stray.length ? stray.slice(0, 5).map((a) => `${a.endpoint} ${a.id ?? 'no webhook-id'}`).join(', ') : `${receiver.arrivals.length} arrivals`);
@@ -123,9 +123,16 @@ export async function webhookChecks(q, hooks, wait) {
   return checks;
 }
 
-/** The webhook-ids an endpoint received (verified arrivals only). */
+/** The webhook-ids an endpoint took delivery of: verified arrivals it answered 204 (a 500 or a hang is not a delivery). */
 function distinct(arrivals) {
-  return new Set(arrivals.filter((a) => a.verified).map((a) => a.id));
+  return new Set(arrivals.filter((a) => a.verified && a.answer === 204).map((a) => a.id));
+}
+
+/** Events an endpoint took delivery of more than once (at least once allows it; dedupe by webhook-id absorbs it). */
+function duplicates(arrivals) {
+  const n = new Map();
+  for (const a of arrivals.filter((x) => x.verified && x.answer === 204)) n.set(a.id, (n.get(a.id) ?? 0) + 1);
+  return [...n.values()].filter((c) => c > 1).length;
 }
 
 function typeCounts(events) {
