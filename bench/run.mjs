@@ -20,6 +20,8 @@
  *                        exits 1 on any violation
  *   --storage-faults F   (soak) this fraction of the gateway's D1, R2 and Durable Object calls
  *                        throw (default 0.01; 0 turns it off)
+ *   --webhook-failures F (soak) this fraction of webhook deliveries the receiver answers
+ *                        with a 500 (default 0.15; 1 % more hang past the 10 s timeout)
  *
  * The bench talks to 127.0.0.1 only; its own listeners are bound there (Portkey's gateway, which
  * takes a port but no address, listens on every interface for the run). Every run is bounded in time.
@@ -29,7 +31,7 @@ import path from 'node:path';
 import { BENCH } from './lib/setup.mjs';
 
 function parseArgs(argv) {
-  const a = { quick: false, soak: false, wranglerDev: true, peer: true, levels: null, seconds: null, out: null, latency: true, delays: { d1: 25, r2: 15, do: 10, origin: 0 }, storageFaults: 0.01 };
+  const a = { quick: false, soak: false, wranglerDev: true, peer: true, levels: null, seconds: null, out: null, latency: true, delays: { d1: 25, r2: 15, do: 10, origin: 0 }, storageFaults: 0.01, webhookFailures: undefined };
   const ms = (v, flag) => {
     const n = Number(v);
     if (!(Number.isFinite(n) && n >= 0 && n <= 10_000)) throw new Error(`${flag}: milliseconds 0–10000`);
@@ -55,6 +57,10 @@ function parseArgs(argv) {
       a.storageFaults = Number(value());
       if (!(a.storageFaults >= 0 && a.storageFaults <= 0.5)) throw new Error('--storage-faults: a fraction 0–0.5');
     }
+    else if (arg === '--webhook-failures') {
+      a.webhookFailures = Number(value());
+      if (!(a.webhookFailures >= 0 && a.webhookFailures <= 0.5)) throw new Error('--webhook-failures: a fraction 0–0.5');
+    }
     else if (arg === '--levels') a.levels = value().split(',').map(Number);
     else if (arg === '--seconds') a.seconds = Number(value());
     else if (arg === '--out') a.out = value();
@@ -78,7 +84,7 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
   if (args.soak) {
     const { runSoak } = await import('./lib/soak.mjs');
-    const report = await runSoak({ seconds: args.seconds ?? 120, storageFaults: args.storageFaults, outFile: args.out ?? path.join(resultsDir, 'soak-latest.json') });
+    const report = await runSoak({ seconds: args.seconds ?? 120, storageFaults: args.storageFaults, webhookFailures: args.webhookFailures, outFile: args.out ?? path.join(resultsDir, 'soak-latest.json') });
     return report.failed > 0 ? 1 : 0;
   }
   const { runBench } = await import('./lib/throughput.mjs');

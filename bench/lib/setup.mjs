@@ -1,6 +1,6 @@
 /**
  * What the bench and the soak share: the bundled Worker, the loopback origin, and Miniflare running
- * the Worker as production does (local D1, R2, Durable Objects), configured from wrangler.toml at
+ * the Worker as production does (local D1, R2, Durable Objects, queues), configured from wrangler.toml at
  * run time so new bindings and Durable Object classes are picked up without touching the bench.
  */
 import { spawnSync, fork } from 'node:child_process';
@@ -130,12 +130,12 @@ export async function readWranglerConfig() {
 let warnedUnsupported = false; // the bindings warning, once per run
 
 /**
- * Miniflare worker options for the gateway from wrangler.toml: D1, R2, KV and every Durable Object
- * binding (SQLite-backed when a migration says so). `idSuffix` gives a worker its own storage.
+ * Miniflare worker options for the gateway from wrangler.toml: D1, R2, KV, queues and every Durable
+ * Object binding (SQLite-backed when a migration says so). `idSuffix` gives a worker its own storage.
  */
 export function gatewayWorkerOptions(config, { name, scriptPath, bindings, idSuffix = '' }) {
   const sqlite = new Set((config.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []));
-  const unsupported = ['services', 'queues', 'vectorize', 'ai', 'hyperdrive', 'analytics_engine_datasets']
+  const unsupported = ['services', 'vectorize', 'ai', 'hyperdrive', 'analytics_engine_datasets']
     .filter((k) => { const v = config[k]; return Array.isArray(v) ? v.length > 0 : v && (v.producers?.length || v.binding); });
   if (unsupported.length && !warnedUnsupported) console.warn(`bench: wrangler.toml has bindings the bench does not emulate: ${unsupported.join(', ')}`);
   warnedUnsupported ||= unsupported.length > 0;
@@ -160,7 +160,37 @@ export function gatewayWorkerOptions(config, { name, scriptPath, bindings, idSuf
         { className: b.class_name, useSQLite: sqlite.has(b.class_name), ...(b.script_name ? { scriptName: b.script_name } : {}) },
       ]),
     ),
+    ...queueOptions(config, idSuffix),
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+  };
+}
+
+/**
+ * wrangler.toml's queues as Miniflare runs them: the producer bindings, and this Worker as the
+ * consumer of the queues it consumes, with the same batch size, batch timeout, retries and
+ * dead-letter queue. Miniflare's queue honours a message's `retry({ delaySeconds })`, so webhook
+ * retries wait as in production. `idSuffix` gives a worker queues of its own (two consumers of
+ * one queue would share its messages).
+ */
+function queueOptions(config, idSuffix) {
+  const named = (queue) => `${queue}${idSuffix}`;
+  const producers = config.queues?.producers ?? [];
+  const consumers = config.queues?.consumers ?? [];
+  if (producers.length === 0 && consumers.length === 0) return {};
+  return {
+    queueProducers: Object.fromEntries(producers.map((p) => [p.binding, { queueName: named(p.queue), ...(p.delivery_delay !== undefined ? { deliveryDelay: p.delivery_delay } : {}) }])),
+    queueConsumers: Object.fromEntries(
+      consumers.map((c) => [
+        named(c.queue),
+        {
+          ...(c.max_batch_size !== undefined ? { maxBatchSize: c.max_batch_size } : {}),
+          ...(c.max_batch_timeout !== undefined ? { maxBatchTimeout: c.max_batch_timeout } : {}),
+          ...(c.max_retries !== undefined ? { maxRetries: c.max_retries } : {}),
+          ...(c.retry_delay !== undefined ? { retryDelay: c.retry_delay } : {}),
+          ...(c.dead_letter_queue ? { deadLetterQueue: named(c.dead_letter_queue) } : {}),
+        },
+      ]),
+    ),
   };
 }
 

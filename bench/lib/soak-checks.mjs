@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isImage, usdToNano } from './setup.mjs';
+import { webhookChecks } from './soak-webhooks.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const OK_5XX = new Set([502, 504]);
@@ -12,8 +13,10 @@ const OK_5XX = new Set([502, 504]);
 /**
  * @param {object} [o.storageFaults] when the soak made storage calls throw: { fraction, thrown,
  *   held_before_cron_nano, held_after_cron_nano }. Then a 503 `unavailable` is a right answer too.
+ * @param {object} [o.webhooks] { hooks, deliveries }: the soak's webhook endpoints and receiver
+ *   (soak-webhooks.mjs) and what the wait for their deliveries came to.
  */
-export async function runChecks({ stack, gw, tenants, keys, results, routes, logFile, storageFaults = null }) {
+export async function runChecks({ stack, gw, tenants, keys, results, routes, logFile, storageFaults = null, webhooks = null }) {
   const checks = [];
   const check = (name, ok, detail = '') => checks.push({ name, result: ok === null ? 'skip' : ok ? 'pass' : 'fail', detail });
   const db = await stack.db();
@@ -98,6 +101,10 @@ export async function runChecks({ stack, gw, tenants, keys, results, routes, log
   if (tables.has('webhook_events')) {
     for (const c of await outboxChecks(q, tenantIds, inTenants)) check(c.name, c.ok, c.detail);
   } else check('one budget.threshold event per crossing', null, 'no webhook_events table');
+  // ---------------------------------------------------------------- and delivered, through the queue
+  if (webhooks) {
+    for (const c of await webhookChecks(q, webhooks.hooks, webhooks.deliveries)) check(c.name, c.ok, c.detail);
+  }
 
   // ---------------------------------------------------------------- the same through the API
   const byName = new Map(keyRows.map((k) => [k.name, k]));

@@ -5,9 +5,12 @@
  * on a schedule (500s, hangs past a 500 ms timeout, garbage bytes, JSON without an image). Most
  * requests carry `Imagegate-Tags` (a project and a feature), some keys have `default_tags`, and the
  * OpenAI route sends `user`, so the per-tag reports have something to split. Then the checks in
- * soak-checks.mjs; exits non-zero on any violation.
+ * soak-checks.mjs; exits non-zero on any violation. Every event the run causes (budget thresholds,
+ * refusals, key events) is delivered through the webhook queue to a receiver that fails some
+ * attempts (soak-webhooks.mjs, receiver.mjs), and the checks follow each one to its delivery.
  */
 import { runChecks } from './soak-checks.mjs';
+import { keyEvents, receiverSummary, startWebhooks, waitForDeliveries } from './soak-webhooks.mjs';
 import { startStack } from './stack.mjs';
 import { MODEL, client, genBody, isImage, withHarness, workerLog, writeJson } from './setup.mjs';
 
@@ -28,6 +31,11 @@ const PLAN = [
   { tenant: { name: 'soak-shared-2', budget_usd: '0.5', budget_period: 'month', cache_scope: 'shared' }, keys: [{ name: 'shared2-a', default_tags: { team: 'shared' } }] },
 ];
 
+/** The tenant whose own webhook endpoint watches it (besides the global one). */
+const WATCHED_TENANT = 'soak-tight';
+/** The webhook retry schedule is 1, 3, 9, 27, 81 s (docs/webhooks.md), 121 s in all before the last attempt. */
+const WEBHOOK_ENV = { WEBHOOK_ALLOW_LOOPBACK: 'true', WEBHOOK_RETRY_BASE_SECONDS: '1' };
+
 /** The tags the load carries: about a third of the requests none (the key's defaults, if any, or the group ""). */
 export const SOAK_PROJECTS = ['checkout', 'search', 'ads'];
 const FEATURES = ['thumbs', 'hero'];
@@ -40,7 +48,7 @@ function tagHeader() {
 const PRIMARY = ['png', '500', 'png', 'hang', 'garbage', 'png', 'mix', 'json-garbage', 'hang', 'png', '500', 'png'];
 const BACKUP = ['png', 'png', '500', 'hang', 'png', 'garbage', 'png', '500', 'hang', 'mix', 'png', 'png'];
 
-export async function runSoak({ seconds, storageFaults = 0, outFile }) {
+export async function runSoak({ seconds, storageFaults = 0, webhookFailures, outFile }) {
   const started = Date.now();
   return withHarness(async (h) => {
     const { origin } = h;
@@ -49,64 +57,92 @@ export async function runSoak({ seconds, storageFaults = 0, outFile }) {
       { name: 'backup', kind: 'qubrid', url: `${origin.url}/o/backup`, models: ['*'], timeout_ms: 500, breaker_failures: 5, breaker_cooldown_ms: 2_000 },
     ];
     const logFile = outFile.replace(/\.json$/, '') + '-worker.log';
-    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile, instrumented: storageFaults > 0 }));
+    const stack = (h.stack = await startStack({ dir: h.dir, origins, logFile, instrumented: storageFaults > 0, extraBindings: WEBHOOK_ENV }));
     const gw = client(stack.gatewayUrl);
-    const keys = [];
-    const tenants = [];
-    for (const p of PLAN) {
-      const t = await gw.tenant(p.tenant);
-      tenants.push({ ...t, plan: p.tenant });
-      for (const k of p.keys) keys.push({ ...(await gw.key(t.id, k)), tenantName: t.name, plan: k });
+    const hooks = await startWebhooks(gw, webhookFailures === undefined ? {} : { failFraction: webhookFailures });
+    try {
+      return await soakWith({ h, stack, gw, hooks, seconds, storageFaults, outFile, logFile, started });
+    } finally {
+      hooks.stop();
     }
-    const routes = {};
-    for (const [name, method, path] of [
-      ['estimate', 'POST', '/v1/estimate'],
-      ['openai', 'POST', '/v1/images/generations'],
-      ['usage', 'GET', '/v1/usage'],
-      ['admin_usage', 'GET', '/admin/usage'],
-    ]) {
-      const r = await gw.call(method, path, name === 'admin_usage' ? { admin: true } : { key: keys[0].key, json: method === 'POST' ? {} : undefined });
-      routes[name] = !(r.status === 404 && r.body?.error?.code === 'not_found' && /no route/.test(r.body.error.message));
-    }
-
-    // storage faults from here on: the tenants, keys and route probes above are set up without them
-    if (storageFaults > 0) await benchControl(stack, 'config', { faults: storageFaults });
-    const deadline = Date.now() + seconds * 1000;
-    const phaseMs = Math.min(10_000, Math.max(2_000, Math.round((seconds * 1000) / PRIMARY.length)));
-    const schedule = [];
-    const faults = (async () => {
-      for (let i = 0; Date.now() < deadline; i++) {
-        const modes = { primary: PRIMARY[i % PRIMARY.length], backup: BACKUP[i % BACKUP.length] };
-        await origin.setModes(modes).catch(() => undefined);
-        schedule.push({ at_s: Math.round((Date.now() - started) / 100) / 10, ...modes });
-        await sleep(Math.min(phaseMs, Math.max(0, deadline - Date.now())));
-      }
-    })();
-
-    const results = [];
-    let seed = 100_000;
-    const record = (r) => results.push(r);
-    const one = () => request(stack.gatewayUrl, pick(keys), routes, () => seed++, record);
-    const workers = Array.from({ length: 12 }, async () => {
-      while (Date.now() < deadline) await one();
-    });
-    await Promise.all(workers);
-    await faults;
-    await origin.setModes({ primary: 'png', backup: 'png' });
-    const originStats = await origin.stats();
-    const storageFaultReport = storageFaults > 0 ? await endFaults(stack) : null;
-
-    const report = await runChecks({ stack, gw, tenants, keys, results, routes, logFile, storageFaults: storageFaultReport && { fraction: storageFaults, ...storageFaultReport } });
-    report.seconds = seconds;
-    report.requests = results.length;
-    report.schedule = schedule;
-    report.origin_calls = originStats;
-    report.worker_log = workerLog(stack.stdio);
-    report.total_seconds = Math.round((Date.now() - started) / 100) / 10;
-    writeJson(outFile, report);
-    console.log(`soak: ${report.total_seconds} s in all; details in ${outFile}, the Worker's log in ${logFile}`);
-    return report;
   });
+}
+
+/** The run itself, once the stack and the webhook receiver are up. */
+async function soakWith({ h, stack, gw, hooks, seconds, storageFaults, outFile, logFile, started }) {
+  const { origin } = h;
+  const { tenants, keys } = await createTenants(gw, hooks);
+  const routes = await probeRoutes(gw, keys[0]);
+
+  // storage faults from here on: the tenants, keys and route probes above are set up without them
+  if (storageFaults > 0) await benchControl(stack, 'config', { faults: storageFaults });
+  const deadline = Date.now() + seconds * 1000;
+  const phaseMs = Math.min(10_000, Math.max(2_000, Math.round((seconds * 1000) / PRIMARY.length)));
+  const schedule = [];
+  const faults = (async () => {
+    for (let i = 0; Date.now() < deadline; i++) {
+      const modes = { primary: PRIMARY[i % PRIMARY.length], backup: BACKUP[i % BACKUP.length] };
+      await origin.setModes(modes).catch(() => undefined);
+      schedule.push({ at_s: Math.round((Date.now() - started) / 100) / 10, ...modes });
+      await sleep(Math.min(phaseMs, Math.max(0, deadline - Date.now())));
+    }
+  })();
+
+  const results = [];
+  let seed = 100_000;
+  const record = (r) => results.push(r);
+  const one = () => request(stack.gatewayUrl, pick(keys), routes, () => seed++, record);
+  const workers = Array.from({ length: 12 }, async () => {
+    while (Date.now() < deadline) await one();
+  });
+  await Promise.all(workers);
+  await faults;
+  await origin.setModes({ primary: 'png', backup: 'png' });
+  const originStats = await origin.stats();
+  const storageFaultReport = storageFaults > 0 ? await endFaults(stack) : await runCron(stack, new Date());
+  // the cron has sent what the requests could not; now every event's deliveries, retries included
+  const deliveries = await waitForDeliveries(async (sql, ...args) => (await (await stack.db()).prepare(sql).bind(...args).all()).results, hooks.endpoints);
+
+  const report = await runChecks({ stack, gw, tenants, keys, results, routes, logFile, storageFaults: storageFaultReport && { fraction: storageFaults, ...storageFaultReport }, webhooks: { hooks, deliveries } });
+  report.seconds = seconds;
+  report.requests = results.length;
+  report.schedule = schedule;
+  report.origin_calls = originStats;
+  report.webhook_receiver = receiverSummary(hooks.receiver);
+  report.worker_log = workerLog(stack.stdio);
+  report.total_seconds = Math.round((Date.now() - started) / 100) / 10;
+  writeJson(outFile, report);
+  console.log(`soak: ${report.total_seconds} s in all; details in ${outFile}, the Worker's log in ${logFile}`);
+  return report;
+}
+
+/** The PLAN's tenants and keys; the watched tenant's webhook endpoint before its keys, so it gets their key.created events. */
+async function createTenants(gw, hooks) {
+  const keys = [];
+  const tenants = [];
+  for (const p of PLAN) {
+    const t = await gw.tenant(p.tenant);
+    tenants.push({ ...t, plan: p.tenant });
+    if (p.tenant.name === WATCHED_TENANT) await hooks.addTenantEndpoint(t.id);
+    for (const k of p.keys) keys.push({ ...(await gw.key(t.id, k)), tenantName: t.name, plan: k });
+  }
+  await keyEvents(gw, [tenants.find((t) => t.name === WATCHED_TENANT).id, tenants[0].id]);
+  return { tenants, keys };
+}
+
+/** Which optional routes this build has. */
+async function probeRoutes(gw, key) {
+  const routes = {};
+  for (const [name, method, path] of [
+    ['estimate', 'POST', '/v1/estimate'],
+    ['openai', 'POST', '/v1/images/generations'],
+    ['usage', 'GET', '/v1/usage'],
+    ['admin_usage', 'GET', '/admin/usage'],
+  ]) {
+    const r = await gw.call(method, path, name === 'admin_usage' ? { admin: true } : { key: key.key, json: method === 'POST' ? {} : undefined });
+    routes[name] = !(r.status === 404 && r.body?.error?.code === 'not_found' && /no route/.test(r.body.error.message));
+  }
+  return routes;
 }
 
 /** The instrumented gateway's control routes (bench/count-entry.js). */
@@ -129,9 +165,15 @@ async function endFaults(stack) {
   const db = await stack.db();
   const held = async () => (await db.prepare('SELECT (SELECT COALESCE(SUM(reserved_nano), 0) FROM api_keys) + (SELECT COALESCE(SUM(reserved_nano), 0) FROM tenants) AS r').first()).r;
   const heldBefore = await held();
-  const worker = await stack.mf.getWorker('gateway');
-  await worker.scheduled({ scheduledTime: new Date(Date.now() + 86_400_000), cron: '* * * * *' });
+  await runCron(stack, new Date(Date.now() + 86_400_000));
   return { thrown, storage_calls: counts, held_before_cron_nano: String(heldBefore), held_after_cron_nano: String(await held()) };
+}
+
+/** One run of the minute cron (it also sends the outbox's pending events to the queue). Returns null. */
+async function runCron(stack, scheduledTime) {
+  const worker = await stack.mf.getWorker('gateway');
+  await worker.scheduled({ scheduledTime, cron: '* * * * *' });
+  return null;
 }
 
 function pick(list) {
