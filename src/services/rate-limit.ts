@@ -16,6 +16,11 @@ export interface Admission {
    * 429 `concurrency_limited` if the slots are still full. A no-op when the slot is held or not needed.
    */
   holdSlot(now: number): Promise<void>;
+  /**
+   * Whether `holdSlot` would call the limiter: the request was admitted while the slots were full,
+   * so whether it may go to an origin is not known until it has taken one.
+   */
+  readonly slotPending: boolean;
   /** Gives back the in-flight slot (holdSlot may take one again); safe to call more than once. */
   release(): Promise<void>;
 }
@@ -32,7 +37,7 @@ export interface AdmitOptions {
   mayHitCache?: boolean;
 }
 
-const UNLIMITED: Admission = { report: null, holdSlot: async () => undefined, release: async () => undefined };
+const UNLIMITED: Admission = { report: null, holdSlot: async () => undefined, slotPending: false, release: async () => undefined };
 
 /**
  * Admits a generation request against the key's and the tenant's limits (docs/rate-limits.md), or
@@ -82,6 +87,10 @@ class LimitedAdmission implements Admission {
     this.report = rateLimitReport(o.admitted.rpm, o.admitted.slots);
     this.leased = o.admitted.leased;
     this.needsSlot = !o.admitted.leased && o.admitted.slots.length > 0;
+  }
+
+  get slotPending(): boolean {
+    return this.needsSlot;
   }
 
   async holdSlot(now: number): Promise<void> {

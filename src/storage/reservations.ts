@@ -256,3 +256,26 @@ export async function releaseExpired(db: D1Database, now: number): Promise<numbe
   ]);
   return results[4]?.meta.changes ?? 0;
 }
+
+/**
+ * Gives reservations back with no ledger row, as if they had never been made: for images that
+ * reserved while they joined their flight and turned out to follow another request (or to be in
+ * the cache after all), whose own ledger row is written when they are served. One batch; like
+ * settle and release it reads each reservation row, so it changes nothing once that row is gone.
+ */
+export async function withdraw(db: D1Database, caller: Caller, generationIds: string[], now: number): Promise<void> {
+  if (generationIds.length === 0) return;
+  const giveBack = (table: 'api_keys' | 'tenants', idColumn: 'key_id' | 'tenant_id', id: string) =>
+    db
+      .prepare(
+        `UPDATE ${table} SET reserved_nano = reserved_nano - r.cost_nano
+         FROM (SELECT ${idColumn} AS owner_id, cost_nano FROM reservations WHERE generation_id = ?1) AS r
+         WHERE ${table}.id = r.owner_id RETURNING ${STATE_COLUMNS}`,
+      )
+      .bind(id);
+  const drop = (id: string) => db.prepare('DELETE FROM reservations WHERE generation_id = ?').bind(id);
+  const statements = generationIds.flatMap((id) => [giveBack('api_keys', 'key_id', id), giveBack('tenants', 'tenant_id', id), drop(id)]);
+  const results = await db.batch<StateRow>(statements);
+  const last = statements.length - 3;
+  remember(caller, now, results[last]?.results[0], results[last + 1]?.results[0]);
+}

@@ -100,16 +100,23 @@ export async function finishFlight(flight: Flight | null, outcome: LeaderOutcome
   }
 }
 
-/** Runs a leader's generation and reports its end to the followers, whatever the end is. */
-export async function leadFlight<T>(flight: Flight | null, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs a leader's generation and reports its end to the followers, whatever the end is. The report
+ * is handed to `background` (the request's waitUntil) rather than awaited: it starts the moment
+ * the work ends, as it did when it was awaited, so a follower waits no longer, but the leader's
+ * answer no longer waits for it. A follower needs only the stored image, which exists once the
+ * work (fetch → store) resolved; and a report that is lost or late ends with the lease as before.
+ */
+export async function leadFlight<T>(flight: Flight | null, work: () => Promise<T>, background: (report: Promise<void>) => void): Promise<T> {
   if (!flight) return work();
+  let outcome: LeaderOutcome = { kind: 'ready' };
   try {
-    const result = await work();
-    await finishFlight(flight, { kind: 'ready' });
-    return result;
+    return await work();
   } catch (err) {
-    await finishFlight(flight, outcomeOfFailure(err));
+    outcome = outcomeOfFailure(err);
     throw err;
+  } finally {
+    background(finishFlight(flight, outcome));
   }
 }
 

@@ -4,9 +4,11 @@ import { newId } from '../../domain/keys';
 import { formatUsd, type Nano } from '../../domain/money';
 import { listPriceOf } from '../../domain/pricing';
 import { budgetRemaining } from '../../storage/budget-snapshot';
+import type { CacheHit } from '../../storage/image-cache';
 import { admit, type Admission } from '../rate-limit';
-import { charge, handOver, planImage, runImage, type ImagePlan } from './image-steps';
-import { reserve } from './reserve';
+import { charge, runImage, type ImagePlan } from './image-steps';
+import { lookup } from './lookup';
+import { planImages } from './plan';
 import type { GenerationOptions, GenerationResult, ImageJob } from './types';
 
 export type { GeneratedImage, GenerationOptions, GenerationResult, ImageJob } from './types';
@@ -15,26 +17,27 @@ export type { GeneratedImage, GenerationOptions, GenerationResult, ImageJob } fr
  * The generation pipeline (docs/generation.md, and the README's "Design"). One request makes one
  * or more images; each image goes its own way through named steps, each in its own file:
  *
- *   lookup → join → reserve → fetch | wait → store → charge
+ *   (admit ‖ lookup) → (join ‖ reserve) → fetch | wait → store → charge
  *
  * lookup (cache), join (merge with an identical request in flight), reserve (budget, all images of
  * the request at once), fetch (origins) or wait (for the identical request's leader), store (R2),
- * charge (settle every image's reservation once all are in hand, or give them all back).
+ * charge (settle every image's reservation once all are in hand, or give them all back). Steps
+ * joined by ‖ run at the same time: neither needs the other's answer (plan.ts says why join and
+ * reserve may), so each pair costs one storage round trip where it cost two.
  */
 
 /**
- * Runs a request's generations: admits it against the rate limits, plans each image (lookup →
- * join), reserves what the images that go to an origin cost, runs each image to its end and
- * charges the request as a whole. Refusals and failures are thrown as `Failed`.
+ * Runs a request's generations: admits it against the rate limits while its images are looked up,
+ * plans each image (join ‖ reserve), runs each image to its end and charges the request as a
+ * whole. Refusals and failures are thrown as `Failed`.
  */
 export async function generate(run: GenerationOptions, requests: GenerationRequest[]): Promise<GenerationResult> {
   checkMaxCost(run, requests);
   const now = run.deps.now();
   const jobs = imageJobs(run, requests);
-  const admission = await admit({ env: run.env, caller: run.caller, requestId: run.requestId, now, mayHitCache: jobs.some((j) => j.cacheable) });
+  const { admission, cached } = await admitAndLookUp(run, jobs, now);
   try {
-    const plans = await Promise.all(jobs.map((job) => planImage({ run, job, now })));
-    await holdAndReserve(run, admission, plans, now);
+    const plans = await planImages({ run, admission, jobs, cached, now });
     const outcomes = await Promise.allSettled(
       jobs.map((job, i) => runImage({ run, admission, job, plan: plans[i] as ImagePlan, now })),
     );
@@ -48,6 +51,27 @@ export async function generate(run: GenerationOptions, requests: GenerationReque
   } finally {
     run.waitUntil(admission.release());
   }
+}
+
+/**
+ * admit ‖ lookup: the rate limiter (a Durable Object) and the cache (R2) answer independently, and
+ * a lookup only reads, so they run at once. A refusal still answers 429 and charges nothing: no
+ * ledger row, reservation or join comes before both are in. The request counts against its limits
+ * exactly as when admit came first, a hit included, since admit is asked the same question; and
+ * when both fail, the admission's failure is the answer, as it was.
+ */
+async function admitAndLookUp(run: GenerationOptions, jobs: ImageJob[], now: number): Promise<{ admission: Admission; cached: (CacheHit | null)[] }> {
+  const mayHitCache = jobs.some((j) => j.cacheable);
+  const [admitted, looked] = await Promise.allSettled([
+    admit({ env: run.env, caller: run.caller, requestId: run.requestId, now, mayHitCache }),
+    Promise.all(jobs.map((job) => lookup({ run, job, now }))),
+  ]);
+  if (admitted.status === 'rejected') throw admitted.reason;
+  if (looked.status === 'rejected') {
+    run.waitUntil(admitted.value.release());
+    throw looked.reason;
+  }
+  return { admission: admitted.value, cached: looked.value };
 }
 
 /**
@@ -95,23 +119,4 @@ function imageJobs(run: GenerationOptions, requests: GenerationRequest[]): Image
       id: newId('img'),
     };
   });
-}
-
-/**
- * reserve, for the request as a whole: an in-flight slot is for a request that goes to an origin
- * (hits and followers give theirs back, docs/rate-limits.md), and the budget is reserved for every
- * image that goes there, all or nothing. When either is refused, the flights this request leads
- * are handed over so their followers neither wait for it nor behind it.
- */
-async function holdAndReserve(run: GenerationOptions, admission: Admission, plans: ImagePlan[], now: number): Promise<void> {
-  const items = plans.flatMap((plan) => (plan.step === 'fetch' ? [plan.item] : []));
-  try {
-    if (items.length > 0) await admission.holdSlot(run.deps.now());
-    // awaited, not left to waitUntil: a follower that later leads takes a slot again (holdSlot)
-    else await admission.release();
-    await reserve({ run, items, now });
-  } catch (err) {
-    await handOver(plans);
-    throw err;
-  }
 }
