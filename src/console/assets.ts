@@ -85,6 +85,7 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); }
 .badge.bad { color: var(--bad); border-color: var(--bad); }
 .actions { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+main > .actions { margin-bottom: 1rem; }
 td .actions { flex-wrap: nowrap; }
 td .actions label { display: inline-flex; align-items: center; gap: .35rem; white-space: nowrap; }
 td .actions input { width: 5rem; }
