@@ -3,7 +3,8 @@
 // the gateway under `wrangler dev` on a free loopback port — the same Worker, static assets and all,
 // that `npm run dev` serves. First GET /docs: the page shows every route of /openapi.json and no
 // request failed or left this origin. Then the console (scripts/lib/console-check.mjs): sign-in,
-// tenants, keys, a generation, the gallery, revocation, sign-out, each role's view, the Origin check,
+// tenants, keys, a generation, the gallery, a webhook and its test delivery, a price version,
+// revocation, sign-out, each role's view, the Origin check,
 // axe-core, and screenshots to docs/screenshots/. Ends with "N passed, M failed" (exit 1 on any failure).
 import { freePort } from './lib/free-port.mjs';
 import { spawn, spawnSync } from 'node:child_process';
@@ -61,7 +62,9 @@ const wrangler = spawn(
   process.execPath,
   [WRANGLER, 'dev', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', path.join(tmp, 'state'), '--show-interactive-dev-session=false', '--var', 'ORIGINS:[{"name":"local","kind":"local","models":["*"]}]',
     // a complete configuration, so /healthz answers 200 (an unset image-link secret is a reported problem)
-    '--var', `IMAGE_URL_SECRET:${randomBytes(24).toString('base64url')}`, '--var', `ADMIN_TOKEN:${adminToken}`],
+    '--var', `IMAGE_URL_SECRET:${randomBytes(24).toString('base64url')}`, '--var', `ADMIN_TOKEN:${adminToken}`,
+    // the console check's webhook goes to a receiver on 127.0.0.1, as in `npm run dev`
+    '--var', 'WEBHOOK_ALLOW_LOOPBACK:true'],
   {
     cwd: ROOT,
     env: wranglerEnv,

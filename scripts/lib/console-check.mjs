@@ -3,11 +3,28 @@
 // check, no request to another host, axe-core on every page, and a screenshot of each page in light
 // and dark, at desktop and phone width, saved to docs/screenshots/.
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 const SCHEMES = ['light', 'dark'];
+const DELIVERY_WAIT_MS = 30_000;
+
+/** A webhook receiver on 127.0.0.1 that answers 204 and counts what it got. */
+async function startReceiver() {
+  const got = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      got.push({ id: req.headers['webhook-id'], body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/hooks/console`, got, close: () => new Promise((resolve) => server.close(resolve)) };
+}
 
 /**
  * @param {object} o
@@ -118,6 +135,10 @@ export async function checkConsole({ newContext, base, adminToken, check, screen
   const tenantsNow = await api('GET', '/admin/tenants');
   check('console: a form POST with a foreign Origin is refused (403) and creates nothing', forged.status() === 403 && !tenantsNow.json.data.some((t) => t.name === 'forged'), `status ${forged.status()}`);
 
+  const webhookPath = await webhookFlow(page, base, tenantIds['Design team'], check);
+  if (webhookPath) pagesSeen.set('webhook', `${base}${webhookPath}`);
+  await priceFlow(page, base, check);
+
   // the keyboard: the first Tab reaches the skip link, and it is visibly focused
   await page.goto(`${base}/console`);
   await page.keyboard.press('Tab');
@@ -127,6 +148,7 @@ export async function checkConsole({ newContext, base, adminToken, check, screen
   pagesSeen.set('overview', `${base}/console`);
   pagesSeen.set('tenants', `${base}/console/tenants`);
   pagesSeen.set('models', `${base}/console/models`);
+  pagesSeen.set('webhooks', `${base}/console/webhooks`);
   pagesSeen.set('audit', `${base}/console/audit`);
   for (const [name, url] of pagesSeen) {
     if (!url) continue;
@@ -146,7 +168,9 @@ export async function checkConsole({ newContext, base, adminToken, check, screen
   const ta = await api('POST', '/admin/admins', { name: 'Research lead', role: 'tenant_admin', tenant_id: tenantIds.Research });
   await asPrincipal(newContext, base, viewer.json.token, watch, async (p) => {
     const changing = [];
-    for (const url of [`${base}/console`, `${base}/console/tenants`, `${base}${designPath}`, `${base}/console/models`, `${base}/console/audit`]) {
+    const pages = [`${base}/console`, `${base}/console/tenants`, `${base}${designPath}`, `${base}/console/models`, `${base}/console/webhooks`, `${base}/console/audit`];
+    if (webhookPath) pages.push(`${base}${webhookPath}`);
+    for (const url of pages) {
       await p.goto(url);
       const forms = await p.$$eval('form', (fs) => fs.filter((f) => f.method === 'post' && !f.action.endsWith('/console/sign-out')).map((f) => f.action));
       const buttons = await p.$$eval('button', (bs) => bs.filter((b) => !b.closest('form[action$="/console/sign-out"]') && !b.closest('form[method="get"]')).map((b) => b.textContent));
@@ -161,9 +185,62 @@ export async function checkConsole({ newContext, base, adminToken, check, screen
     const listed = await p.locator('tbody th a').allTextContents();
     const other = await p.goto(`${base}${designPath}`);
     check('console: a tenant admin sees only its tenant; another tenant is 404', listed.join() === 'Research' && other.status() === 404, `listed ${listed.join()}, other ${other.status()}`);
+    await p.goto(`${base}/console/webhooks`);
+    const hooks = await p.locator('tbody th a').count();
+    const foreignHook = webhookPath ? await p.goto(`${base}${webhookPath}`) : null;
+    check("console: a tenant admin sees none of another tenant's webhooks", hooks === 0 && foreignHook?.status() === 404, `${hooks} listed, other ${foreignHook?.status()}`);
   });
 
   check('console: no request left the gateway for another host', foreign.length === 0, foreign.join('; '));
+}
+
+/**
+ * The webhooks page: add an endpoint for `tenantId` aimed at a receiver started here (its secret
+ * shown once), send a test event, and reload until its delivery row appears (bounded). Returns the
+ * endpoint page's path.
+ */
+async function webhookFlow(page, base, tenantId, check) {
+  const receiver = await startReceiver();
+  try {
+    await page.goto(`${base}/console/webhooks`);
+    check('console: the webhooks page says what to do when there is none', ((await page.locator('.empty').textContent()) ?? '').includes('No webhooks yet'));
+    await page.getByLabel('URL').fill(receiver.url);
+    await page.getByLabel('Tenant').selectOption(tenantId);
+    await page.getByLabel('Description').fill('Budget alerts to the design channel');
+    for (const type of ['budget.threshold', 'budget.refused', 'webhook.test']) await page.getByRole('checkbox', { name: type }).check();
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    const secret = ((await page.locator('#new-secret').textContent()) ?? '').trim();
+    check('console: a new webhook shows its secret once, with a copy button', /^whsec_/.test(secret) && (await page.getByRole('button', { name: 'Copy' }).count()) === 1);
+    // the answer to the form is the new endpoint's page; its test form names its path
+    const webhookPath = ((await page.locator('form[action$="/test"]').getAttribute('action')) ?? '').replace(/\/test$/, '');
+    await page.goto(`${base}${webhookPath}`);
+    check('console: the secret is not shown again', !(await page.content()).includes(secret));
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    const deadline = Date.now() + DELIVERY_WAIT_MS;
+    let row = 0;
+    while (Date.now() < deadline && row === 0) {
+      await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+      row = await page.locator('tbody tr', { hasText: 'webhook.test' }).filter({ hasText: 'ok' }).count();
+    }
+    check('console: a test event reaches the receiver and its delivery row appears after a reload', row === 1 && receiver.got.length === 1, `${row} rows, ${receiver.got.length} received`);
+    return webhookPath;
+  } finally {
+    await receiver.close();
+  }
+}
+
+/** The models page: a future price through the form becomes a new version in the table. */
+async function priceFlow(page, base, check) {
+  await page.goto(`${base}/console/models`);
+  const rowsBefore = await page.locator('table tbody tr').count();
+  const form = page.locator('form[action="/console/models/price"]').first();
+  await form.getByLabel('USD per megapixel').fill('0.0025');
+  await form.getByLabel(/In force from/).fill('2030-01-01T00:00');
+  await form.getByRole('button').click();
+  const notice = (await page.locator('.notice.ok').textContent().catch(() => '')) ?? '';
+  const rowsAfter = await page.locator('table tbody tr').count();
+  check('console: the price form adds a future price version', notice.includes('Price set') && rowsAfter === rowsBefore + 1 && (await page.content()).includes('2030-01-01 00:00 UTC'), `${rowsBefore} → ${rowsAfter} rows`);
 }
 
 async function asPrincipal(newContext, base, token, watch, body) {

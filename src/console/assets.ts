@@ -49,6 +49,9 @@ code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; overf
 td code, th code, .nowrap { white-space: nowrap; }
 td.mono { min-width: 17rem; max-width: 26rem; overflow-wrap: anywhere; font-size: .8rem; }
 form.inline { display: inline; }
+fieldset.choices { grid-column: 1 / -1; border: 1px solid var(--line); border-radius: 6px; padding: .5rem .75rem; margin: 0; display: flex; flex-wrap: wrap; gap: .4rem 1.1rem; }
+fieldset.choices legend { color: var(--muted); font-size: .9rem; padding: 0 .25rem; }
+label.check { display: inline-flex; align-items: center; gap: .35rem; color: var(--text); }
 form.stack { display: grid; gap: .75rem; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); align-items: end; }
 label { display: grid; gap: .25rem; font-size: .9rem; color: var(--muted); }
 input, select { font: inherit; color: var(--text); background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .4rem .55rem; min-width: 0; }
@@ -82,6 +85,7 @@ button.danger { background: transparent; color: var(--bad); border-color: var(--
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); }
 .badge.bad { color: var(--bad); border-color: var(--bad); }
 .actions { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+main > .actions { margin-bottom: 1rem; }
 td .actions { flex-wrap: nowrap; }
 td .actions label { display: inline-flex; align-items: center; gap: .35rem; white-space: nowrap; }
 td .actions input { width: 5rem; }

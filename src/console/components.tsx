@@ -23,11 +23,14 @@ export function OkNotice(props: { children: Child }) {
   );
 }
 
-/** A key's plaintext, shown this once, with a copy button (the one use of the console's script). */
-export function SecretReveal(props: { id: string; label: string; secret: string; children?: Child }) {
+/**
+ * A key's plaintext or a webhook's secret, shown this once, with a copy button (the one use of the
+ * console's script). `kept` says what the gateway keeps of it: only its hash unless told.
+ */
+export function SecretReveal(props: { id: string; label: string; secret: string; kept?: string; children?: Child }) {
   return (
     <div class="notice ok" role="status">
-      <strong>{props.label}</strong> — shown this once; the gateway keeps only its hash.
+      <strong>{props.label}</strong> — shown this once; {props.kept ?? 'the gateway keeps only its hash'}.
       <div class="secret">
         <code id={props.id}>{props.secret}</code>
         <button type="button" data-copy={props.id}>

@@ -19,6 +19,24 @@ function budgetOf(form: Form): string | null | undefined {
   return text?.toLowerCase() === 'none' ? null : text;
 }
 
+/**
+ * Alert thresholds typed as comma-separated percents (`50, 80, 100`): `none` is no alert at all,
+ * empty leaves them as they are. A part that is not a whole number goes as typed, for the admin API
+ * to refuse by name (`alert_thresholds`).
+ */
+function thresholdsOf(form: Form): (number | string)[] | undefined {
+  const text = field(form, 'alert_thresholds');
+  if (text === undefined) return undefined;
+  if (text.toLowerCase() === 'none') return [];
+  return text.split(',').map((part) => numberOrText(part.trim().replace(/%$/, '')) ?? '');
+}
+
+/** How the forms show thresholds: `50, 80, 100`, or none. */
+export function thresholdsText(thresholds: readonly number[] | undefined): string {
+  if (thresholds === undefined) return '';
+  return thresholds.length === 0 ? 'none' : thresholds.join(', ');
+}
+
 function defined(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
 }
@@ -30,11 +48,12 @@ export function tenantBody(form: Form): Record<string, unknown> {
     budget_period: field(form, 'budget_period'),
     rate_limit_rpm: limitOf(form, 'rate_limit_rpm'),
     max_concurrent: limitOf(form, 'max_concurrent'),
+    alert_thresholds: thresholdsOf(form),
   });
 }
 
 export function keyBody(form: Form): Record<string, unknown> {
-  return defined({ name: field(form, 'name'), budget_usd: budgetOf(form), budget_period: field(form, 'budget_period') });
+  return defined({ name: field(form, 'name'), budget_usd: budgetOf(form), budget_period: field(form, 'budget_period'), alert_thresholds: thresholdsOf(form) });
 }
 
 export interface LimitValues {
@@ -43,6 +62,16 @@ export interface LimitValues {
   budget_period?: string;
   rate_limit_rpm?: number | null;
   max_concurrent?: number | null;
+  alert_thresholds?: number[];
+}
+
+function ThresholdsField(props: { id: string; value?: readonly number[] | undefined }) {
+  return (
+    <label for={props.id}>
+      Alerts at (% of budget, or none)
+      <input id={props.id} name="alert_thresholds" value={thresholdsText(props.value)} inputmode="numeric" placeholder="50, 80, 100" autocomplete="off" />
+    </label>
+  );
 }
 
 function PeriodSelect(props: { id: string; value?: string | undefined; keep?: boolean }) {
@@ -85,6 +114,7 @@ export function TenantForm(props: { action: string; idPrefix: string; values?: L
         Requests in flight (or none)
         <input id={`${p}-conc`} name="max_concurrent" value={shown(v?.max_concurrent)} inputmode="numeric" autocomplete="off" />
       </label>
+      <ThresholdsField id={`${p}-alerts`} value={v?.alert_thresholds} />
       <div>
         <button type="submit">{props.submit}</button>
       </div>
@@ -104,6 +134,7 @@ export function KeyForm(props: { action: string }) {
         <input id="key-budget" name="budget_usd" inputmode="decimal" autocomplete="off" />
       </label>
       <PeriodSelect id="key-period" value="month" />
+      <ThresholdsField id="key-alerts" />
       <div>
         <button type="submit">Create key</button>
       </div>

@@ -5,6 +5,7 @@ import { AdminAnswer, AdminListAnswer, NewAdminAnswer } from '../schemas/answers
 import { AdminCreateSchema, IdParam, RotateSchema } from '../schemas/requests';
 import { createAdmin, getAdmin, listAdmins, revokeAdmin, rotateAdmin, type AdminRecord } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
+import { endPrincipalSessionsStatement } from '../storage/console-sessions';
 import { getTenant } from '../storage/tenants';
 import { auditOf } from './admin-audit';
 import { isoNow } from './admin-tenants';
@@ -147,7 +148,8 @@ const rotateAdminRoute = declareRoute({
 adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {
   const admin = await getAdmin(c.env.DB, c.req.valid('param').id);
   if (!admin || admin.revokedAt) throw new ApiError('not_found', 'no such admin principal');
-  const write = await rotateAdmin(c.env.DB, admin, c.req.valid('json').grace_seconds ?? 0, isoNow(c.var.deps.now()));
+  const now = isoNow(c.var.deps.now());
+  const write = await rotateAdmin(c.env.DB, admin, c.req.valid('json').grace_seconds ?? 0, now);
   const { applied } = await commitAudited(
     c.env.DB,
     write.statement,
@@ -158,6 +160,8 @@ adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {
       before: { prefix: admin.prefix },
       after: { prefix: write.record.prefix, previous_expires_at: write.record.previousExpiresAt },
     }),
+    // its console sessions end in the same batch: signing in again needs the new token (docs/console.md)
+    [endPrincipalSessionsStatement(c.env.DB, admin.id, now)],
   );
   forgetPrincipals();
   if (!applied) throw new ApiError('not_found', 'no such admin principal');

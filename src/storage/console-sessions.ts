@@ -46,3 +46,22 @@ export async function sessionEnded(db: D1Database, idHash: string): Promise<bool
   const row = await db.prepare('SELECT ended_at FROM console_sessions WHERE id_hash = ?').bind(idHash).first<{ ended_at: string | null }>();
   return row?.ended_at != null;
 }
+
+/**
+ * Ends every live session of an admin principal (its token was rotated): a statement for the caller
+ * to batch with the rotation itself, so the old token's sessions end exactly when the new token exists.
+ */
+export function endPrincipalSessionsStatement(db: D1Database, principalId: string, nowIso: string): D1PreparedStatement {
+  return db
+    .prepare("UPDATE console_sessions SET ended_at = ? WHERE principal_type = 'admin' AND principal_id = ? AND ended_at IS NULL")
+    .bind(nowIso, principalId);
+}
+
+/** Deletes the rows of sessions that ended or expired before `beforeIso`; returns how many. */
+export async function pruneSessions(db: D1Database, beforeIso: string): Promise<number> {
+  const result = await db
+    .prepare('DELETE FROM console_sessions WHERE (ended_at IS NOT NULL AND ended_at < ?) OR expires_at < ?')
+    .bind(beforeIso, beforeIso)
+    .run();
+  return result.meta.changes ?? 0;
+}

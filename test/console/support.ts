@@ -16,7 +16,8 @@ export interface PageResult {
 
 export interface PageOptions {
   cookie?: string | null;
-  form?: Record<string, string>;
+  /** Pairs repeat a field, as checked checkboxes do. */
+  form?: Record<string, string> | [string, string][];
   /** The Origin a POST carries; the console's own unless given. */
   origin?: string;
   base?: string;

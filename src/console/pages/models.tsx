@@ -1,38 +1,60 @@
 import type { z } from '@hono/zod-openapi';
-import type { ModelListAnswer, PriceVersionsAnswer } from '../../schemas/answers';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../env';
+import type { ModelAnswer, ModelListAnswer, PriceVersionsAnswer } from '../../schemas/answers';
 import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, Panel, TableWrap, when } from '../components';
-import { renderPage } from '../layout';
+import { Empty, ErrorNotice, OkNotice, Panel, TableWrap, field, when } from '../components';
+import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
+import { PriceForm, priceBody } from '../price-form';
 
-/** Models with their limits and every price version (docs/money.md, "Prices change"), read through the admin API. */
+/**
+ * Models with their limits and every price version (docs/money.md, "Prices change"), read through
+ * the admin API; owner and admin also get a form per model that adds a price version.
+ */
 
 type Models = z.infer<typeof ModelListAnswer>;
 type Versions = z.infer<typeof PriceVersionsAnswer>;
+type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
+
+const modelPath = (model: string) => `/admin/models/${encodeURIComponent(model)}`;
+
+async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?: boolean } = {}) {
+  const admin = c.var.consoleAdmin;
+  const list = await admin.get<Models>('/admin/models');
+  const options = { title: 'Models and prices', current: '/console/models', status: extras.failure?.status ?? 200 } as const;
+  if (!list.ok) return renderPage(c, { ...options, status: list.status }, <ErrorNotice failure={list} />);
+  const versions = await Promise.all(list.data.data.map((m) => admin.get<Versions>(`${modelPath(m.model)}/prices`)));
+  if (list.data.data.length === 0) return renderPage(c, options, <Empty>No models yet — add one with PUT /admin/models/{'{model}'} (docs/admin.md).</Empty>);
+  const mayPrice = can(c.var.consoleSession.principal, 'PUT', '/admin/models/{model}');
+  return renderPage(
+    c,
+    options,
+    <>
+      <ErrorNotice failure={extras.failure ?? null} />
+      {extras.done ? <OkNotice>Price set: the new version is in the table.</OkNotice> : null}
+      {list.data.data.map((m, i) => (
+        <ModelPanel model={m} index={i} versions={versions[i] ?? null} mayPrice={mayPrice} />
+      ))}
+    </>,
+  );
+}
 
 export const modelsPage: ConsolePage = {
   mount(routes) {
-    routes.get('/models', async function models(c) {
-      const admin = c.var.consoleAdmin;
-      const list = await admin.get<Models>('/admin/models');
-      const options = { title: 'Models and prices', current: '/console/models' } as const;
-      if (!list.ok) return renderPage(c, { ...options, status: list.status }, <ErrorNotice failure={list} />);
-      const versions = await Promise.all(list.data.data.map((m) => admin.get<Versions>(`/admin/models/${encodeURIComponent(m.model)}/prices`)));
-      if (list.data.data.length === 0) return renderPage(c, options, <Empty>No models yet — add one with PUT /admin/models/{'{model}'} (docs/admin.md).</Empty>);
-      return renderPage(
-        c,
-        options,
-        <>
-          {list.data.data.map((m, i) => (
-            <ModelPanel model={m} index={i} versions={versions[i] ?? null} />
-          ))}
-        </>,
-      );
+    routes.get('/models', (c) => modelsView(c, { done: c.req.query('done') === 'priced' }));
+    routes.post('/models/price', async function setPrice(c) {
+      const form = await c.req.parseBody();
+      const model = await c.var.consoleAdmin.get<z.infer<typeof ModelAnswer>>(modelPath(field(form, 'model') ?? ''));
+      if (!model.ok) return modelsView(c, { failure: model });
+      const put = await c.var.consoleAdmin.send('PUT', modelPath(model.data.model), priceBody(model.data, form));
+      if (!put.ok) return modelsView(c, { failure: put });
+      return c.redirect('/console/models?done=priced', 303);
     });
   },
 };
 
-function ModelPanel(props: { model: Models['data'][number]; index: number; versions: AdminAnswer<Versions> | null }) {
+function ModelPanel(props: { model: Models['data'][number]; index: number; versions: AdminAnswer<Versions> | null; mayPrice: boolean }) {
   const { model: m, versions: v } = props;
   return (
     <Panel title={m.model} id={`model-${props.index}`}>
@@ -42,6 +64,13 @@ function ModelPanel(props: { model: Models['data'][number]; index: number; versi
         {m.cfg.max}
       </p>
       {v && v.ok ? <PriceTable model={m.model} versions={v.data.versions} /> : <ErrorNotice failure={v && !v.ok ? v : null} />}
+      {props.mayPrice ? (
+        <>
+          <h3>Set a new price</h3>
+          <PriceForm model={m} index={props.index} />
+          <p class="hint">A new version; a request already reserved is settled at the price it was reserved at. A future time schedules the change.</p>
+        </>
+      ) : null}
     </Panel>
   );
 }

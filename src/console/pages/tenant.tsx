@@ -47,7 +47,7 @@ async function tenantView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
       <Notices extras={extras} />
       <p>
         <code>{t.id}</code> · spent {t.usage.spent_usd} USD of {t.budget_usd === null ? 'no budget' : `${t.budget_usd} USD`} this {t.budget_period === 'none' ? 'lifetime' : t.budget_period}
-        {t.usage.remaining_usd === null ? '' : ` · ${t.usage.remaining_usd} USD left`} · {t.disabled ? 'disabled' : 'active'}
+        {t.usage.remaining_usd === null ? '' : ` · ${t.usage.remaining_usd} USD left`} · alerts at {alertsText(t.alert_thresholds)} · {t.disabled ? 'disabled' : 'active'}
       </p>
       <Panel title="Keys">
         <KeysTable keys={t.keys} mayChange={can(principal, 'DELETE', '/admin/keys/{id}', t.id)} />
@@ -70,6 +70,11 @@ async function tenantView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
       ) : null}
     </>,
   );
+}
+
+/** `50%, 80%, 100%` of the budget, or none. */
+function alertsText(thresholds: readonly number[]): string {
+  return thresholds.length === 0 ? 'none' : thresholds.map((p) => `${p}%`).join(', ');
 }
 
 function Notices(props: { extras: Extras }) {
@@ -149,6 +154,7 @@ function KeysTable(props: { keys: Key[]; mayChange: boolean }) {
             <th scope="col">Prefix</th>
             <th scope="col" class="num">Spent (USD)</th>
             <th scope="col" class="num">Budget (USD)</th>
+            <th scope="col">Alerts at</th>
             <th scope="col">State</th>
             <th scope="col" class="wide-only">
               Created
@@ -165,6 +171,7 @@ function KeysTable(props: { keys: Key[]; mayChange: boolean }) {
               </td>
               <td class="num">{k.usage.spent_usd}</td>
               <td class="num">{k.budget_usd ?? 'none'}</td>
+              <td>{alertsText(k.alert_thresholds)}</td>
               <td>{k.revoked ? <span class="badge bad">revoked</span> : k.disabled ? <span class="badge bad">disabled</span> : <span class="badge">active</span>}</td>
               <td class="wide-only">{when(k.created_at)}</td>
               {props.mayChange ? <td>{k.revoked ? '—' : <KeyActions keyId={k.id} name={k.name} />}</td> : null}
