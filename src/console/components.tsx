@@ -65,6 +65,20 @@ export function Panel(props: { title: string; id?: string; children: Child }) {
   );
 }
 
+/** Where a tenant's console page is. */
+export function tenantPath(id: string): string {
+  return `/console/tenants/${encodeURIComponent(id)}`;
+}
+
+/** A table row's heading cell naming a tenant, linked to its page. */
+export function TenantCell(props: { id: string; name: string }) {
+  return (
+    <th scope="row">
+      <a href={tenantPath(props.id)}>{props.name}</a>
+    </th>
+  );
+}
+
 export function Stat(props: { label: string; value: string }) {
   return (
     <div class="stat">

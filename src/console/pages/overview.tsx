@@ -3,7 +3,7 @@ import { tenantScope } from '../../domain/roles';
 import { CHART_DAYS, periodOverview, recentActivity, type PeriodOverview, type TenantSummary } from '../../services/overview';
 import type { OriginFailures } from '../../storage/overview';
 import { BudgetBars, DailySpend } from '../charts';
-import { Empty, Panel, Stat, TableWrap } from '../components';
+import { Empty, Panel, Stat, TableWrap, TenantCell } from '../components';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
 
@@ -84,9 +84,7 @@ function TenantsTable(props: { tenants: TenantSummary[] }) {
         <tbody>
           {props.tenants.map((t) => (
             <tr>
-              <th scope="row">
-                <a href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a>
-              </th>
+              <TenantCell id={t.id} name={t.name} />
               <td class="num">{formatUsd(t.spentNano)}</td>
               <td class="num">{t.state.budgetNano === null ? 'none' : formatUsd(t.state.budgetNano)}</td>
               <td>{t.state.budgetPeriod}</td>

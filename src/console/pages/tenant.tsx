@@ -5,7 +5,7 @@ import type { AppEnv } from '../../env';
 import type { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer, TenantWithKeysAnswer, UsageReportAnswer } from '../../schemas/answers';
 import { tagNames } from '../../storage/overview';
 import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, OkNotice, Panel, SecretReveal, TableWrap, field, numberOrText, when } from '../components';
+import { Empty, ErrorNotice, OkNotice, Panel, SecretReveal, TableWrap, tenantPath, field, numberOrText, when } from '../components';
 import { Gallery } from '../gallery';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
@@ -32,7 +32,6 @@ interface Extras {
 const DONE: Record<string, string> = { created: 'Tenant created.', updated: 'Tenant changed.', revoked: 'Key revoked: it stops working at once.' };
 const USAGE_DAYS = 30;
 
-const tenantPath = (id: string) => `/console/tenants/${encodeURIComponent(id)}`;
 
 async function tenantView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
   const found = await c.var.consoleAdmin.get<TenantWithKeys>(`/admin/tenants/${encodeURIComponent(id)}`);

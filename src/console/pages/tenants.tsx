@@ -3,7 +3,7 @@ import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { TenantAnswer, TenantListAnswer } from '../../schemas/answers';
 import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, Panel, TableWrap } from '../components';
+import { Empty, ErrorNotice, Panel, TableWrap, TenantCell, tenantPath } from '../components';
 import { can, renderPage, type PageOptions } from '../layout';
 import type { ConsolePage } from '../page';
 import { TenantForm, tenantBody } from '../tenant-forms';
@@ -65,9 +65,7 @@ function TenantTable(props: { tenants: Tenant[] }) {
         <tbody>
           {props.tenants.map((t) => (
             <tr>
-              <th scope="row">
-                <a href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a>
-              </th>
+              <TenantCell id={t.id} name={t.name} />
               <td class="wide-only">
                 <code>{t.id}</code>
               </td>
@@ -92,7 +90,7 @@ export const tenantsPage: ConsolePage = {
     routes.post('/tenants', async function createTenant(c) {
       const created = await c.var.consoleAdmin.send<Tenant>('POST', '/admin/tenants', tenantBody(await c.req.parseBody()));
       if (!created.ok) return tenantsView(c, created);
-      return c.redirect(`/console/tenants/${encodeURIComponent(created.data.id)}?done=created`, 303);
+      return c.redirect(`${tenantPath(created.data.id)}?done=created`, 303);
     });
     tenantDetailPage.mount(routes);
   },
