@@ -1,4 +1,7 @@
+import { crc32 } from './crc32';
 import type { ImageType } from './image-format';
+
+export { crc32 };
 
 /**
  * Whether an origin's answer is a whole image, and of what pixel size (docs/admin.md, "Only
@@ -79,23 +82,6 @@ function inspectPng(bytes: Uint8Array): ImageInspection {
     offset = end;
   }
   return refuse(size === null ? 'PNG has no IHDR chunk' : 'PNG truncated before IEND');
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (ISO 3309, as PNG uses it) of `bytes[from, to)`. */
-export function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
-  let c = 0xffffffff;
-  for (let i = from; i < to; i++) c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------

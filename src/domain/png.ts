@@ -1,5 +1,5 @@
 import { concatBytes } from './bytes';
-import { crc32 } from './image-verify';
+import { crc32 } from './crc32';
 
 /** A minimal PNG encoder (8-bit truecolour, no alpha), for the bundled local origin. */
 
