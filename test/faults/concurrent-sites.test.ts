@@ -49,6 +49,25 @@ describe('storage faults that take two requests, or a lost answer', () => {
     expect((await ledger('key_id', tk.keyId)).filter((row) => row.status === 'ok')).toHaveLength(2);
   });
 
+  it("coalescer finish throws once: the report is tried again, so the follower is served the leader's image at once, not after the lease", async () => {
+    const tk = await createTenantWithKey({ tenant: { budget_usd: '5', budget_period: 'month' } });
+    const { scenario, env: base } = loopback('finish-once', 'slow-600');
+    const faulty = withFault(base, { binding: 'COALESCER', op: 'finish', fault: 'throw' });
+    const tag = unique('finish');
+    const started = Date.now();
+    const [a, b] = await Promise.all([ask(tk, { route: 'qubrid', tag, seed: 9 }, faulty.env), ask(tk, { route: 'qubrid', tag, seed: 9 }, faulty.env)]);
+    const took = Date.now() - started;
+    expect(faulty.hits()).toBe(1);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(await originCalls(scenario)).toHaveLength(1);
+    expect([a.headers.get('cache-status'), b.headers.get('cache-status')].join(' ')).toMatch(/coalesced|fwd=wait|collapsed/i);
+    // the lease would have kept the follower waiting for the origin's timeout plus the store and settle margin
+    expect(took).toBeLessThan(5_000);
+    const charged = nanoOfUsd(a.headers.get('imagegate-cost-usd')) + nanoOfUsd(b.headers.get('imagegate-cost-usd'));
+    const { key } = await chargesOf(tk);
+    expect([key.spentNano, key.reservedNano]).toEqual([charged, 0n]);
+  });
+
   it('a settle that committed but whose answer was lost: 503, charged once with its image stored and named, and the same request again is a free hit', async () => {
     const tk = await createTenantWithKey({ tenant: { budget_usd: '5', budget_period: 'month' } });
     const { scenario, env: base } = loopback('lost-settle');

@@ -90,13 +90,32 @@ export async function waitFlight(flight: Flight): Promise<WaitResult> {
   }
 }
 
-/** Tells the followers how the generation ended; never throws (a lost report ends with the lease). */
+/** Pauses before the second and third try of a report (`finishFlight`). */
+const FINISH_RETRY_PAUSES_MS = [50, 250] as const;
+/** A report that failed after this long (it hung until the storage timeout) is not tried again. */
+const FINISH_RETRY_UNLESS_SLOWER_MS = 1_000;
+
+/**
+ * Tells the followers how the generation ended; never throws. A report that fails is tried twice
+ * more: followers not told wait for the whole lease (seconds to minutes) before one takes over, so a
+ * lost report is worth another round trip. Trying again is safe: the Coalescer applies a leader's
+ * report once (a second one finds no lead of this generation and changes nothing). A report that
+ * still fails, or that failed only after hanging, ends with the lease, as before.
+ */
 export async function finishFlight(flight: Flight | null, outcome: LeaderOutcome): Promise<void> {
   if (!flight) return;
-  try {
-    await flight.stub.finish(flight.flightKey, flight.generationId, outcome);
-  } catch (err) {
-    logCoalescerError('finish', flight.generationId, err);
+  for (let attempt = 0; ; attempt++) {
+    const started = Date.now();
+    try {
+      return await flight.stub.finish(flight.flightKey, flight.generationId, outcome);
+    } catch (err) {
+      const pause = FINISH_RETRY_PAUSES_MS[attempt];
+      // a report that hung until the storage timeout is not tried again: that would multiply the wait
+      if (pause === undefined || Date.now() - started >= FINISH_RETRY_UNLESS_SLOWER_MS) {
+        return logCoalescerError('finish', flight.generationId, err);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 }
 
