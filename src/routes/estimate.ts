@@ -1,11 +1,10 @@
-import { remainingOf, smallerRemaining } from '../domain/budget-period';
 import { fromQubridBody, requestedModel } from '../domain/generation-request';
 import { formatUsd } from '../domain/money';
 import { extraSteps, priceOf } from '../domain/pricing';
 import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
 import { EstimateAnswer } from '../schemas/answers';
 import { EstimateHeaders, QubridBody } from '../schemas/requests';
-import { callerUsage } from '../storage/usage';
+import { budgetRemainingNow } from '../storage/budget-snapshot';
 import { checkedOrThrow } from './failures';
 import { cacheDirectives, maxCostOf, modelFor, tagsOf } from './generation-response';
 import { routeGroup } from './route-group';
@@ -40,8 +39,8 @@ estimateRoutes.openapi(estimateRoute, async function estimate(c) {
   const spec = await modelFor(c, requestedModel(body));
   const request = checkedOrThrow(fromQubridBody(body, spec));
   const cost = priceOf(spec, request);
-  const usage = await callerUsage(c.env.DB, c.var.caller, now);
-  const remaining = smallerRemaining(remainingOf(usage.key.state, now), remainingOf(usage.tenant.state, now));
+  // the two budget rows only: the period's request counts that /v1/usage adds would scan the ledger
+  const remaining = await budgetRemainingNow(c.env.DB, c.var.caller, now);
   const directives = cacheDirectives(c.req.header('cache-control'));
   return c.json({
     cost_usd: formatUsd(cost),

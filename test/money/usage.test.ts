@@ -6,6 +6,7 @@ import { getKey, getTenant } from '../../src/storage/tenants';
 import { appWithClock, call, DEFAULT_MODEL, genBody, loopback, scriptOrigin, unique } from '../helpers/api';
 import { expectError } from '../helpers/errors';
 import { BIG, budgetState, expectBooksBalanced, ledger, ledgerSum } from '../helpers/money';
+import { countingDb } from '../helpers/counting-db';
 import { addKey, createTenantWithKey } from '../helpers/tenants';
 
 describe('POST /v1/estimate', () => {
@@ -45,6 +46,17 @@ describe('POST /v1/estimate', () => {
     expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, BIG) })).status).toBe(200);
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x' } })).json().would_fit_budget).toBe(false);
     expect((await call('POST', '/v1/estimate', { key, json: { prompt: 'x', width: 256, height: 256 } })).json().would_fit_budget).toBe(true);
+  });
+  it('reads the two budget rows and nothing of the ledger, in one round trip, however much was generated', async () => {
+    const { key } = await createTenantWithKey({ tenant: { budget_usd: '1' }, key: { budget_usd: '1' } });
+    const { scenario, env: e } = loopback('estimate-reads');
+    for (const seed of [1, 2, 3]) expect((await call('POST', '/image/generation', { key, env: e, json: genBody(scenario, { ...BIG, seed }) })).status).toBe(200);
+    const counted = countingDb();
+    const r = await call('POST', '/v1/estimate', { key, env: { ...e, DB: counted.db }, json: { prompt: 'x' } });
+    expect(r.json().would_fit_budget).toBe(true);
+    // besides the key's lookup (when it is not in the isolate's cache): one batch of the budget rows
+    expect(counted.trips.filter((trip) => trip.join(' ').includes('reserved_nano'))).toHaveLength(1);
+    expect(counted.trips.filter((trip) => trip.join(' ').includes('usage_ledger'))).toEqual([]);
   });
 });
 
