@@ -159,6 +159,7 @@ adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {
       tenantId: admin.tenantId,
       before: { prefix: admin.prefix },
       after: { prefix: write.record.prefix, previous_expires_at: write.record.previousExpiresAt },
+      at: now,
     }),
     // its console sessions end in the same batch: signing in again needs the new token (docs/console.md)
     [endPrincipalSessionsStatement(c.env.DB, admin.id, now)],

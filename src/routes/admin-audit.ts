@@ -19,11 +19,14 @@ export interface Change {
   tenantId: string | null;
   before: Fields | null;
   after: Fields | null;
+  /** When the change was made, when the change's own statements carry that time (ISO 8601); else now. */
+  at?: string;
 }
 
 /** The entry a change made by this request's principal writes (commitAudited in src/storage/audit.ts). */
 export function auditOf(c: Context<AppEnv>, change: Change): AuditEntry {
-  return { ...change, at: new Date(c.var.deps.now()).toISOString(), actor: actorOf(c.var.principal), requestId: c.var.requestId };
+  const at = change.at ?? new Date(c.var.deps.now()).toISOString();
+  return { ...change, at, actor: actorOf(c.var.principal), requestId: c.var.requestId };
 }
 
 export function auditEntryJson(e: StoredAuditEntry) {
