@@ -122,7 +122,7 @@ adminAdminRoutes.openapi(revokeAdminRoute, async function revokePrincipal(c) {
     await commitAudited(
       c.env.DB,
       revokeAdmin(c.env.DB, admin.id, now),
-      auditOf(c, { action: 'admin.revoke', target: { type: 'admin', id: admin.id }, tenantId: admin.tenantId, before: { revoked_at: null }, after: { revoked_at: now } }),
+      auditOf(c, { action: 'admin.revoke', target: { type: 'admin', id: admin.id }, tenantId: admin.tenantId, before: { revoked_at: null }, after: { revoked_at: now }, at: now }),
     );
   }
   forgetPrincipals();

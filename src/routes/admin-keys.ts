@@ -166,6 +166,7 @@ adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
       tenantId: existing.tenantId,
       before: { revoked: false, revoked_at: null },
       after: { revoked: true, revoked_at: now },
+      at: now,
     } as const;
     const event = { type: 'key.revoked', tenantId: existing.tenantId, name: existing.name, prefix: existing.prefix } as const;
     await commitKey(c, revokeKeyWrite(c.env.DB, existing.id, now), change, { key: event });
@@ -203,6 +204,7 @@ adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
     tenantId: existing.tenantId,
     before: { prefix: existing.prefix },
     after: { prefix: secret.prefix, previous_expires_at: previousExpiresAt },
+    at: now,
   } as const;
   const event = { type: 'key.rotated', tenantId: existing.tenantId, name: existing.name, prefix: secret.prefix } as const;
   const key = await commitKey(c, rotateKeyWrite(c.env.DB, existing.id, secret, previousExpiresAt, now), change, { key: event });

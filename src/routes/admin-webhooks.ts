@@ -135,7 +135,7 @@ const deleteWebhookRoute = declareRoute({
 adminWebhookRoutes.openapi(deleteWebhookRoute, async function deleteEndpoint(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);
   const now = isoNow(c.var.deps.now());
-  const change = { action: 'webhook.delete', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: audited(webhook), after: null } as const;
+  const change = { action: 'webhook.delete', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: audited(webhook), after: null, at: now } as const;
   const { applied } = await commitAudited(c.env.DB, deleteWebhook(c.env.DB, webhook.id, now), auditOf(c, change));
   if (!applied) throw new ApiError('not_found', 'no such webhook endpoint');
   return c.body(null, 204);
