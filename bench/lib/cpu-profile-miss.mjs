@@ -57,13 +57,28 @@ function selfTimes(profile) {
   return [...ms.entries()].sort((a, b) => b[1] - a[1]);
 }
 
+/**
+ * workerd's stdout and stderr: shown with PROFILE_TRACE, else read and dropped. A pipe nobody
+ * reads fills after about 64 KB (some 300 requests' log lines), and then workerd blocks on its
+ * next log line: every later request hangs.
+ */
+function keepStdio(out, err) {
+  if (process.env.PROFILE_TRACE) {
+    out.pipe(process.stdout);
+    err.pipe(process.stderr);
+  } else {
+    out.resume();
+    err.resume();
+  }
+}
+
 await withHarness(async (h) => {
   const requests = arg('--requests', 250);
   const { config, splitSql } = await readWranglerConfig();
   const scriptPath = bundle(path.join(h.dir, 'build'), config);
   const origins = [{ name: 'fast', kind: 'openai', url: `${h.origin.url}/o/bench`, models: ['*'], timeout_ms: 30_000 }];
   const options = gatewayWorkerOptions(config, { name: 'gateway', scriptPath, bindings: { ADMIN_TOKEN, ORIGINS: JSON.stringify(origins) } });
-  const mf = new Miniflare({ host: '127.0.0.1', port: 0, inspectorPort: INSPECTOR_PORT, defaultPersistRoot: path.join(h.dir, 'state'), workers: [options], handleRuntimeStdio: (out, err) => { if (process.env.PROFILE_TRACE) { out.pipe(process.stdout); err.pipe(process.stderr); } } });
+  const mf = new Miniflare({ host: '127.0.0.1', port: 0, inspectorPort: INSPECTOR_PORT, defaultPersistRoot: path.join(h.dir, 'state'), workers: [options], handleRuntimeStdio: keepStdio });
   h.stack = { dispose: () => mf.dispose() };
   await mf.ready;
   await applyMigrations(await mf.getD1Database('DB', 'gateway'), config, splitSql);
