@@ -2,12 +2,19 @@
  * The CPU Cloudflare would bill (bench/README.md, "Billed CPU"): workerd's CPU per request on a
  * path, minus what the local D1 / R2 / Durable Object simulators cost for the calls that path
  * makes. Locally those simulators run inside the same workerd process as the Worker; in
- * production they are network calls that cost the Worker no CPU.
+ * production they are network calls that cost the Worker no CPU. Two ways to price them:
  *
- *   own CPU = workerd CPU per request − Σ (calls per request of a kind × probe cost of that kind)
- *
- * The calls per request come from the instrumented copy (bench/lib/counts.mjs); the probe cost
- * of a kind is its workerd CPU over a no-op request (bench/lib/probe.mjs).
+ * - by the storage floor (the figure the targets use, where the path has one): the probe Worker's
+ *   `/floor/miss` and `/floor/hit` make a miss's or a hit's storage calls in one request, in the
+ *   same run, at the same concurrency, just before the path's own row.
+ *     miss: own = workerd(miss) − (workerd(storage floor miss) − workerd(floor))
+ *           (both floors forward the origin's answer; their difference is the storage calls)
+ *     hit:  own = workerd(hit) − (workerd(storage floor hit) − workerd(no-op))
+ * - by probe prices: Σ (calls per request of a kind × what one call of that kind costs over a
+ *   no-op request), each kind measured on its own at 4 connections minutes later
+ *   (bench/lib/probe.mjs), with the calls per request from the instrumented copy
+ *   (bench/lib/counts.mjs). Kept beside the first for the paths without a floor (estimate, n=4)
+ *   and as a check; it moves with how busy the machine was when each kind was probed.
  */
 
 const PATH_COUNTS = {
@@ -21,6 +28,23 @@ const PATH_COUNTS = {
 };
 
 const round = (x) => Math.round(x * 100) / 100;
+
+/** The storage floor row of a path, and what its non-storage part costs (see the top). */
+const FLOORS = {
+  miss: ['storage floor miss', 'floor'],
+  'openai miss': ['storage floor miss', 'floor'],
+  hit: ['storage floor hit', 'noop'],
+  'openai hit': ['storage floor hit', 'noop'],
+};
+
+/** The storage share of a path by its storage floor, or null when it has none in this run. */
+function floorStorage(rows, path, connections, noopMs) {
+  const [floorPath, restPath] = FLOORS[path] ?? [];
+  const cpu = (p) => rows.find((r) => r.path === p && r.connections === connections && !r.na)?.cpu_ms_per_request?.workerd;
+  const floor = floorPath && cpu(floorPath);
+  const rest = restPath === 'noop' ? noopMs : cpu(restPath);
+  return floor == null || rest == null ? null : round(floor - rest);
+}
 
 /** The probe's cost per kind of call, ms of workerd CPU over a no-op request. */
 function probeCosts(probe) {
@@ -65,6 +89,7 @@ export function storageCost(perRequest, costs, isHit) {
 export function billedCpu(rows, counts, probe, connections) {
   if (!counts || !probe) return null;
   const costs = probeCosts(probe);
+  const noopMs = probe.find((p) => p.path === '/noop')?.workerd_cpu_ms;
   const out = [];
   for (const [path, countName] of Object.entries(PATH_COUNTS)) {
     const row = rows.find((r) => r.path === path && r.connections === connections && !r.na);
@@ -72,7 +97,17 @@ export function billedCpu(rows, counts, probe, connections) {
     if (!row || !c || row.cpu_ms_per_request?.workerd == null) continue;
     const storage = storageCost(c.per_request, costs, /hit/.test(path));
     const workerd = row.cpu_ms_per_request.workerd;
-    out.push({ path, connections, workerd_cpu_ms: workerd, local_storage_ms: storage.total, storage_parts: storage.parts, own_cpu_ms: round(workerd - storage.total) });
+    const byFloor = floorStorage(rows, path, connections, noopMs);
+    const byPrices = round(workerd - storage.total);
+    out.push({
+      path,
+      connections,
+      workerd_cpu_ms: workerd,
+      method: byFloor == null ? 'probe prices' : 'storage floor',
+      local_storage_ms: byFloor ?? storage.total,
+      own_cpu_ms: byFloor == null ? byPrices : round(workerd - byFloor),
+      by_probe_prices: { local_storage_ms: storage.total, storage_parts: storage.parts, own_cpu_ms: byPrices },
+    });
   }
   return out;
 }

@@ -58,12 +58,15 @@ function mainTable(r, lines) {
   lines.push('');
   lines.push('origin with 100 ms delay:');
   for (const s of r.slow_origin) {
-    for (const name of ['direct', 'floor', 'portkey', 'miss', 'openai_miss']) {
+    for (const name of ['direct', 'floor', 'storage_floor_miss', 'portkey', 'miss', 'openai_miss']) {
       const row = s[name];
       if (!row) continue;
       const over = (base) => (base?.rps ? row.rps / base.rps : null);
       const ratios = { x_direct: over(s.direct), x_floor: over(s.floor), x_portkey: over(s.portkey) };
-      lines.push(rowLine(`  ${name.replace('_', ' ')}`, { ...row, connections: s.connections }, ratios));
+      lines.push(rowLine(`  ${name.replaceAll('_', ' ')}`, { ...row, connections: s.connections }, ratios));
+    }
+    if (s.storage_floor_x_direct != null) {
+      lines.push(`  @${s.connections}: the storage floor reaches ${x(s.storage_floor_x_direct)} direct, the most a gateway making a miss's storage calls can here; the miss is ${x(s.x_storage_floor)} the storage floor`);
     }
   }
 }
@@ -84,11 +87,13 @@ function latencySection(lm, lines) {
 
 function billedSection(rows, lines) {
   lines.push('');
-  lines.push('the CPU Cloudflare would bill (workerd CPU per request minus the local storage simulators\' share, from the probe below):');
+  lines.push('the CPU Cloudflare would bill (workerd CPU per request minus the local storage simulators\' share; bench/README.md, "Billed CPU"):');
   for (const b of rows) {
-    const parts = Object.entries(b.storage_parts).map(([k, v]) => `${k} ${v}`).join(', ');
+    const p = b.by_probe_prices;
+    const parts = Object.entries(p.storage_parts).map(([k, v]) => `${k} ${v}`).join(', ');
     const noise = b.own_cpu_ms < 0 ? '  below zero: within the noise of a busy machine' : '';
-    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req   (${parts || 'no storage calls'})${noise}`);
+    const check = b.method === 'storage floor' ? `; by probe prices ${p.own_cpu_ms}` : '';
+    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req  by ${b.method}${check}  (${parts || 'no storage calls'})${noise}`);
   }
 }
 

@@ -23,13 +23,15 @@ import {
  * @param {object[]} o.origins  the gateway's ORIGINS
  * @param {string} [o.floorTarget]  where the floor Worker forwards to (omit: no floor)
  * @param {boolean} [o.counter] also run the counting copy of the gateway
- * @param {boolean} [o.probe]   also run bench/probe-worker.js (what local storage costs on its own)
+ * @param {boolean} [o.probe]   also run bench/probe-worker.js (what local storage costs on its own,
+ *                              and the storage floors, which forward to floorTarget)
+ * @param {Uint8Array} [o.png]  the image the storage floors store and serve
  * @param {Record<string,string>} [o.extraBindings]
  * @param {string} [o.logFile]  where the Worker's log lines go (default: counted, not kept)
  * @param {boolean} [o.instrumented] run the gateway itself through bench/count-entry.js, so its
  *                              storage calls can be made to fail (the soak's storage faults)
  */
-export async function startStack({ dir, origins, floorTarget, counter = false, probe = false, extraBindings = {}, logFile, instrumented: wrapGateway = false }) {
+export async function startStack({ dir, origins, floorTarget, counter = false, probe = false, png, extraBindings = {}, logFile, instrumented: wrapGateway = false }) {
   const buildDir = path.join(dir, 'build');
   const { config, splitSql } = await readWranglerConfig();
   const t0 = Date.now();
@@ -76,6 +78,7 @@ export async function startStack({ dir, origins, floorTarget, counter = false, p
       d1Databases: { DB: 'bench-probe' },
       r2Buckets: { BUCKET: 'bench-probe' },
       durableObjects: { PROBE: { className: 'Probe', useSQLite: true } },
+      bindings: floorTarget ? { ORIGIN_URL: floorTarget } : {},
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     });
   }
@@ -117,6 +120,7 @@ export async function startStack({ dir, origins, floorTarget, counter = false, p
     ]);
     stack.probeUrl = await url('probe');
     stack.probeBucket = () => mf.getR2Bucket('BUCKET', 'probe');
+    if (png) await (await stack.probeBucket()).put('fixed', new Uint8Array(png)); // a plain copy: the proxy cannot send a pooled Buffer
   }
   if (counter) {
     await applyMigrations(await mf.getD1Database('DB', 'counter'), config, splitSql);

@@ -10,6 +10,7 @@ import { children, cpuMeter, waitIdle } from './cpu.mjs';
 import { latencyModel } from './latency.mjs';
 import { ensureWrk, load as plainLoad } from './load.mjs';
 import { startPortkey } from './peer.mjs';
+import { PNG } from '../fast-origin.mjs';
 import { probeStorage } from './probe.mjs';
 import { machine, printReport } from './report.mjs';
 import { startStack } from './stack.mjs';
@@ -56,7 +57,7 @@ async function measureInMiniflare(h, report, opts) {
   const { quick, levels, seconds, slowLevels, origins, laneUrl, runId } = opts;
   const { origin } = h;
   const oaUrl = `${laneUrl}/v1/images/generations`;
-  const stack = (h.stack = await startStack({ dir: h.dir, origins, floorTarget: oaUrl, counter: true, probe: true }));
+  const stack = (h.stack = await startStack({ dir: h.dir, origins, floorTarget: oaUrl, counter: true, probe: true, png: PNG }));
   const peer = opts.peer ? await startPeer(`${laneUrl}/v1`, origin, report) : null;
   try {
     // CPU per request in workerd (Worker + local storage simulators), the origin and Portkey, per run
@@ -146,6 +147,8 @@ async function buildCases(stack, peer, oaUrl, runId, report) {
   return [
     ['direct', { url: oaUrl, body: fixed }],
     ['floor', { url: stack.floorUrl, body: fixed }],
+    ['storage floor miss', { url: `${stack.probeUrl}/floor/miss`, body: fixed }],
+    ['storage floor hit', { url: `${stack.probeUrl}/floor/hit`, body: fixed }],
     ['portkey', peer ? { url: `${peer.url}/v1/images/generations`, headers: peer.headers, body: fixed } : null],
     ['miss', { url: native, headers: auth(key), template: template(genBody(`bench miss ${runId}`, '__SEED__')) }],
     ['hit', { url: native, headers: auth(key), body: JSON.stringify(hitBody) }],
@@ -183,13 +186,16 @@ async function slowOrigin(report, origin, cases, slowLevels, seconds, load) {
   try {
     for (const connections of slowLevels) {
       const entry = { connections, origin_delay_ms: 100 };
-      for (const name of ['direct', 'floor', 'portkey', 'miss', 'openai miss']) {
-        if (pick.get(name)) entry[name.replace(' ', '_')] = await load({ ...pick.get(name), connections, seconds });
+      for (const name of ['direct', 'floor', 'storage floor miss', 'portkey', 'miss', 'openai miss']) {
+        if (pick.get(name)) entry[name.replaceAll(' ', '_')] = await load({ ...pick.get(name), connections, seconds });
       }
       const over = (a, b) => (b?.rps ? round(a.rps / b.rps) : null);
       entry.x_direct = over(entry.miss, entry.direct);
       entry.x_floor = over(entry.miss, entry.floor);
       entry.floor_x_direct = over(entry.floor, entry.direct);
+      // the most a gateway that makes a miss's storage calls can reach on this machine
+      entry.storage_floor_x_direct = over(entry.storage_floor_miss, entry.direct);
+      entry.x_storage_floor = over(entry.miss, entry.storage_floor_miss);
       if (entry.portkey) entry.openai_miss_x_portkey = over(entry.openai_miss, entry.portkey);
       report.slow_origin.push(entry);
     }
