@@ -73,50 +73,61 @@ export interface RoutePolicy {
   tenantAdmin: TenantAdminAccess;
 }
 
+/** A route as the audit log and the 403 message name it: `GET /admin/keys/{id}`. */
+type AdminRoute = `${Method} /admin/${string}`;
+
+/**
+ * Every admin route and what a tenant admin may do on it. Owner: everything; admin: everything but
+ * /admin/admins; viewer: every GET but /admin/admins (`rolesOf`). A route missing here is refused
+ * to everyone.
+ */
+const TENANT_ADMIN_ACCESS: Readonly<Record<AdminRoute, TenantAdminAccess>> = {
+  'POST /admin/tenants': 'none',
+  'GET /admin/tenants': 'own_rows',
+  'GET /admin/tenants/{id}': 'own',
+  'PATCH /admin/tenants/{id}': 'own_read_only',
+  'POST /admin/tenants/{id}/keys': 'own',
+  'GET /admin/keys/{id}': 'own',
+  'PATCH /admin/keys/{id}': 'own',
+  'DELETE /admin/keys/{id}': 'own',
+  'POST /admin/keys/{id}/rotate': 'own',
+  'GET /admin/models': 'none',
+  'GET /admin/models/{model}': 'none',
+  'PUT /admin/models/{model}': 'none',
+  'GET /admin/models/{model}/prices': 'none',
+  'GET /admin/usage': 'own_rows',
+  'GET /admin/audit': 'own_rows',
+  'GET /admin/health': 'none',
+  'GET /admin/metrics': 'none',
+  'POST /admin/admins': 'none',
+  'GET /admin/admins': 'none',
+  'GET /admin/admins/{id}': 'none',
+  'DELETE /admin/admins/{id}': 'none',
+  'POST /admin/admins/{id}/rotate': 'none',
+  'POST /admin/webhooks': 'own_rows',
+  'GET /admin/webhooks': 'own_rows',
+  'GET /admin/webhooks/{id}': 'own',
+  'DELETE /admin/webhooks/{id}': 'own',
+  'POST /admin/webhooks/{id}/rotate-secret': 'own',
+  'POST /admin/webhooks/{id}/test': 'own',
+  'GET /admin/webhooks/{id}/deliveries': 'own',
+};
+
 const EVERYONE = ['owner', 'admin', 'viewer'] as const;
 const WRITERS = ['owner', 'admin'] as const;
 const OWNER = ['owner'] as const;
 
-function route(method: Method, path: string, tenantAdmin: TenantAdminAccess = 'none'): RoutePolicy {
-  const roles = path.startsWith('/admin/admins') ? OWNER : method === 'GET' ? EVERYONE : WRITERS;
-  return { method, path, roles, tenantAdmin };
+function rolesOf(method: Method, path: string): RoutePolicy['roles'] {
+  return path.startsWith('/admin/admins') ? OWNER : method === 'GET' ? EVERYONE : WRITERS;
 }
 
-/**
- * Every admin route. Owner: everything; admin: everything but /admin/admins; viewer: every GET but
- * /admin/admins; tenant_admin: per the last column. A route missing here is refused to everyone.
- */
-export const ADMIN_POLICY: readonly RoutePolicy[] = [
-  route('POST', '/admin/tenants'),
-  route('GET', '/admin/tenants', 'own_rows'),
-  route('GET', '/admin/tenants/{id}', 'own'),
-  route('PATCH', '/admin/tenants/{id}', 'own_read_only'),
-  route('POST', '/admin/tenants/{id}/keys', 'own'),
-  route('GET', '/admin/keys/{id}', 'own'),
-  route('PATCH', '/admin/keys/{id}', 'own'),
-  route('DELETE', '/admin/keys/{id}', 'own'),
-  route('POST', '/admin/keys/{id}/rotate', 'own'),
-  route('GET', '/admin/models'),
-  route('GET', '/admin/models/{model}'),
-  route('PUT', '/admin/models/{model}'),
-  route('GET', '/admin/models/{model}/prices'),
-  route('GET', '/admin/usage', 'own_rows'),
-  route('GET', '/admin/audit', 'own_rows'),
-  route('GET', '/admin/health'),
-  route('GET', '/admin/metrics'),
-  route('POST', '/admin/admins'),
-  route('GET', '/admin/admins'),
-  route('GET', '/admin/admins/{id}'),
-  route('DELETE', '/admin/admins/{id}'),
-  route('POST', '/admin/admins/{id}/rotate'),
-  route('POST', '/admin/webhooks', 'own_rows'),
-  route('GET', '/admin/webhooks', 'own_rows'),
-  route('GET', '/admin/webhooks/{id}', 'own'),
-  route('DELETE', '/admin/webhooks/{id}', 'own'),
-  route('POST', '/admin/webhooks/{id}/rotate-secret', 'own'),
-  route('POST', '/admin/webhooks/{id}/test', 'own'),
-  route('GET', '/admin/webhooks/{id}/deliveries', 'own'),
-];
+/** The policy table's rows, one per admin route. */
+export const ADMIN_POLICY: readonly RoutePolicy[] = Object.entries(TENANT_ADMIN_ACCESS).map(([route, tenantAdmin]) => {
+  const [method, path] = route.split(' ') as [Method, string];
+  return { method, path, roles: rolesOf(method, path), tenantAdmin };
+});
+
+const POLICY_OF_ROUTE = new Map(ADMIN_POLICY.map((policy) => [`${policy.method} ${policy.path}`, policy]));
 
 /** `/admin/keys/:id`, `/admin/models/:model{.+}` (Hono) and `/admin/keys/{id}` (OpenAPI) name the same route. */
 export function canonicalPath(pattern: string): string {
@@ -124,9 +135,7 @@ export function canonicalPath(pattern: string): string {
 }
 
 export function policyFor(method: string, pattern: string): RoutePolicy | undefined {
-  const path = canonicalPath(pattern);
-  const upper = method.toUpperCase();
-  return ADMIN_POLICY.find((p) => p.method === upper && p.path === path);
+  return POLICY_OF_ROUTE.get(`${method.toUpperCase()} ${canonicalPath(pattern)}`);
 }
 
 /** The tenant an object belongs to, as the route found it; null when it belongs to none. */

@@ -41,42 +41,56 @@ export function interceptStorage<E extends Pick<Env, StorageBinding>>(env: E, ar
   };
 }
 
+/** A function of any arguments: what `wrap` puts in place of a property. */
+type Method = (...args: never[]) => unknown;
+type AsyncMethod = (...args: unknown[]) => Promise<unknown>;
+
 /** A property of a binding object: its methods bound to the object itself (runtime objects refuse another `this`). */
 function own(target: object, prop: PropertyKey): unknown {
   const value: unknown = Reflect.get(target, prop, target);
   return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
 }
 
+/**
+ * `target` seen through a proxy: `replace` answers what stands in for a property it names, or
+ * undefined for a property to read as it is. Every wrapper below is one of these.
+ */
+function wrap<T extends object>(target: T, replace: (prop: string) => Method | undefined): T {
+  return new Proxy(target, {
+    get(inner, prop) {
+      return (typeof prop === 'string' ? replace(prop) : undefined) ?? own(inner, prop);
+    },
+  });
+}
+
+/** `run` as a function whose every call is handed to `around` as this storage call, with its arguments. */
+function through(around: AroundCall, call: Omit<StorageCall, 'args'>, run: AsyncMethod): Method {
+  return (...args: unknown[]) => around({ ...call, args }, () => run(...args));
+}
+
 function interceptD1(db: D1Database, around: AroundCall): D1Database {
   // the statements this layer handed out, so a batch passes the database the ones it made
   const inner = new WeakMap<object, D1PreparedStatement>();
   const statement = (real: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    const wrapped = new Proxy(real, {
-      get(target, prop) {
-        if (prop === 'bind') return (...values: unknown[]) => statement(target.bind(...values), sql);
-        if (typeof prop === 'string' && D1_CALLS.has(prop)) {
-          const method = own(target, prop) as (...a: unknown[]) => Promise<unknown>;
-          return (...args: unknown[]) => around({ binding: 'DB', op: prop, detail: sql, args }, () => method(...args));
-        }
-        return own(target, prop);
-      },
+    const wrapped = wrap(real, (prop) => {
+      if (prop === 'bind') return (...values: unknown[]) => statement(real.bind(...values), sql);
+      if (D1_CALLS.has(prop)) return through(around, { binding: 'DB', op: prop, detail: sql }, own(real, prop) as AsyncMethod);
+      return undefined;
     });
     inner.set(wrapped, real);
     return wrapped;
   };
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === 'prepare') return (sql: string) => statement(target.prepare(sql), sql);
-      if (prop === 'batch') {
-        return <T>(statements: D1PreparedStatement[]) => {
-          const real = statements.map((s) => inner.get(s) ?? s);
-          const sql = statements.map((s) => sqlOf(s)).join('\n');
-          return around({ binding: 'DB', op: 'batch', detail: sql, args: [] }, () => target.batch<T>(real));
-        };
-      }
-      if (prop === 'exec') return (sql: string) => around({ binding: 'DB', op: 'exec', detail: sql, args: [] }, () => target.exec(sql));
-      return own(target, prop);
-    },
+  return wrap(db, (prop) => {
+    if (prop === 'prepare') return (sql: string) => statement(db.prepare(sql), sql);
+    if (prop === 'batch') {
+      return (statements: D1PreparedStatement[]) => {
+        const real = statements.map((s) => inner.get(s) ?? s);
+        const sql = statements.map((s) => sqlOf(s)).join('\n');
+        return around({ binding: 'DB', op: 'batch', detail: sql, args: [] }, () => db.batch(real));
+      };
+    }
+    if (prop === 'exec') return (sql: string) => around({ binding: 'DB', op: 'exec', detail: sql, args: [] }, () => db.exec(sql));
+    return undefined;
   });
 }
 
@@ -87,56 +101,41 @@ function sqlOf(statement: D1PreparedStatement): string {
 }
 
 function interceptR2(bucket: R2Bucket, around: AroundCall): R2Bucket {
-  return new Proxy(bucket, {
-    get(target, prop) {
-      if (typeof prop !== 'string' || !R2_CALLS.has(prop)) return own(target, prop);
-      const method = own(target, prop) as (...a: unknown[]) => Promise<unknown>;
-      return async (...args: unknown[]) => {
-        const key = typeof args[0] === 'string' ? args[0] : '';
-        const result = await around({ binding: 'IMAGES', op: prop, detail: key, args }, () => method(...args));
-        // the bytes of an object `get` found come in a second round trip: reading them is a call too
-        return prop === 'get' && result ? interceptBody(result as R2ObjectBody, key, around) : result;
-      };
-    },
+  return wrap(bucket, (prop) => {
+    if (!R2_CALLS.has(prop)) return undefined;
+    const method = own(bucket, prop) as AsyncMethod;
+    return async (...args: unknown[]) => {
+      const key = typeof args[0] === 'string' ? args[0] : '';
+      const result = await around({ binding: 'IMAGES', op: prop, detail: key, args }, () => method(...args));
+      // the bytes of an object `get` found come in a second round trip: reading them is a call too
+      return prop === 'get' && result ? interceptBody(result as R2ObjectBody, key, around) : result;
+    };
   });
 }
 
 function interceptBody(object: R2ObjectBody, key: string, around: AroundCall): R2ObjectBody {
-  return new Proxy(object, {
-    get(target, prop) {
-      const value = own(target, prop);
-      if (typeof prop !== 'string' || !R2_BODY_READS.has(prop) || typeof value !== 'function') return value;
-      return (...args: unknown[]) => around({ binding: 'IMAGES', op: 'read', detail: key, args }, () => (value as (...a: unknown[]) => Promise<unknown>)(...args));
-    },
+  return wrap(object, (prop) => {
+    const value = R2_BODY_READS.has(prop) ? own(object, prop) : undefined;
+    return typeof value === 'function' ? through(around, { binding: 'IMAGES', op: 'read', detail: key }, value as AsyncMethod) : undefined;
   });
 }
 
+/** A stub answers any name with an RPC method; these are its own properties, or not methods at all. */
+const STUB_OWN = new Set(['id', 'name', 'then', 'fetch']);
+
+/** The namespace's stubs, each of whose method calls (an RPC to the object) goes through `around`. */
 function interceptNamespace<T extends Rpc.DurableObjectBranded | undefined>(
   namespace: DurableObjectNamespace<T>,
   binding: 'RATE_LIMITER' | 'COALESCER',
   around: AroundCall,
 ): DurableObjectNamespace<T> {
-  return new Proxy(namespace, {
-    get(target, prop) {
-      if (prop !== 'get' && prop !== 'getByName') return own(target, prop);
-      const make = own(target, prop) as (...a: unknown[]) => DurableObjectStub<T>;
-      return (...args: unknown[]) => interceptStub(make(...args), binding, around);
-    },
-  });
-}
-
-/** A stub whose every method call (an RPC to the object) goes through `around`; its `id` and `name` as they are. */
-function interceptStub<T extends Rpc.DurableObjectBranded | undefined>(
-  stub: DurableObjectStub<T>,
-  binding: 'RATE_LIMITER' | 'COALESCER',
-  around: AroundCall,
-): DurableObjectStub<T> {
-  return new Proxy(stub, {
-    get(target, prop) {
-      // a stub answers any name with an RPC method; these are its own properties, or not methods at all
-      if (typeof prop !== 'string' || prop === 'id' || prop === 'name' || prop === 'then' || prop === 'fetch') return own(target, prop);
-      return (...args: unknown[]) =>
-        around({ binding, op: prop, detail: '', args }, () => Reflect.apply(Reflect.get(target, prop, target) as (...a: unknown[]) => Promise<unknown>, target, args));
-    },
+  const rpc = (stub: DurableObjectStub<T>, prop: string): AsyncMethod => (...args) =>
+    Reflect.apply(Reflect.get(stub, prop, stub) as AsyncMethod, stub, args);
+  const intercepted = (stub: DurableObjectStub<T>) =>
+    wrap(stub, (prop) => (STUB_OWN.has(prop) ? undefined : through(around, { binding, op: prop, detail: '' }, rpc(stub, prop))));
+  return wrap(namespace, (prop) => {
+    if (prop !== 'get' && prop !== 'getByName') return undefined;
+    const make = own(namespace, prop) as (...a: unknown[]) => DurableObjectStub<T>;
+    return (...args: unknown[]) => intercepted(make(...args));
   });
 }

@@ -6,6 +6,7 @@
 import { invalid } from '../domain/failure';
 import { hashKey, newId } from '../domain/keys';
 import { adminTokenPrefix, newAdminToken, type Principal, type Role } from '../domain/roles';
+import { fieldsOf, recordById, recordsOldestFirst, type Table } from './rows';
 
 /** Up to 7 days: long enough to roll a token through every deployment, short enough to matter. */
 export const MAX_GRACE_SECONDS = 604_800;
@@ -42,19 +43,8 @@ interface AdminRow {
 
 const ADMIN_COLUMNS = 'id, name, role, tenant_id, prefix, created_at, updated_at, revoked_at, previous_expires_at';
 
-function adminFromRow(row: AdminRow): AdminRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    role: row.role,
-    tenantId: row.tenant_id,
-    prefix: row.prefix,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    revokedAt: row.revoked_at,
-    previousExpiresAt: row.previous_expires_at,
-  };
-}
+/** Every column is stored as the record holds it. */
+const ADMINS: Table<AdminRow, AdminRecord> = { name: 'admin_principals', columns: ADMIN_COLUMNS, fromRow: fieldsOf };
 
 /** The principal an admin route acts as, from its stored record. */
 export function principalOf(admin: AdminRecord): Principal {
@@ -98,14 +88,12 @@ export async function createAdmin(db: D1Database, input: NewAdmin, now: string):
 }
 
 export async function getAdmin(db: D1Database, id: string): Promise<AdminRecord | null> {
-  const row = await db.prepare(`SELECT ${ADMIN_COLUMNS} FROM admin_principals WHERE id = ?`).bind(id).first<AdminRow>();
-  return row ? adminFromRow(row) : null;
+  return recordById(db, ADMINS, id);
 }
 
 /** Every principal, revoked ones included (they show `revoked_at`), oldest first. */
 export async function listAdmins(db: D1Database): Promise<AdminRecord[]> {
-  const { results } = await db.prepare(`SELECT ${ADMIN_COLUMNS} FROM admin_principals ORDER BY created_at, id`).all<AdminRow>();
-  return results.map(adminFromRow);
+  return recordsOldestFirst(db, ADMINS);
 }
 
 /**
@@ -169,7 +157,9 @@ export async function adminByToken(db: D1Database, tokenHash: string, now: strin
     )
     .bind(tokenHash, now)
     .first<AdminRow & { grace_ends_at: string | null }>();
-  return row ? { admin: adminFromRow(row), graceEndsAt: row.grace_ends_at } : null;
+  if (!row) return null;
+  const { grace_ends_at: graceEndsAt, ...admin } = row;
+  return { admin: ADMINS.fromRow(admin), graceEndsAt };
 }
 
 /** `adminByToken`'s principal alone. */

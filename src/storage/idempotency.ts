@@ -3,6 +3,7 @@
  * one row per (tenant, key) in D1 holds the state, the request's hash and the stored status and
  * headers; the stored body goes to R2, because it can be an image.
  */
+import { fieldsOf } from './rows';
 
 export interface IdempotencyRecord {
   bodyHash: string;
@@ -26,17 +27,10 @@ interface RecordRow {
   created_at: number;
 }
 
+const RECORD_COLUMNS = 'body_hash, state, owner, lease_until, status, headers, body_key, created_at';
+
 function recordFromRow(row: RecordRow): IdempotencyRecord {
-  return {
-    bodyHash: row.body_hash,
-    state: row.state,
-    owner: row.owner,
-    leaseUntil: row.lease_until,
-    status: row.status,
-    headers: row.headers === null ? null : (JSON.parse(row.headers) as [string, string][]),
-    bodyKey: row.body_key,
-    createdAt: row.created_at,
-  };
+  return { ...fieldsOf(row), headers: row.headers === null ? null : (JSON.parse(row.headers) as [string, string][]) };
 }
 
 export interface ClaimOptions {
@@ -75,7 +69,7 @@ export async function claimKey(db: D1Database, o: ClaimOptions): Promise<boolean
 
 export async function readKey(db: D1Database, tenantId: string, key: string): Promise<IdempotencyRecord | null> {
   const row = await db
-    .prepare('SELECT * FROM idempotency_records WHERE tenant_id = ? AND idem_key = ?')
+    .prepare(`SELECT ${RECORD_COLUMNS} FROM idempotency_records WHERE tenant_id = ? AND idem_key = ?`)
     .bind(tenantId, key)
     .first<RecordRow>();
   return row ? recordFromRow(row) : null;

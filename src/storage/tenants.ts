@@ -3,13 +3,14 @@ import { nanoFromDb, nanoToDb, type Nano } from '../domain/money';
 import type { ApiKeyRecord, Caller, CacheScope, Limits, TenantRecord } from '../domain/tenants';
 import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
 import { rollPeriodStatement } from './reservations';
+import { recordById, recordsOldestFirst, type Table } from './rows';
 
 /**
  * Tenants and their API keys in D1 (docs/admin.md). Callers speak records and patches; the column
  * names and their encodings (nano-USD as INTEGER, booleans as 0/1, model lists as JSON) stay here.
  *
- * Every write comes in two forms: a `PendingWrite` (its statements, unexecuted, so the admin API
- * applies them in the same D1 batch as their audit entry) and a function that runs it alone.
+ * Every write is a `PendingWrite`: its statements, unexecuted, so the admin API applies them in the
+ * same D1 batch as their audit entry (`applyWrite` runs one alone).
  */
 
 /** A change to a budget and its limits; an absent field is left as it is, null clears it. */
@@ -107,6 +108,14 @@ function keyFromRow(row: ApiKeyRow): ApiKeyRecord {
   return { ...sharedFromRow(row), tenantId: row.tenant_id, prefix: row.prefix, expiresAt: row.expires_at, revokedAt: row.revoked_at, defaultTags };
 }
 
+/** Tenants and keys: the two tables that carry a budget, and so the ones a patch writes. */
+interface BudgetTable<Row, T> extends Table<Row, T> {
+  name: 'tenants' | 'api_keys';
+}
+
+const TENANTS: BudgetTable<TenantRow, TenantRecord> = { name: 'tenants', columns: TENANT_COLUMNS, fromRow: tenantFromRow };
+const KEYS: BudgetTable<ApiKeyRow, ApiKeyRecord> = { name: 'api_keys', columns: KEY_COLUMNS, fromRow: keyFromRow };
+
 /** Column values as D1 binds them; undefined means "leave as it is" in an update. */
 type Columns = Record<string, string | number | null | undefined>;
 
@@ -172,40 +181,28 @@ function readLast<Row, T>(fromRow: (row: Row) => T): (results: readonly D1Result
   };
 }
 
-async function applied<T>(db: D1Database, write: PendingWrite<T>, what: string): Promise<T> {
-  const record = await applyWrite(db, write);
-  if (!record) throw new Error(`${what} returned no row`);
-  return record;
-}
-
 // ------------------------------------------------------------------ tenants
 
 export function insertTenantWrite(db: D1Database, id: string, tenant: NewTenant, now: string): PendingWrite<TenantRecord> {
-  const values = { id, ...patchColumns(tenant), created_at: now, updated_at: now };
-  return { statements: [insertStatement(db, 'tenants', TENANT_COLUMNS, values)], read: readLast(tenantFromRow) };
+  return insertWrite(db, TENANTS, { id, ...patchColumns(tenant), created_at: now, updated_at: now });
 }
 
 export async function insertTenant(db: D1Database, id: string, tenant: NewTenant, now: string): Promise<TenantRecord> {
-  return applied(db, insertTenantWrite(db, id, tenant, now), 'insert into tenants');
+  const record = await applyWrite(db, insertTenantWrite(db, id, tenant, now));
+  if (!record) throw new Error('insert into tenants returned no row');
+  return record;
 }
 
 export async function getTenant(db: D1Database, id: string): Promise<TenantRecord | null> {
-  const row = await db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = ?`).bind(id).first<TenantRow>();
-  return row ? tenantFromRow(row) : null;
+  return recordById(db, TENANTS, id);
 }
 
 export async function listTenants(db: D1Database): Promise<TenantRecord[]> {
-  const { results } = await db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants ORDER BY created_at, id`).all<TenantRow>();
-  return results.map(tenantFromRow);
+  return recordsOldestFirst(db, TENANTS);
 }
 
 export function updateTenantWrite(db: D1Database, id: string, patch: TenantPatch, now: string): PendingWrite<TenantRecord> {
-  const statements = updateStatements(db, 'tenants', TENANT_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
-  return { statements, read: readLast(tenantFromRow) };
-}
-
-export async function updateTenant(db: D1Database, id: string, patch: TenantPatch, now: string): Promise<TenantRecord | null> {
-  return applyWrite(db, updateTenantWrite(db, id, patch, now));
+  return updateWrite(db, TENANTS, id, patch, now);
 }
 
 // ------------------------------------------------------------------ keys
@@ -219,40 +216,20 @@ export function insertKeyWrite(
   now: string,
 ): PendingWrite<ApiKeyRecord> {
   const values = { id, tenant_id: tenantId, key_hash: secret.keyHash, prefix: secret.prefix, ...patchColumns(key), created_at: now, updated_at: now };
-  return { statements: [insertStatement(db, 'api_keys', KEY_COLUMNS, values)], read: readLast(keyFromRow) };
-}
-
-export async function insertKey(
-  db: D1Database,
-  id: string,
-  tenantId: string,
-  secret: KeySecret,
-  key: NewKey,
-  now: string,
-): Promise<ApiKeyRecord> {
-  return applied(db, insertKeyWrite(db, id, tenantId, secret, key, now), 'insert into api_keys');
+  return insertWrite(db, KEYS, values);
 }
 
 export async function getKey(db: D1Database, id: string): Promise<ApiKeyRecord | null> {
-  const row = await db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(id).first<ApiKeyRow>();
-  return row ? keyFromRow(row) : null;
+  return recordById(db, KEYS, id);
 }
 
+/** A tenant's keys, oldest first. */
 export async function listKeys(db: D1Database, tenantId: string): Promise<ApiKeyRecord[]> {
-  const { results } = await db
-    .prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`)
-    .bind(tenantId)
-    .all<ApiKeyRow>();
-  return results.map(keyFromRow);
+  return recordsOldestFirst(db, KEYS, 'tenant_id = ?', tenantId);
 }
 
 export function updateKeyWrite(db: D1Database, id: string, patch: KeyPatch, now: string): PendingWrite<ApiKeyRecord> {
-  const statements = updateStatements(db, 'api_keys', KEY_COLUMNS, id, patchColumns(patch), now, patch.budgetPeriod);
-  return { statements, read: readLast(keyFromRow) };
-}
-
-export async function updateKey(db: D1Database, id: string, patch: KeyPatch, now: string): Promise<ApiKeyRecord | null> {
-  return applyWrite(db, updateKeyWrite(db, id, patch, now));
+  return updateWrite(db, KEYS, id, patch, now);
 }
 
 /**
@@ -267,11 +244,6 @@ export function revokeKeyWrite(db: D1Database, id: string, now: string): Pending
     )
     .bind(now, id);
   return { statements: [statement], read: readLast(keyFromRow) };
-}
-
-/** Revokes a key from `now` on; a revoked key is never accepted again. */
-export async function markKeyRevoked(db: D1Database, id: string, now: string): Promise<ApiKeyRecord | null> {
-  return applyWrite(db, revokeKeyWrite(db, id, now));
 }
 
 /**
@@ -290,11 +262,6 @@ export function rotateKeyWrite(db: D1Database, id: string, secret: KeySecret, pr
     )
     .bind(previousExpiresAt, secret.keyHash, secret.prefix, now, id);
   return { statements: [statement], read: readLast(keyFromRow) };
-}
-
-/** Gives a key a new secret: the old plaintext stops working at once. */
-export async function replaceKeySecret(db: D1Database, id: string, secret: KeySecret, now: string): Promise<ApiKeyRecord | null> {
-  return applyWrite(db, rotateKeyWrite(db, id, secret, null, now));
 }
 
 // ------------------------------------------------------------------ tenant auth
@@ -346,16 +313,20 @@ export async function budgetStates(db: D1Database, table: 'tenants' | 'api_keys'
 
 // ------------------------------------------------------------------ statements
 
-function insertStatement(db: D1Database, table: string, returning: string, values: Columns): D1PreparedStatement {
+/** A new row of `values` (a column left out takes the table's default), read back as its record. */
+function insertWrite<Row, T>(db: D1Database, table: BudgetTable<Row, T>, values: Columns): PendingWrite<T> {
   const entries = Object.entries(values).filter(([, v]) => v !== undefined);
-  const sql = `INSERT INTO ${table} (${entries.map(([k]) => k).join(', ')}) VALUES (${entries.map(() => '?').join(', ')}) RETURNING ${returning}`;
-  return db.prepare(sql).bind(...entries.map(([, v]) => v ?? null));
+  const sql = `INSERT INTO ${table.name} (${entries.map(([k]) => k).join(', ')}) VALUES (${entries.map(() => '?').join(', ')}) RETURNING ${table.columns}`;
+  return { statements: [db.prepare(sql).bind(...entries.map(([, v]) => v ?? null))], read: readLast(table.fromRow) };
 }
 
-function updateStatements(
+function updateWrite<Row, T>(db: D1Database, table: BudgetTable<Row, T>, id: string, patch: TenantPatch | KeyPatch, now: string): PendingWrite<T> {
+  return { statements: updateStatements(db, table, id, patchColumns(patch), now, patch.budgetPeriod), read: readLast(table.fromRow) };
+}
+
+function updateStatements<Row, T>(
   db: D1Database,
-  table: 'tenants' | 'api_keys',
-  returning: string,
+  { name: table, columns: returning }: BudgetTable<Row, T>,
   id: string,
   values: Columns,
   now: string,

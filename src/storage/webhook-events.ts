@@ -3,6 +3,7 @@
  * change that caused it, and handed to the queue after that batch commits.
  */
 import type { WebhookEvent, WebhookEventType } from '../domain/webhook-events';
+import { fieldsOf } from './rows';
 
 interface EventRow {
   id: string;
@@ -14,16 +15,10 @@ interface EventRow {
   once_key: string | null;
 }
 
+const EVENT_COLUMNS = 'id, type, tenant_id, webhook_id, data, occurred_at, once_key';
+
 function eventOf(row: EventRow): WebhookEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    tenantId: row.tenant_id,
-    webhookId: row.webhook_id,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    occurredAt: row.occurred_at,
-    onceKey: row.once_key,
-  };
+  return { ...fieldsOf(row), data: JSON.parse(row.data) as Record<string, unknown> };
 }
 
 /**
@@ -49,7 +44,7 @@ export async function takePendingEvents(db: D1Database, now: number, limit: numb
       `UPDATE webhook_events SET enqueued_at = ?
        WHERE id IN (SELECT id FROM webhook_events WHERE enqueued_at IS NULL ORDER BY occurred_at LIMIT ?)
          AND enqueued_at IS NULL
-       RETURNING id, type, tenant_id, webhook_id, data, occurred_at, once_key`,
+       RETURNING ${EVENT_COLUMNS}`,
     )
     .bind(now, limit)
     .all<EventRow>();
@@ -66,7 +61,7 @@ export async function untakeEvents(db: D1Database, ids: string[]): Promise<void>
 
 export async function getEvent(db: D1Database, id: string): Promise<WebhookEvent | null> {
   const row = await db
-    .prepare('SELECT id, type, tenant_id, webhook_id, data, occurred_at, once_key FROM webhook_events WHERE id = ?')
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM webhook_events WHERE id = ?`)
     .bind(id)
     .first<EventRow>();
   return row ? eventOf(row) : null;

@@ -2,6 +2,7 @@
  * Webhook endpoints (docs/webhooks.md).
  */
 import type { WebhookEvent } from '../domain/webhook-events';
+import { fieldsOf } from './rows';
 
 export interface WebhookRecord {
   id: string;
@@ -23,14 +24,7 @@ interface WebhookRow {
 }
 
 export function webhookOf(row: WebhookRow): WebhookRecord {
-  return {
-    id: row.id,
-    url: row.url,
-    events: JSON.parse(row.events) as string[],
-    tenantId: row.tenant_id,
-    description: row.description,
-    createdAt: row.created_at,
-  };
+  return { ...fieldsOf(row), events: JSON.parse(row.events) as string[] };
 }
 
 /**
