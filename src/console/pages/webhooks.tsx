@@ -3,7 +3,7 @@ import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { NewWebhookAnswer, TenantListAnswer, WebhookAnswer, WebhookDeliveriesAnswer, WebhookListAnswer } from '../../schemas/answers';
 import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, OkNotice, Panel, SecretReveal, TableWrap, when } from '../components';
+import { DataTable, ErrorNotice, OkNotice, Panel, SecretReveal, when, type Column } from '../components';
 import { can, renderPage, type PageOptions } from '../layout';
 import type { ConsolePage } from '../page';
 import { WebhookForm, webhookBody, type TenantChoice } from '../webhook-forms';
@@ -66,11 +66,12 @@ async function listView(c: Context<AppEnv>, extras: Extras = {}) {
     <>
       <Notices extras={extras} />
       <Panel title="Endpoints">
-        {endpoints.length === 0 ? (
-          <Empty>No webhooks yet — {mayCreate ? <a href="#add">add one</a> : 'an admin can add one'} to hear about budgets.</Empty>
-        ) : (
-          <WebhookTable endpoints={endpoints} />
-        )}
+        <DataTable
+          label="Webhook endpoints"
+          columns={WEBHOOK_COLUMNS}
+          rows={endpoints}
+          empty={<>No webhooks yet — {mayCreate ? <a href="#add">add one</a> : 'an admin can add one'} to hear about budgets.</>}
+        />
       </Panel>
       {mayCreate ? (
         <Panel title="Add a webhook" id="add">
@@ -86,40 +87,18 @@ function EventList(props: { events: string[] }) {
   return <>{props.events.includes('*') ? 'all' : props.events.map((e, i) => <>{i > 0 ? ', ' : ''}<code>{e}</code></>)}</>;
 }
 
-function WebhookTable(props: { endpoints: Webhook[] }) {
-  return (
-    <TableWrap label="Webhook endpoints">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">URL</th>
-            <th scope="col">Events</th>
-            <th scope="col">Tenant</th>
-            <th scope="col">Description</th>
-            <th scope="col" class="wide-only">
-              Created
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.endpoints.map((w) => (
-            <tr>
-              <th scope="row">
-                <a href={endpointPath(w.id)}>{w.url}</a>
-              </th>
-              <td>
-                <EventList events={w.events} />
-              </td>
-              <td>{w.tenant_id === null ? 'every tenant' : <code>{w.tenant_id}</code>}</td>
-              <td>{w.description ?? '—'}</td>
-              <td class="wide-only">{when(w.created_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
+/** Who an endpoint hears about: one tenant, or every tenant when it has none. */
+function TenantOf(props: { tenantId: string | null }) {
+  return <>{props.tenantId === null ? 'every tenant' : <code>{props.tenantId}</code>}</>;
 }
+
+const WEBHOOK_COLUMNS: Column<Webhook>[] = [
+  { header: 'URL', cell: (w) => <a href={endpointPath(w.id)}>{w.url}</a> },
+  { header: 'Events', cell: (w) => <EventList events={w.events} /> },
+  { header: 'Tenant', cell: (w) => <TenantOf tenantId={w.tenant_id} /> },
+  { header: 'Description', cell: (w) => w.description ?? '—' },
+  { header: 'Created', cell: (w) => when(w.created_at), class: 'wide-only' },
+];
 
 async function endpointView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
   const found = await c.var.consoleAdmin.get<Webhook>(adminPath(id));
@@ -134,11 +113,23 @@ async function endpointView(c: Context<AppEnv>, id: string, extras: Extras = {})
     <>
       <Notices extras={extras} />
       <p>
-        <code>{w.url}</code> · <EventList events={w.events} /> · {w.tenant_id === null ? 'every tenant' : <code>{w.tenant_id}</code>}
+        <code>{w.url}</code> · <EventList events={w.events} /> · <TenantOf tenantId={w.tenant_id} />
         {w.description ? ` · ${w.description}` : ''} · created {when(w.created_at)}
       </p>
       <EndpointActions id={w.id} may={(method, path) => can(principal, method, path, tenant)} />
-      <Panel title="Deliveries">{deliveries.ok ? <DeliveryTable deliveries={deliveries.data.deliveries} /> : <ErrorNotice failure={deliveries} />}</Panel>
+      <Panel title="Deliveries">
+        {deliveries.ok ? (
+          <DataTable
+            label="Deliveries"
+            caption="Every attempt, newest first"
+            columns={DELIVERY_COLUMNS}
+            rows={deliveries.data.deliveries}
+            empty="No deliveries yet — send a test event to try the endpoint."
+          />
+        ) : (
+          <ErrorNotice failure={deliveries} />
+        )}
+      </Panel>
       <p>
         <a href={LIST}>All webhooks</a>
       </p>
@@ -177,44 +168,15 @@ function EndpointActions(props: { id: string; may: (method: 'POST' | 'DELETE', p
   );
 }
 
-function DeliveryTable(props: { deliveries: Deliveries['deliveries'] }) {
-  if (props.deliveries.length === 0) return <Empty>No deliveries yet — send a test event to try the endpoint.</Empty>;
-  return (
-    <TableWrap label="Deliveries">
-      <table>
-        <caption>Every attempt, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Event</th>
-            <th scope="col">Type</th>
-            <th scope="col" class="num">Attempt</th>
-            <th scope="col">At</th>
-            <th scope="col" class="num">Status</th>
-            <th scope="col">Result</th>
-            <th scope="col">Next attempt</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.deliveries.map((d) => (
-            <tr>
-              <th scope="row">
-                <code>{d.event_id}</code>
-              </th>
-              <td>
-                <code>{d.type}</code>
-              </td>
-              <td class="num">{d.attempt}</td>
-              <td>{when(d.at)}</td>
-              <td class="num">{d.response_status ?? 'no answer'}</td>
-              <td>{d.ok ? <span class="badge">ok</span> : <span class="badge bad">failed</span>}</td>
-              <td>{d.ok ? '—' : d.next_attempt_at === null ? 'none: gave up' : when(d.next_attempt_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+const DELIVERY_COLUMNS: Column<Deliveries['deliveries'][number]>[] = [
+  { header: 'Event', cell: (d) => <code>{d.event_id}</code> },
+  { header: 'Type', cell: (d) => <code>{d.type}</code> },
+  { header: 'Attempt', cell: (d) => d.attempt, class: 'num' },
+  { header: 'At', cell: (d) => when(d.at) },
+  { header: 'Status', cell: (d) => d.response_status ?? 'no answer', class: 'num' },
+  { header: 'Result', cell: (d) => (d.ok ? <span class="badge">ok</span> : <span class="badge bad">failed</span>) },
+  { header: 'Next attempt', cell: (d) => (d.ok ? '—' : d.next_attempt_at === null ? 'none: gave up' : when(d.next_attempt_at)) },
+];
 
 export const webhooksPage: ConsolePage = {
   mount(routes) {
