@@ -1,10 +1,12 @@
+import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import type { AdminAnswer } from './admin-client';
+import type { AppEnv } from '../env';
+import type { AdminFailure } from './admin-client';
 
 /** Small pieces every console page uses. */
 
 /** What the admin API said when it refused a change or a read: its own message, and the field. */
-export function ErrorNotice(props: { failure: Extract<AdminAnswer<unknown>, { ok: false }> | null }) {
+export function ErrorNotice(props: { failure: AdminFailure | null }) {
   const f = props.failure;
   if (!f) return null;
   return (
@@ -20,6 +22,29 @@ export function OkNotice(props: { children: Child }) {
     <div class="notice ok" role="status">
       {props.children}
     </div>
+  );
+}
+
+/** What a page shows after a change: the admin API's refusal, or the `?done=` word its redirect after a success carried. */
+export interface AfterChange {
+  failure?: AdminFailure;
+  done?: string;
+}
+
+/** The `?done=` word in the address a redirect after a change led to, if any. */
+export function doneOf(c: Context<AppEnv>): AfterChange {
+  const done = c.req.query('done');
+  return done === undefined ? {} : { done };
+}
+
+/** The refusal, or the page's own sentence (one of `said`) for what was done. */
+export function ChangeNotices(props: AfterChange & { said: Record<string, string> }) {
+  const said = props.done !== undefined && Object.hasOwn(props.said, props.done) ? props.said[props.done] : undefined;
+  return (
+    <>
+      <ErrorNotice failure={props.failure ?? null} />
+      {said ? <OkNotice>{said}</OkNotice> : null}
+    </>
   );
 }
 

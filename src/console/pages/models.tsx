@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
 import type { ModelAnswer, ModelListAnswer, PriceVersionsAnswer } from '../../schemas/answers';
 import type { AdminAnswer } from '../admin-client';
-import { DataTable, Empty, ErrorNotice, OkNotice, Panel, field, when, type Column } from '../components';
+import { ChangeNotices, DataTable, Empty, ErrorNotice, Panel, doneOf, field, when, type AfterChange, type Column } from '../components';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
 import { PriceForm, priceBody } from '../price-form';
@@ -15,11 +15,11 @@ import { PriceForm, priceBody } from '../price-form';
 
 type Models = z.infer<typeof ModelListAnswer>;
 type Versions = z.infer<typeof PriceVersionsAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
 const modelPath = (model: string) => `/admin/models/${encodeURIComponent(model)}`;
+const DONE: Record<string, string> = { priced: 'Price set: the new version is in the table.' };
 
-async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?: boolean } = {}) {
+async function modelsView(c: Context<AppEnv>, extras: AfterChange = {}) {
   const admin = c.var.consoleAdmin;
   const list = await admin.get<Models>('/admin/models');
   const options = { title: 'Models and prices', current: '/console/models', status: extras.failure?.status ?? 200 } as const;
@@ -31,8 +31,7 @@ async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?
     c,
     options,
     <>
-      <ErrorNotice failure={extras.failure ?? null} />
-      {extras.done ? <OkNotice>Price set: the new version is in the table.</OkNotice> : null}
+      <ChangeNotices {...extras} said={DONE} />
       {list.data.data.map((m, i) => (
         <ModelPanel model={m} index={i} versions={versions[i] ?? null} mayPrice={mayPrice} />
       ))}
@@ -42,7 +41,7 @@ async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?
 
 export const modelsPage: ConsolePage = {
   mount(routes) {
-    routes.get('/models', (c) => modelsView(c, { done: c.req.query('done') === 'priced' }));
+    routes.get('/models', (c) => modelsView(c, doneOf(c)));
     routes.post('/models/price', async function setPrice(c) {
       const form = await c.req.parseBody();
       const model = await c.var.consoleAdmin.get<z.infer<typeof ModelAnswer>>(modelPath(field(form, 'model') ?? ''));

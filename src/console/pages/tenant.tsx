@@ -5,7 +5,7 @@ import type { AppEnv } from '../../env';
 import type { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer, TenantWithKeysAnswer, UsageReportAnswer } from '../../schemas/answers';
 import { tagNames } from '../../storage/overview';
 import type { AdminAnswer } from '../admin-client';
-import { DataTable, Empty, ErrorNotice, OkNotice, Panel, SecretReveal, tenantPath, field, numberOrText, when, type Column } from '../components';
+import { ChangeNotices, DataTable, Empty, ErrorNotice, Panel, SecretReveal, doneOf, tenantPath, field, numberOrText, when, type AfterChange, type Column } from '../components';
 import { Gallery } from '../gallery';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
@@ -21,12 +21,9 @@ import { KeyForm, TenantForm, keyBody, tenantBody } from '../tenant-forms';
 type TenantWithKeys = z.infer<typeof TenantWithKeysAnswer>;
 type Key = z.infer<typeof KeyAnswer>;
 type Usage = z.infer<typeof UsageReportAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
-interface Extras {
-  failure?: Failure;
+interface Extras extends AfterChange {
   secret?: { label: string; key: string; previousExpiresAt?: string | null };
-  done?: string;
 }
 
 const DONE: Record<string, string> = { created: 'Tenant created.', updated: 'Tenant changed.', revoked: 'Key revoked: it stops working at once.' };
@@ -80,8 +77,7 @@ function Notices(props: { extras: Extras }) {
   const { failure, done, secret } = props.extras;
   return (
     <>
-      <ErrorNotice failure={failure ?? null} />
-      {done && DONE[done] ? <OkNotice>{DONE[done]}</OkNotice> : null}
+      <ChangeNotices failure={failure} done={done} said={DONE} />
       {secret ? (
         <SecretReveal id="new-key" label={secret.label} secret={secret.key}>
           {secret.previousExpiresAt ? <p class="hint">The previous key keeps working until {when(secret.previousExpiresAt)}.</p> : null}
@@ -218,10 +214,7 @@ function UsageTable(props: { answer: AdminAnswer<Usage> | null; label: string; n
 
 export const tenantDetailPage: ConsolePage = {
   mount(routes) {
-    routes.get('/tenants/:id', (c) => {
-      const done = c.req.query('done');
-      return tenantView(c, c.req.param('id'), done === undefined ? {} : { done });
-    });
+    routes.get('/tenants/:id', (c) => tenantView(c, c.req.param('id'), doneOf(c)));
     routes.post('/tenants/:id', async function changeTenant(c) {
       const id = c.req.param('id');
       const changed = await c.var.consoleAdmin.send('PATCH', `/admin/tenants/${encodeURIComponent(id)}`, tenantBody(await c.req.parseBody()));

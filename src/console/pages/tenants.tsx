@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { TenantAnswer, TenantListAnswer } from '../../schemas/answers';
-import type { AdminAnswer } from '../admin-client';
+import type { AdminFailure } from '../admin-client';
 import { DataTable, ErrorNotice, Panel, tenantColumn, tenantPath, type Column } from '../components';
 import { can, renderPage, type PageOptions } from '../layout';
 import type { ConsolePage } from '../page';
@@ -12,9 +12,8 @@ import { tenantDetailPage } from './tenant';
 /** The tenants list, and the form that creates one (docs/console.md); a tenant's own page is ./tenant. */
 
 type Tenant = z.infer<typeof TenantAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
-async function tenantsView(c: Context<AppEnv>, failure: Failure | null) {
+async function tenantsView(c: Context<AppEnv>, failure: AdminFailure | null) {
   const principal = c.var.consoleSession.principal;
   const list = await c.var.consoleAdmin.get<z.infer<typeof TenantListAnswer>>('/admin/tenants');
   const options: PageOptions = { title: 'Tenants', current: '/console/tenants', status: failure?.status ?? 200 };

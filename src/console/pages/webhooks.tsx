@@ -2,8 +2,7 @@ import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { NewWebhookAnswer, TenantListAnswer, WebhookAnswer, WebhookDeliveriesAnswer, WebhookListAnswer } from '../../schemas/answers';
-import type { AdminAnswer } from '../admin-client';
-import { DataTable, ErrorNotice, OkNotice, Panel, SecretReveal, when, type Column } from '../components';
+import { ChangeNotices, DataTable, ErrorNotice, Panel, SecretReveal, doneOf, when, type AfterChange, type Column } from '../components';
 import { can, renderPage, type PageOptions } from '../layout';
 import type { ConsolePage } from '../page';
 import { WebhookForm, webhookBody, type TenantChoice } from '../webhook-forms';
@@ -18,12 +17,9 @@ import { WebhookForm, webhookBody, type TenantChoice } from '../webhook-forms';
 type Webhook = z.infer<typeof WebhookAnswer>;
 type NewWebhook = z.infer<typeof NewWebhookAnswer>;
 type Deliveries = z.infer<typeof WebhookDeliveriesAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
-interface Extras {
-  failure?: Failure;
+interface Extras extends AfterChange {
   secret?: { label: string; secret: string };
-  done?: string;
 }
 
 const DONE: Record<string, string> = {
@@ -39,8 +35,7 @@ function Notices(props: { extras: Extras }) {
   const { failure, done, secret } = props.extras;
   return (
     <>
-      <ErrorNotice failure={failure ?? null} />
-      {done && DONE[done] ? <OkNotice>{DONE[done]}</OkNotice> : null}
+      <ChangeNotices failure={failure} done={done} said={DONE} />
       {secret ? <SecretReveal id="new-secret" label={secret.label} secret={secret.secret} kept={SECRET_KEPT} /> : null}
     </>
   );
@@ -180,19 +175,13 @@ const DELIVERY_COLUMNS: Column<Deliveries['deliveries'][number]>[] = [
 
 export const webhooksPage: ConsolePage = {
   mount(routes) {
-    routes.get('/webhooks', (c) => {
-      const done = c.req.query('done');
-      return listView(c, done === undefined ? {} : { done });
-    });
+    routes.get('/webhooks', (c) => listView(c, doneOf(c)));
     routes.post('/webhooks', async function createWebhook(c) {
       const created = await c.var.consoleAdmin.send<NewWebhook>('POST', '/admin/webhooks', webhookBody(await c.req.parseBody({ all: true })));
       if (!created.ok) return listView(c, { failure: created });
       return endpointView(c, created.data.id, { secret: { label: `Secret of the new webhook to ${created.data.url}`, secret: created.data.secret } });
     });
-    routes.get('/webhooks/:id', (c) => {
-      const done = c.req.query('done');
-      return endpointView(c, c.req.param('id'), done === undefined ? {} : { done });
-    });
+    routes.get('/webhooks/:id', (c) => endpointView(c, c.req.param('id'), doneOf(c)));
     routes.post('/webhooks/:id/test', async function testWebhook(c) {
       const id = c.req.param('id');
       const sent = await c.var.consoleAdmin.send('POST', `${adminPath(id)}/test`);
