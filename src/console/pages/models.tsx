@@ -62,7 +62,11 @@ function ModelPanel(props: { model: Models['data'][number]; index: number; versi
         {m.width.max} (×{m.width.multiple_of}) · height {m.height.min}–{m.height.max} (×{m.height.multiple_of}) · steps {m.steps.min}–{m.steps.max} · cfg {m.cfg.min}–
         {m.cfg.max}
       </p>
-      {v && v.ok ? <DataTable label={`Price versions of ${m.model}`} caption="Price versions, newest last" columns={PRICE_COLUMNS} rows={v.data.versions} /> : <ErrorNotice failure={v && !v.ok ? v : null} />}
+      {v && v.ok ? (
+        <DataTable label={`Price versions of ${m.model}`} caption="Price versions, newest last" columns={PRICE_COLUMNS} rows={v.data.versions} />
+      ) : (
+        <ErrorNotice failure={v && !v.ok ? v : null} />
+      )}
       {props.mayPrice ? (
         <>
           <h3>Set a new price</h3>
