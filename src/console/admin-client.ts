@@ -18,6 +18,9 @@ export type AdminAnswer<T> =
   | { ok: true; status: number; data: T }
   | { ok: false; status: ContentfulStatusCode; code: string; message: string; param: string | null };
 
+/** The admin API's refusal, as a page shows it. */
+export type AdminFailure = Extract<AdminAnswer<unknown>, { ok: false }>;
+
 export interface AdminClient {
   get<T>(path: string): Promise<AdminAnswer<T>>;
   send<T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, json?: unknown): Promise<AdminAnswer<T>>;

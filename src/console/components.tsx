@@ -1,10 +1,12 @@
+import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import type { AdminAnswer } from './admin-client';
+import type { AppEnv } from '../env';
+import type { AdminFailure } from './admin-client';
 
 /** Small pieces every console page uses. */
 
 /** What the admin API said when it refused a change or a read: its own message, and the field. */
-export function ErrorNotice(props: { failure: Extract<AdminAnswer<unknown>, { ok: false }> | null }) {
+export function ErrorNotice(props: { failure: AdminFailure | null }) {
   const f = props.failure;
   if (!f) return null;
   return (
@@ -20,6 +22,29 @@ export function OkNotice(props: { children: Child }) {
     <div class="notice ok" role="status">
       {props.children}
     </div>
+  );
+}
+
+/** What a page shows after a change: the admin API's refusal, or the `?done=` word its redirect after a success carried. */
+export interface AfterChange {
+  failure?: AdminFailure;
+  done?: string;
+}
+
+/** The `?done=` word in the address a redirect after a change led to, if any. */
+export function doneOf(c: Context<AppEnv>): AfterChange {
+  const done = c.req.query('done');
+  return done === undefined ? {} : { done };
+}
+
+/** The refusal, or the page's own sentence (one of `said`) for what was done. */
+export function ChangeNotices(props: AfterChange & { said: Record<string, string> }) {
+  const said = props.done !== undefined && Object.hasOwn(props.said, props.done) ? props.said[props.done] : undefined;
+  return (
+    <>
+      <ErrorNotice failure={props.failure ?? null} />
+      {said ? <OkNotice>{said}</OkNotice> : null}
+    </>
   );
 }
 
@@ -46,15 +71,6 @@ export function Empty(props: { children: Child }) {
   return <p class="empty">{props.children}</p>;
 }
 
-/** A wide table scrolls on its own on a phone; focusable so the keyboard can scroll it. */
-export function TableWrap(props: { label: string; children: Child }) {
-  return (
-    <div class="table-wrap" role="region" aria-label={props.label} tabindex={0}>
-      {props.children}
-    </div>
-  );
-}
-
 export function Panel(props: { title: string; id?: string; children: Child }) {
   const headingId = `${props.id ?? props.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-h`;
   return (
@@ -70,13 +86,60 @@ export function tenantPath(id: string): string {
   return `/console/tenants/${encodeURIComponent(id)}`;
 }
 
-/** A table row's heading cell naming a tenant, linked to its page. */
-export function TenantCell(props: { id: string; name: string }) {
+/** One column of a `DataTable`: its heading, and what each row shows in it. */
+export interface Column<Row> {
+  header: Child;
+  cell: (row: Row) => Child;
+  /** On the heading and every cell: `num` aligns figures right, `wide-only` hides the column on a phone. */
+  class?: 'num' | 'wide-only';
+  /** On the cells alone, e.g. `mono` for values shown as written. */
+  cellClass?: string;
+}
+
+/**
+ * A console table: one heading per column (`scope="col"`), the first column heads its row
+ * (`scope="row"`). With `empty`, no rows show that sentence instead of an empty table. A wide table
+ * scrolls on its own on a phone, in a region named `label` that the keyboard can focus to scroll it.
+ */
+export function DataTable<Row>(props: { label: string; caption?: string; columns: readonly Column<Row>[]; rows: readonly Row[]; empty?: Child }) {
+  if (props.rows.length === 0 && props.empty !== undefined) return <Empty>{props.empty}</Empty>;
+  const cellClass = (column: Column<Row>) => [column.class, column.cellClass].filter(Boolean).join(' ') || undefined;
   return (
-    <th scope="row">
-      <a href={tenantPath(props.id)}>{props.name}</a>
-    </th>
+    <div class="table-wrap" role="region" aria-label={props.label} tabindex={0}>
+      <table>
+        {props.caption ? <caption>{props.caption}</caption> : null}
+        <thead>
+          <tr>
+            {props.columns.map((column) => (
+              <th scope="col" class={column.class}>
+                {column.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr>
+              {props.columns.map((column, i) =>
+                i === 0 ? (
+                  <th scope="row" class={cellClass(column)}>
+                    {column.cell(row)}
+                  </th>
+                ) : (
+                  <td class={cellClass(column)}>{column.cell(row)}</td>
+                ),
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
+}
+
+/** A table's first column naming a tenant, linked to its page. */
+export function tenantColumn(header: string): Column<{ id: string; name: string }> {
+  return { header, cell: (t) => <a href={tenantPath(t.id)}>{t.name}</a> };
 }
 
 export function Stat(props: { label: string; value: string }) {

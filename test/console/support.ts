@@ -1,7 +1,9 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { createApp } from '../../src/app';
 import { sha256Hex } from '../../src/domain/sha256';
-import { ADMIN_TOKEN, type TestEnv } from '../helpers/api';
+import { ADMIN_TOKEN, unique, type TestEnv } from '../helpers/api';
+import { createTenantWithKey, type TenantKey } from '../helpers/tenants';
+import { newPrincipal, type Principal } from '../admins/http-support';
 
 /** Console requests as a browser sends them: form bodies, the session cookie, and the console's own Origin. */
 
@@ -68,6 +70,13 @@ export async function sessionRow(cookie: string) {
   }>();
 }
 
+/** The newest audit entry of `action`. */
+export function lastAudit(action: string) {
+  return env.DB.prepare('SELECT actor_id, actor_role, target_id, after_json FROM audit_log WHERE action = ? ORDER BY at DESC, id DESC LIMIT 1')
+    .bind(action)
+    .first<{ actor_id: string; actor_role: string; target_id: string; after_json: string | null }>();
+}
+
 export async function countRows(table: 'console_sessions' | 'audit_log' | 'tenants'): Promise<number> {
   return (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())?.n ?? 0;
 }
@@ -79,4 +88,21 @@ export function changingForms(html: string): string[] {
     .filter((tag) => /method="post"/i.test(tag))
     .map((tag) => /action="([^"]*)"/.exec(tag)?.[1] ?? '')
     .filter((action) => action !== '/console/sign-out');
+}
+
+/** Who the role tests sign in as: a viewer, a tenant admin of `own`, an admin; `other` is a tenant the tenant admin may not see. */
+export interface RoleCast {
+  own: TenantKey;
+  other: TenantKey;
+  viewer: Principal;
+  tenantAdmin: Principal;
+  admin: Principal;
+}
+
+/** Makes a RoleCast; `tenant` adds fields to both tenants (POST /admin/tenants). */
+export async function castOfRoles(tenant: Record<string, unknown> = {}): Promise<RoleCast> {
+  const own = await createTenantWithKey({ tenant: { name: unique('own'), ...tenant } });
+  const other = await createTenantWithKey({ tenant: { name: unique('other'), ...tenant } });
+  const [viewer, tenantAdmin, admin] = await Promise.all([newPrincipal('viewer'), newPrincipal('tenant_admin', own.tenantId), newPrincipal('admin')]);
+  return { own, other, viewer, tenantAdmin, admin };
 }

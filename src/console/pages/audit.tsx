@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { AuditPageAnswer } from '../../schemas/answers';
-import { Empty, ErrorNotice, Panel, TableWrap, when } from '../components';
+import { DataTable, ErrorNotice, Panel, when, type Column } from '../components';
 import { renderPage } from '../layout';
 import type { ConsolePage } from '../page';
 
@@ -61,12 +61,15 @@ export const auditPage: ConsolePage = {
             <Filters filters={filters} />
           </details>
           <Panel title="Entries, newest first">
-            {!page.ok ? (
-              <ErrorNotice failure={page} />
-            ) : page.data.entries.length === 0 ? (
-              <Empty>No entries{filters.size > 0 ? ' match these filters — clear them to see every entry' : ' yet — every change made through the admin API or here is listed'}.</Empty>
+            {page.ok ? (
+              <DataTable
+                label="Audit entries"
+                columns={ENTRY_COLUMNS}
+                rows={page.data.entries}
+                empty={<>No entries{filters.size > 0 ? ' match these filters — clear them to see every entry' : ' yet — every change made through the admin API or here is listed'}.</>}
+              />
             ) : (
-              <Entries entries={page.data.entries} />
+              <ErrorNotice failure={page} />
             )}
             {next ? (
               <p class="pager">
@@ -99,45 +102,20 @@ function Filters(props: { filters: URLSearchParams }) {
   );
 }
 
-function Entries(props: { entries: AuditPage['entries'] }) {
-  return (
-    <TableWrap label="Audit entries">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Target</th>
-            <th scope="col">Before</th>
-            <th scope="col">After</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.entries.map((e) => (
-            <tr>
-              <th scope="row" class="nowrap">
-                {when(e.at)}
-              </th>
-              <td>
-                {e.actor.name} <span class="badge">{e.actor.role.replace('_', ' ')}</span>
-              </td>
-              <td>
-                <code>{e.action}</code>
-              </td>
-              <td>
-                <code>{e.target.id}</code>
-              </td>
-              <td class="mono">
-                <Changes fields={e.before} />
-              </td>
-              <td class="mono">
-                <Changes fields={e.after} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+type Entry = AuditPage['entries'][number];
+
+const ENTRY_COLUMNS: Column<Entry>[] = [
+  { header: 'When', cell: (e) => when(e.at), cellClass: 'nowrap' },
+  {
+    header: 'Actor',
+    cell: (e) => (
+      <>
+        {e.actor.name} <span class="badge">{e.actor.role.replace('_', ' ')}</span>
+      </>
+    ),
+  },
+  { header: 'Action', cell: (e) => <code>{e.action}</code> },
+  { header: 'Target', cell: (e) => <code>{e.target.id}</code> },
+  { header: 'Before', cell: (e) => <Changes fields={e.before} />, cellClass: 'mono' },
+  { header: 'After', cell: (e) => <Changes fields={e.after} />, cellClass: 'mono' },
+];

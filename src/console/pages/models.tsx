@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
 import type { ModelAnswer, ModelListAnswer, PriceVersionsAnswer } from '../../schemas/answers';
 import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, OkNotice, Panel, TableWrap, field, when } from '../components';
+import { ChangeNotices, DataTable, Empty, ErrorNotice, Panel, doneOf, field, when, type AfterChange, type Column } from '../components';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
 import { PriceForm, priceBody } from '../price-form';
@@ -15,11 +15,11 @@ import { PriceForm, priceBody } from '../price-form';
 
 type Models = z.infer<typeof ModelListAnswer>;
 type Versions = z.infer<typeof PriceVersionsAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
 const modelPath = (model: string) => `/admin/models/${encodeURIComponent(model)}`;
+const DONE: Record<string, string> = { priced: 'Price set: the new version is in the table.' };
 
-async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?: boolean } = {}) {
+async function modelsView(c: Context<AppEnv>, extras: AfterChange = {}) {
   const admin = c.var.consoleAdmin;
   const list = await admin.get<Models>('/admin/models');
   const options = { title: 'Models and prices', current: '/console/models', status: extras.failure?.status ?? 200 } as const;
@@ -31,8 +31,7 @@ async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?
     c,
     options,
     <>
-      <ErrorNotice failure={extras.failure ?? null} />
-      {extras.done ? <OkNotice>Price set: the new version is in the table.</OkNotice> : null}
+      <ChangeNotices {...extras} said={DONE} />
       {list.data.data.map((m, i) => (
         <ModelPanel model={m} index={i} versions={versions[i] ?? null} mayPrice={mayPrice} />
       ))}
@@ -42,7 +41,7 @@ async function modelsView(c: Context<AppEnv>, extras: { failure?: Failure; done?
 
 export const modelsPage: ConsolePage = {
   mount(routes) {
-    routes.get('/models', (c) => modelsView(c, { done: c.req.query('done') === 'priced' }));
+    routes.get('/models', (c) => modelsView(c, doneOf(c)));
     routes.post('/models/price', async function setPrice(c) {
       const form = await c.req.parseBody();
       const model = await c.var.consoleAdmin.get<z.infer<typeof ModelAnswer>>(modelPath(field(form, 'model') ?? ''));
@@ -63,7 +62,11 @@ function ModelPanel(props: { model: Models['data'][number]; index: number; versi
         {m.width.max} (×{m.width.multiple_of}) · height {m.height.min}–{m.height.max} (×{m.height.multiple_of}) · steps {m.steps.min}–{m.steps.max} · cfg {m.cfg.min}–
         {m.cfg.max}
       </p>
-      {v && v.ok ? <PriceTable model={m.model} versions={v.data.versions} /> : <ErrorNotice failure={v && !v.ok ? v : null} />}
+      {v && v.ok ? (
+        <DataTable label={`Price versions of ${m.model}`} caption="Price versions, newest last" columns={PRICE_COLUMNS} rows={v.data.versions} />
+      ) : (
+        <ErrorNotice failure={v && !v.ok ? v : null} />
+      )}
       {props.mayPrice ? (
         <>
           <h3>Set a new price</h3>
@@ -75,34 +78,10 @@ function ModelPanel(props: { model: Models['data'][number]; index: number; versi
   );
 }
 
-function PriceTable(props: { model: string; versions: Versions['versions'] }) {
-  return (
-    <TableWrap label={`Price versions of ${props.model}`}>
-      <table>
-        <caption>Price versions, newest last</caption>
-        <thead>
-          <tr>
-            <th scope="col" class="num">Version</th>
-            <th scope="col">In force from</th>
-            <th scope="col" class="num">USD per megapixel</th>
-            <th scope="col" class="num">Steps included</th>
-            <th scope="col" class="num">USD per extra step</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.versions.map((p) => (
-            <tr>
-              <th scope="row" class="num">
-                {p.version}
-              </th>
-              <td>{p.effective_at.startsWith('1970-') ? 'the start' : when(p.effective_at)}</td>
-              <td class="num">{p.price_per_megapixel_usd}</td>
-              <td class="num">{p.included_steps}</td>
-              <td class="num">{p.price_per_extra_step_usd}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+const PRICE_COLUMNS: Column<Versions['versions'][number]>[] = [
+  { header: 'Version', cell: (p) => p.version, class: 'num' },
+  { header: 'In force from', cell: (p) => (p.effective_at.startsWith('1970-') ? 'the start' : when(p.effective_at)) },
+  { header: 'USD per megapixel', cell: (p) => p.price_per_megapixel_usd, class: 'num' },
+  { header: 'Steps included', cell: (p) => p.included_steps, class: 'num' },
+  { header: 'USD per extra step', cell: (p) => p.price_per_extra_step_usd, class: 'num' },
+];

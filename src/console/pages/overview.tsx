@@ -3,7 +3,7 @@ import { tenantScope } from '../../domain/roles';
 import { CHART_DAYS, periodOverview, recentActivity, type PeriodOverview, type TenantSummary } from '../../services/overview';
 import type { OriginFailures } from '../../storage/overview';
 import { BudgetBars, DailySpend } from '../charts';
-import { Empty, Panel, Stat, TableWrap, TenantCell } from '../components';
+import { DataTable, Empty, Panel, Stat, tenantColumn, type Column } from '../components';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
 
@@ -38,10 +38,10 @@ export const overviewPage: ConsolePage = {
             </Panel>
           </div>
           <Panel title="Tenants this period">
-            {period.tenants.length === 0 ? <Empty>Nothing to show until a tenant exists.</Empty> : <TenantsTable tenants={period.tenants} />}
+            <DataTable label="Tenants this period" columns={TENANT_COLUMNS} rows={period.tenants} empty="Nothing to show until a tenant exists." />
           </Panel>
           <Panel title={`Failures by origin, last ${CHART_DAYS} days`}>
-            {recent.failures.length === 0 ? <Empty>No generations in the last {CHART_DAYS} days, so no failures either.</Empty> : <FailuresTable failures={recent.failures} />}
+            <DataTable label="Failures by origin" columns={FAILURE_COLUMNS} rows={recent.failures} empty={<>No generations in the last {CHART_DAYS} days, so no failures either.</>} />
           </Panel>
         </>
       );
@@ -65,62 +65,19 @@ function Totals(props: { period: PeriodOverview }) {
   );
 }
 
-function TenantsTable(props: { tenants: TenantSummary[] }) {
-  return (
-    <TableWrap label="Tenants this period">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Tenant</th>
-            <th scope="col" class="num">Spent (USD)</th>
-            <th scope="col" class="num">Budget (USD)</th>
-            <th scope="col">Period</th>
-            <th scope="col" class="num">Requests</th>
-            <th scope="col" class="num">Cache hits</th>
-            <th scope="col" class="num">Failed</th>
-            <th scope="col" class="num">Saved (USD)</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.tenants.map((t) => (
-            <tr>
-              <TenantCell id={t.id} name={t.name} />
-              <td class="num">{formatUsd(t.spentNano)}</td>
-              <td class="num">{t.state.budgetNano === null ? 'none' : formatUsd(t.state.budgetNano)}</td>
-              <td>{t.state.budgetPeriod}</td>
-              <td class="num">{t.requests}</td>
-              <td class="num">{t.cacheHits}</td>
-              <td class="num">{t.failed}</td>
-              <td class="num">{formatUsd(t.savedNano)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+const TENANT_COLUMNS: Column<TenantSummary>[] = [
+  tenantColumn('Tenant'),
+  { header: 'Spent (USD)', cell: (t) => formatUsd(t.spentNano), class: 'num' },
+  { header: 'Budget (USD)', cell: (t) => (t.state.budgetNano === null ? 'none' : formatUsd(t.state.budgetNano)), class: 'num' },
+  { header: 'Period', cell: (t) => t.state.budgetPeriod },
+  { header: 'Requests', cell: (t) => t.requests, class: 'num' },
+  { header: 'Cache hits', cell: (t) => t.cacheHits, class: 'num' },
+  { header: 'Failed', cell: (t) => t.failed, class: 'num' },
+  { header: 'Saved (USD)', cell: (t) => formatUsd(t.savedNano), class: 'num' },
+];
 
-function FailuresTable(props: { failures: OriginFailures[] }) {
-  return (
-    <TableWrap label="Failures by origin">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Origin</th>
-            <th scope="col" class="num">Failed</th>
-            <th scope="col" class="num">Generations</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.failures.map((f) => (
-            <tr>
-              <th scope="row">{f.origin === 'none' ? 'none answered' : f.origin}</th>
-              <td class="num">{f.failed}</td>
-              <td class="num">{f.total}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+const FAILURE_COLUMNS: Column<OriginFailures>[] = [
+  { header: 'Origin', cell: (f) => (f.origin === 'none' ? 'none answered' : f.origin) },
+  { header: 'Failed', cell: (f) => f.failed, class: 'num' },
+  { header: 'Generations', cell: (f) => f.total, class: 'num' },
+];

@@ -5,7 +5,7 @@ import type { AppEnv } from '../../env';
 import type { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer, TenantWithKeysAnswer, UsageReportAnswer } from '../../schemas/answers';
 import { tagNames } from '../../storage/overview';
 import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, OkNotice, Panel, SecretReveal, TableWrap, tenantPath, field, numberOrText, when } from '../components';
+import { ChangeNotices, DataTable, Empty, ErrorNotice, Panel, SecretReveal, doneOf, tenantPath, field, numberOrText, when, type AfterChange, type Column } from '../components';
 import { Gallery } from '../gallery';
 import { can, renderPage } from '../layout';
 import type { ConsolePage } from '../page';
@@ -21,12 +21,9 @@ import { KeyForm, TenantForm, keyBody, tenantBody } from '../tenant-forms';
 type TenantWithKeys = z.infer<typeof TenantWithKeysAnswer>;
 type Key = z.infer<typeof KeyAnswer>;
 type Usage = z.infer<typeof UsageReportAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
-interface Extras {
-  failure?: Failure;
+interface Extras extends AfterChange {
   secret?: { label: string; key: string; previousExpiresAt?: string | null };
-  done?: string;
 }
 
 const DONE: Record<string, string> = { created: 'Tenant created.', updated: 'Tenant changed.', revoked: 'Key revoked: it stops working at once.' };
@@ -80,8 +77,7 @@ function Notices(props: { extras: Extras }) {
   const { failure, done, secret } = props.extras;
   return (
     <>
-      <ErrorNotice failure={failure ?? null} />
-      {done && DONE[done] ? <OkNotice>{DONE[done]}</OkNotice> : null}
+      <ChangeNotices failure={failure} done={done} said={DONE} />
       {secret ? (
         <SecretReveal id="new-key" label={secret.label} secret={secret.key}>
           {secret.previousExpiresAt ? <p class="hint">The previous key keeps working until {when(secret.previousExpiresAt)}.</p> : null}
@@ -142,44 +138,25 @@ function TagChoice(props: { action: string; tags: string[]; chosen: string }) {
   );
 }
 
+const KEY_COLUMNS: Column<Key>[] = [
+  { header: 'Name', cell: (k) => k.name },
+  { header: 'Prefix', cell: (k) => <code>{k.prefix}…</code> },
+  { header: 'Spent (USD)', cell: (k) => k.usage.spent_usd, class: 'num' },
+  { header: 'Budget (USD)', cell: (k) => k.budget_usd ?? 'none', class: 'num' },
+  { header: 'Alerts at', cell: (k) => alertsText(k.alert_thresholds) },
+  {
+    header: 'State',
+    cell: (k) => (k.revoked ? <span class="badge bad">revoked</span> : k.disabled ? <span class="badge bad">disabled</span> : <span class="badge">active</span>),
+  },
+  { header: 'Created', cell: (k) => when(k.created_at), class: 'wide-only' },
+];
+
+/** The last column, for a principal who may rotate and revoke this tenant's keys. */
+const KEY_ACTIONS: Column<Key> = { header: 'Actions', cell: (k) => (k.revoked ? '—' : <KeyActions keyId={k.id} name={k.name} />) };
+
 function KeysTable(props: { keys: Key[]; mayChange: boolean }) {
-  if (props.keys.length === 0) return <Empty>No keys yet{props.mayChange ? ' — create one below' : ''}.</Empty>;
-  return (
-    <TableWrap label="Keys">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Prefix</th>
-            <th scope="col" class="num">Spent (USD)</th>
-            <th scope="col" class="num">Budget (USD)</th>
-            <th scope="col">Alerts at</th>
-            <th scope="col">State</th>
-            <th scope="col" class="wide-only">
-              Created
-            </th>
-            {props.mayChange ? <th scope="col">Actions</th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {props.keys.map((k) => (
-            <tr>
-              <th scope="row">{k.name}</th>
-              <td>
-                <code>{k.prefix}…</code>
-              </td>
-              <td class="num">{k.usage.spent_usd}</td>
-              <td class="num">{k.budget_usd ?? 'none'}</td>
-              <td>{alertsText(k.alert_thresholds)}</td>
-              <td>{k.revoked ? <span class="badge bad">revoked</span> : k.disabled ? <span class="badge bad">disabled</span> : <span class="badge">active</span>}</td>
-              <td class="wide-only">{when(k.created_at)}</td>
-              {props.mayChange ? <td>{k.revoked ? '—' : <KeyActions keyId={k.id} name={k.name} />}</td> : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
+  const columns = props.mayChange ? [...KEY_COLUMNS, KEY_ACTIONS] : KEY_COLUMNS;
+  return <DataTable label="Keys" columns={columns} rows={props.keys} empty={<>No keys yet{props.mayChange ? ' — create one below' : ''}.</>} />;
 }
 
 function KeyActions(props: { keyId: string; name: string }) {
@@ -204,6 +181,20 @@ function KeyActions(props: { keyId: string; name: string }) {
   );
 }
 
+type UsageRow = Usage['rows'][number];
+
+/** Usage grouped by `label` (a key, shown by its name from `names`, or a tag's values). */
+function usageColumns(label: string, names?: Map<string, string>): Column<UsageRow>[] {
+  return [
+    { header: label, cell: (r) => names?.get(r.group) ?? (r.group === '' ? '(none)' : r.group) },
+    { header: 'Requests', cell: (r) => r.requests, class: 'num' },
+    { header: 'Cache hits', cell: (r) => r.cache_hits, class: 'num' },
+    { header: 'Failed', cell: (r) => r.failed, class: 'num' },
+    { header: 'Cost (USD)', cell: (r) => r.cost_usd, class: 'num' },
+    { header: 'Saved (USD)', cell: (r) => r.saved_usd, class: 'num' },
+  ];
+}
+
 function UsageTable(props: { answer: AdminAnswer<Usage> | null; label: string; names?: Map<string, string>; csv: string }) {
   const a = props.answer;
   if (!a) return null;
@@ -211,32 +202,7 @@ function UsageTable(props: { answer: AdminAnswer<Usage> | null; label: string; n
   if (a.data.rows.length === 0) return <Empty>No generations in this window yet.</Empty>;
   return (
     <>
-      <TableWrap label={`Usage by ${props.label.toLowerCase()}`}>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{props.label}</th>
-              <th scope="col" class="num">Requests</th>
-              <th scope="col" class="num">Cache hits</th>
-              <th scope="col" class="num">Failed</th>
-              <th scope="col" class="num">Cost (USD)</th>
-              <th scope="col" class="num">Saved (USD)</th>
-            </tr>
-          </thead>
-          <tbody>
-            {a.data.rows.map((r) => (
-              <tr>
-                <th scope="row">{props.names?.get(r.group) ?? (r.group === '' ? '(none)' : r.group)}</th>
-                <td class="num">{r.requests}</td>
-                <td class="num">{r.cache_hits}</td>
-                <td class="num">{r.failed}</td>
-                <td class="num">{r.cost_usd}</td>
-                <td class="num">{r.saved_usd}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableWrap>
+      <DataTable label={`Usage by ${props.label.toLowerCase()}`} columns={usageColumns(props.label, props.names)} rows={a.data.rows} />
       <p>
         <a href={props.csv} download>
           Download as CSV
@@ -248,10 +214,7 @@ function UsageTable(props: { answer: AdminAnswer<Usage> | null; label: string; n
 
 export const tenantDetailPage: ConsolePage = {
   mount(routes) {
-    routes.get('/tenants/:id', (c) => {
-      const done = c.req.query('done');
-      return tenantView(c, c.req.param('id'), done === undefined ? {} : { done });
-    });
+    routes.get('/tenants/:id', (c) => tenantView(c, c.req.param('id'), doneOf(c)));
     routes.post('/tenants/:id', async function changeTenant(c) {
       const id = c.req.param('id');
       const changed = await c.var.consoleAdmin.send('PATCH', `/admin/tenants/${encodeURIComponent(id)}`, tenantBody(await c.req.parseBody()));

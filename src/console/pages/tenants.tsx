@@ -2,8 +2,8 @@ import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { TenantAnswer, TenantListAnswer } from '../../schemas/answers';
-import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, Panel, TableWrap, TenantCell, tenantPath } from '../components';
+import type { AdminFailure } from '../admin-client';
+import { DataTable, ErrorNotice, Panel, tenantColumn, tenantPath, type Column } from '../components';
 import { can, renderPage, type PageOptions } from '../layout';
 import type { ConsolePage } from '../page';
 import { TenantForm, tenantBody } from '../tenant-forms';
@@ -12,9 +12,8 @@ import { tenantDetailPage } from './tenant';
 /** The tenants list, and the form that creates one (docs/console.md); a tenant's own page is ./tenant. */
 
 type Tenant = z.infer<typeof TenantAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
-async function tenantsView(c: Context<AppEnv>, failure: Failure | null) {
+async function tenantsView(c: Context<AppEnv>, failure: AdminFailure | null) {
   const principal = c.var.consoleSession.principal;
   const list = await c.var.consoleAdmin.get<z.infer<typeof TenantListAnswer>>('/admin/tenants');
   const options: PageOptions = { title: 'Tenants', current: '/console/tenants', status: failure?.status ?? 200 };
@@ -27,11 +26,12 @@ async function tenantsView(c: Context<AppEnv>, failure: Failure | null) {
     <>
       <ErrorNotice failure={failure} />
       <Panel title="All tenants">
-        {tenants.length === 0 ? (
-          <Empty>No tenants yet — {mayCreate ? <a href="#create">create one</a> : 'an owner or admin can create one'}.</Empty>
-        ) : (
-          <TenantTable tenants={tenants} />
-        )}
+        <DataTable
+          label="Tenants"
+          columns={TENANT_COLUMNS}
+          rows={tenants}
+          empty={<>No tenants yet — {mayCreate ? <a href="#create">create one</a> : 'an owner or admin can create one'}.</>}
+        />
       </Panel>
       {mayCreate ? (
         <Panel title="Create a tenant" id="create">
@@ -43,46 +43,17 @@ async function tenantsView(c: Context<AppEnv>, failure: Failure | null) {
   );
 }
 
-function TenantTable(props: { tenants: Tenant[] }) {
-  return (
-    <TableWrap label="Tenants">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col" class="wide-only">
-              Id
-            </th>
-            <th scope="col" class="num">Spent (USD)</th>
-            <th scope="col" class="num">Budget (USD)</th>
-            <th scope="col" class="num">Remaining (USD)</th>
-            <th scope="col">Period</th>
-            <th scope="col" class="num">Per minute</th>
-            <th scope="col" class="num">In flight</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.tenants.map((t) => (
-            <tr>
-              <TenantCell id={t.id} name={t.name} />
-              <td class="wide-only">
-                <code>{t.id}</code>
-              </td>
-              <td class="num">{t.usage.spent_usd}</td>
-              <td class="num">{t.budget_usd ?? 'none'}</td>
-              <td class="num">{t.usage.remaining_usd ?? '—'}</td>
-              <td>{t.budget_period}</td>
-              <td class="num">{t.rate_limit_rpm ?? '—'}</td>
-              <td class="num">{t.max_concurrent ?? '—'}</td>
-              <td>{t.disabled ? <span class="badge bad">disabled</span> : <span class="badge">active</span>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+const TENANT_COLUMNS: Column<Tenant>[] = [
+  tenantColumn('Name'),
+  { header: 'Id', cell: (t) => <code>{t.id}</code>, class: 'wide-only' },
+  { header: 'Spent (USD)', cell: (t) => t.usage.spent_usd, class: 'num' },
+  { header: 'Budget (USD)', cell: (t) => t.budget_usd ?? 'none', class: 'num' },
+  { header: 'Remaining (USD)', cell: (t) => t.usage.remaining_usd ?? '—', class: 'num' },
+  { header: 'Period', cell: (t) => t.budget_period },
+  { header: 'Per minute', cell: (t) => t.rate_limit_rpm ?? '—', class: 'num' },
+  { header: 'In flight', cell: (t) => t.max_concurrent ?? '—', class: 'num' },
+  { header: 'State', cell: (t) => (t.disabled ? <span class="badge bad">disabled</span> : <span class="badge">active</span>) },
+];
 
 export const tenantsPage: ConsolePage = {
   mount(routes) {

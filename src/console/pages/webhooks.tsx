@@ -2,8 +2,7 @@ import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import type { NewWebhookAnswer, TenantListAnswer, WebhookAnswer, WebhookDeliveriesAnswer, WebhookListAnswer } from '../../schemas/answers';
-import type { AdminAnswer } from '../admin-client';
-import { Empty, ErrorNotice, OkNotice, Panel, SecretReveal, TableWrap, when } from '../components';
+import { ChangeNotices, DataTable, ErrorNotice, Panel, SecretReveal, doneOf, when, type AfterChange, type Column } from '../components';
 import { can, renderPage, type PageOptions } from '../layout';
 import type { ConsolePage } from '../page';
 import { WebhookForm, webhookBody, type TenantChoice } from '../webhook-forms';
@@ -18,12 +17,9 @@ import { WebhookForm, webhookBody, type TenantChoice } from '../webhook-forms';
 type Webhook = z.infer<typeof WebhookAnswer>;
 type NewWebhook = z.infer<typeof NewWebhookAnswer>;
 type Deliveries = z.infer<typeof WebhookDeliveriesAnswer>;
-type Failure = Extract<AdminAnswer<unknown>, { ok: false }>;
 
-interface Extras {
-  failure?: Failure;
+interface Extras extends AfterChange {
   secret?: { label: string; secret: string };
-  done?: string;
 }
 
 const DONE: Record<string, string> = {
@@ -39,8 +35,7 @@ function Notices(props: { extras: Extras }) {
   const { failure, done, secret } = props.extras;
   return (
     <>
-      <ErrorNotice failure={failure ?? null} />
-      {done && DONE[done] ? <OkNotice>{DONE[done]}</OkNotice> : null}
+      <ChangeNotices failure={failure} done={done} said={DONE} />
       {secret ? <SecretReveal id="new-secret" label={secret.label} secret={secret.secret} kept={SECRET_KEPT} /> : null}
     </>
   );
@@ -66,11 +61,12 @@ async function listView(c: Context<AppEnv>, extras: Extras = {}) {
     <>
       <Notices extras={extras} />
       <Panel title="Endpoints">
-        {endpoints.length === 0 ? (
-          <Empty>No webhooks yet — {mayCreate ? <a href="#add">add one</a> : 'an admin can add one'} to hear about budgets.</Empty>
-        ) : (
-          <WebhookTable endpoints={endpoints} />
-        )}
+        <DataTable
+          label="Webhook endpoints"
+          columns={WEBHOOK_COLUMNS}
+          rows={endpoints}
+          empty={<>No webhooks yet — {mayCreate ? <a href="#add">add one</a> : 'an admin can add one'} to hear about budgets.</>}
+        />
       </Panel>
       {mayCreate ? (
         <Panel title="Add a webhook" id="add">
@@ -86,40 +82,18 @@ function EventList(props: { events: string[] }) {
   return <>{props.events.includes('*') ? 'all' : props.events.map((e, i) => <>{i > 0 ? ', ' : ''}<code>{e}</code></>)}</>;
 }
 
-function WebhookTable(props: { endpoints: Webhook[] }) {
-  return (
-    <TableWrap label="Webhook endpoints">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">URL</th>
-            <th scope="col">Events</th>
-            <th scope="col">Tenant</th>
-            <th scope="col">Description</th>
-            <th scope="col" class="wide-only">
-              Created
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.endpoints.map((w) => (
-            <tr>
-              <th scope="row">
-                <a href={endpointPath(w.id)}>{w.url}</a>
-              </th>
-              <td>
-                <EventList events={w.events} />
-              </td>
-              <td>{w.tenant_id === null ? 'every tenant' : <code>{w.tenant_id}</code>}</td>
-              <td>{w.description ?? '—'}</td>
-              <td class="wide-only">{when(w.created_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
+/** Who an endpoint hears about: one tenant, or every tenant when it has none. */
+function TenantOf(props: { tenantId: string | null }) {
+  return <>{props.tenantId === null ? 'every tenant' : <code>{props.tenantId}</code>}</>;
 }
+
+const WEBHOOK_COLUMNS: Column<Webhook>[] = [
+  { header: 'URL', cell: (w) => <a href={endpointPath(w.id)}>{w.url}</a> },
+  { header: 'Events', cell: (w) => <EventList events={w.events} /> },
+  { header: 'Tenant', cell: (w) => <TenantOf tenantId={w.tenant_id} /> },
+  { header: 'Description', cell: (w) => w.description ?? '—' },
+  { header: 'Created', cell: (w) => when(w.created_at), class: 'wide-only' },
+];
 
 async function endpointView(c: Context<AppEnv>, id: string, extras: Extras = {}) {
   const found = await c.var.consoleAdmin.get<Webhook>(adminPath(id));
@@ -134,11 +108,23 @@ async function endpointView(c: Context<AppEnv>, id: string, extras: Extras = {})
     <>
       <Notices extras={extras} />
       <p>
-        <code>{w.url}</code> · <EventList events={w.events} /> · {w.tenant_id === null ? 'every tenant' : <code>{w.tenant_id}</code>}
+        <code>{w.url}</code> · <EventList events={w.events} /> · <TenantOf tenantId={w.tenant_id} />
         {w.description ? ` · ${w.description}` : ''} · created {when(w.created_at)}
       </p>
       <EndpointActions id={w.id} may={(method, path) => can(principal, method, path, tenant)} />
-      <Panel title="Deliveries">{deliveries.ok ? <DeliveryTable deliveries={deliveries.data.deliveries} /> : <ErrorNotice failure={deliveries} />}</Panel>
+      <Panel title="Deliveries">
+        {deliveries.ok ? (
+          <DataTable
+            label="Deliveries"
+            caption="Every attempt, newest first"
+            columns={DELIVERY_COLUMNS}
+            rows={deliveries.data.deliveries}
+            empty="No deliveries yet — send a test event to try the endpoint."
+          />
+        ) : (
+          <ErrorNotice failure={deliveries} />
+        )}
+      </Panel>
       <p>
         <a href={LIST}>All webhooks</a>
       </p>
@@ -177,60 +163,25 @@ function EndpointActions(props: { id: string; may: (method: 'POST' | 'DELETE', p
   );
 }
 
-function DeliveryTable(props: { deliveries: Deliveries['deliveries'] }) {
-  if (props.deliveries.length === 0) return <Empty>No deliveries yet — send a test event to try the endpoint.</Empty>;
-  return (
-    <TableWrap label="Deliveries">
-      <table>
-        <caption>Every attempt, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Event</th>
-            <th scope="col">Type</th>
-            <th scope="col" class="num">Attempt</th>
-            <th scope="col">At</th>
-            <th scope="col" class="num">Status</th>
-            <th scope="col">Result</th>
-            <th scope="col">Next attempt</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.deliveries.map((d) => (
-            <tr>
-              <th scope="row">
-                <code>{d.event_id}</code>
-              </th>
-              <td>
-                <code>{d.type}</code>
-              </td>
-              <td class="num">{d.attempt}</td>
-              <td>{when(d.at)}</td>
-              <td class="num">{d.response_status ?? 'no answer'}</td>
-              <td>{d.ok ? <span class="badge">ok</span> : <span class="badge bad">failed</span>}</td>
-              <td>{d.ok ? '—' : d.next_attempt_at === null ? 'none: gave up' : when(d.next_attempt_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
-  );
-}
+const DELIVERY_COLUMNS: Column<Deliveries['deliveries'][number]>[] = [
+  { header: 'Event', cell: (d) => <code>{d.event_id}</code> },
+  { header: 'Type', cell: (d) => <code>{d.type}</code> },
+  { header: 'Attempt', cell: (d) => d.attempt, class: 'num' },
+  { header: 'At', cell: (d) => when(d.at) },
+  { header: 'Status', cell: (d) => d.response_status ?? 'no answer', class: 'num' },
+  { header: 'Result', cell: (d) => (d.ok ? <span class="badge">ok</span> : <span class="badge bad">failed</span>) },
+  { header: 'Next attempt', cell: (d) => (d.ok ? '—' : d.next_attempt_at === null ? 'none: gave up' : when(d.next_attempt_at)) },
+];
 
 export const webhooksPage: ConsolePage = {
   mount(routes) {
-    routes.get('/webhooks', (c) => {
-      const done = c.req.query('done');
-      return listView(c, done === undefined ? {} : { done });
-    });
+    routes.get('/webhooks', (c) => listView(c, doneOf(c)));
     routes.post('/webhooks', async function createWebhook(c) {
       const created = await c.var.consoleAdmin.send<NewWebhook>('POST', '/admin/webhooks', webhookBody(await c.req.parseBody({ all: true })));
       if (!created.ok) return listView(c, { failure: created });
       return endpointView(c, created.data.id, { secret: { label: `Secret of the new webhook to ${created.data.url}`, secret: created.data.secret } });
     });
-    routes.get('/webhooks/:id', (c) => {
-      const done = c.req.query('done');
-      return endpointView(c, c.req.param('id'), done === undefined ? {} : { done });
-    });
+    routes.get('/webhooks/:id', (c) => endpointView(c, c.req.param('id'), doneOf(c)));
     routes.post('/webhooks/:id/test', async function testWebhook(c) {
       const id = c.req.param('id');
       const sent = await c.var.consoleAdmin.send('POST', `${adminPath(id)}/test`);
