@@ -16,8 +16,8 @@ import { keyEventStatement, type KeyEvent } from '../storage/key-events';
 import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
 import { auditOf, type Change } from './admin-audit';
-import { found, isoNow, revokeOnce } from './admin-objects';
-import { auditFields, definedFields, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
+import { found, isoNow, patchChange, revokeOnce } from './admin-objects';
+import { definedFields, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
 import { routeGroup } from './route-group';
 import { keyPatchOf } from './tenant-patches';
 
@@ -113,13 +113,7 @@ adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
   await checkKeyBudget(c, before.tenantId, patch);
   const write = updateKeyWrite(c.env.DB, before.id, patch, isoNow(c.var.deps.now()));
   const expected = { ...before, ...definedFields(patch), defaultTags: patch.defaultTags === null ? {} : (patch.defaultTags ?? before.defaultTags) };
-  const change = {
-    action: 'key.update',
-    target: { type: 'key', id: before.id },
-    tenantId: before.tenantId,
-    before: auditFields(keyFields(before)),
-    after: auditFields(keyFields(expected)),
-  } as const;
+  const change = patchChange({ action: 'key.update', target: { type: 'key', id: before.id }, tenantId: before.tenantId }, keyFields, before, expected);
   const key = found(await commitKey(c, write, change, { budgetChanged: patch.budgetNano !== undefined || patch.budgetPeriod !== undefined }), 'key');
   return c.json(key, 200);
 });

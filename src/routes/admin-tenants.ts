@@ -1,6 +1,5 @@
 import { DEFAULT_ALERT_THRESHOLDS } from '../domain/alert-thresholds';
 import { currentSpent, periodEnd, remainingOf, type BudgetState } from '../domain/budget-period';
-import type { Fields } from '../domain/audit';
 import { newId } from '../domain/keys';
 import { atLeastZero, formatUsd } from '../domain/money';
 import { tenantScope } from '../domain/roles';
@@ -14,7 +13,7 @@ import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { commitAudited } from '../storage/audit';
 import { budgetStates, getTenant, insertTenantWrite, listKeys, listTenants, updateTenantWrite } from '../storage/tenants';
 import { auditOf } from './admin-audit';
-import { found, isoNow } from './admin-objects';
+import { found, isoNow, patchChange } from './admin-objects';
 import { routeGroup } from './route-group';
 import { tenantPatchOf } from './tenant-patches';
 
@@ -94,12 +93,6 @@ export function keyJson(k: ApiKeyRecord, usage: SpendJson) {
   return { ...keyFields(k), usage };
 }
 
-/** The fields an audit entry compares: the object's own, without the times every write moves. */
-export function auditFields(fields: { created_at: string; updated_at: string } & Fields): Fields {
-  const { created_at: _created, updated_at: _updated, ...rest } = fields;
-  return rest;
-}
-
 export const tenantId = IdParam('the tenant id (`ten_…`)');
 const tenants = adminResource('admin: tenants', '/admin/tenants');
 const onTenant = tenants.item(tenantId);
@@ -167,13 +160,7 @@ adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
   const patch = tenantPatchOf(c.req.valid('json'));
   const write = updateTenantWrite(c.env.DB, before.id, patch, isoNow(now));
   const expected = { ...before, ...definedFields(patch) };
-  const change = {
-    action: 'tenant.update',
-    target: { type: 'tenant', id: before.id },
-    tenantId: before.id,
-    before: auditFields(tenantFields(before)),
-    after: auditFields(tenantFields(expected)),
-  } as const;
+  const change = patchChange({ action: 'tenant.update', target: { type: 'tenant', id: before.id }, tenantId: before.id }, tenantFields, before, expected);
   const { applied, results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
   const tenant = found(write.read(results), 'tenant');
   forgetCallers();
