@@ -190,7 +190,8 @@ export const GENERATION_ERRORS = [
 ] as const satisfies readonly ErrorCode[];
 
 type Request = NonNullable<RouteConfig['request']>;
-type Body = { content: { 'application/json': { schema: z.ZodType } }; required: boolean } | undefined;
+/** A route's JSON body: `jsonBody(schema)` or `optionalJsonBodyOf(schema)`. */
+export type RouteBody = { content: { 'application/json': { schema: z.ZodType } }; required: boolean } | undefined;
 
 /** What a route declares of its own; `declareRoute` adds what follows from it. */
 export interface RouteSpec<M, P, Params, Query, Headers, B, A> {
@@ -223,7 +224,7 @@ export function declareRoute<
   Params extends Request['params'] = undefined,
   Query extends Request['query'] = undefined,
   Headers extends Request['headers'] = undefined,
-  B extends Body = undefined,
+  B extends RouteBody = undefined,
 >(spec: RouteSpec<M, P, Params, Query, Headers, B, A>) {
   const middleware: MiddlewareHandler<AppEnv>[] = [];
   if (spec.auth === 'tenant') middleware.push(tenantAuth());

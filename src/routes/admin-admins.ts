@@ -1,14 +1,15 @@
 import { forgetPrincipals } from '../middleware/admin-auth';
 import { ApiError } from '../errors';
-import { declareRoute, jsonAnswer, jsonBody, optionalJsonBodyOf } from '../openapi/describe';
+import { adminResource } from '../openapi/admin-resource';
+import { jsonAnswer } from '../openapi/describe';
 import { AdminAnswer, AdminListAnswer, NewAdminAnswer } from '../schemas/answers';
-import { AdminCreateSchema, IdParam, RotateSchema } from '../schemas/requests';
+import { AdminCreateSchema, IdParam } from '../schemas/requests';
 import { createAdmin, getAdmin, listAdmins, revokeAdmin, rotateAdmin, type AdminRecord } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
 import { endPrincipalSessionsStatement } from '../storage/console-sessions';
 import { getTenant } from '../storage/tenants';
 import { auditOf } from './admin-audit';
-import { isoNow } from './admin-tenants';
+import { found, isoNow, revokeOnce } from './admin-objects';
 import { routeGroup } from './route-group';
 
 /** Admin principals (docs/admin.md): people and systems with their own `iga_` tokens and a role. Owner only. */
@@ -28,20 +29,19 @@ export function adminJson(a: AdminRecord) {
   };
 }
 
-const adminId = IdParam('the admin principal id (`adm_…`)');
-const admins = { tag: 'admin: principals', auth: 'admin' } as const;
+const admins = adminResource('admin: principals', '/admin/admins');
+const onAdmin = admins.item(IdParam('the admin principal id (`adm_…`)'));
 
-const createAdminRoute = declareRoute({
-  method: 'post',
-  path: '/admin/admins',
-  id: 'createAdmin',
-  summary: 'Create an admin principal',
-  description:
-    "`role`: `owner`, `admin`, `viewer` or `tenant_admin` (which needs `tenant_id`, the one tenant it manages). The `token` (`iga_…`) is in this answer only; the gateway keeps a SHA-256 hash.",
-  ...admins,
-  body: jsonBody(AdminCreateSchema),
-  answers: { 201: jsonAnswer('the principal, with its token this once', NewAdminAnswer) },
-});
+const createAdminRoute = admins.create(
+  {
+    id: 'createAdmin',
+    summary: 'Create an admin principal',
+    description:
+      "`role`: `owner`, `admin`, `viewer` or `tenant_admin` (which needs `tenant_id`, the one tenant it manages). The `token` (`iga_…`) is in this answer only; the gateway keeps a SHA-256 hash.",
+  },
+  AdminCreateSchema,
+  jsonAnswer('the principal, with its token this once', NewAdminAnswer),
+);
 
 adminAdminRoutes.openapi(createAdminRoute, async function createPrincipal(c) {
   const body = c.req.valid('json');
@@ -71,83 +71,55 @@ adminAdminRoutes.openapi(createAdminRoute, async function createPrincipal(c) {
   return c.json({ ...adminJson(record), token: write.token }, 201);
 });
 
-const listAdminsRoute = declareRoute({
-  method: 'get',
-  path: '/admin/admins',
-  id: 'listAdmins',
-  summary: 'List admin principals',
-  description: 'Revoked ones included (with `revoked_at`), in creation order; never a token or hash.',
-  ...admins,
-  answers: { 200: jsonAnswer('every principal', AdminListAnswer) },
-});
+const listAdminsRoute = admins.list(
+  { id: 'listAdmins', summary: 'List admin principals', description: 'Revoked ones included (with `revoked_at`), in creation order; never a token or hash.' },
+  jsonAnswer('every principal', AdminListAnswer),
+);
 
 adminAdminRoutes.openapi(listAdminsRoute, async function listPrincipals(c) {
   return c.json({ data: (await listAdmins(c.env.DB)).map(adminJson) }, 200);
 });
 
-const getAdminRoute = declareRoute({
-  method: 'get',
-  path: '/admin/admins/{id}',
-  id: 'getAdmin',
-  summary: 'Read an admin principal',
-  ...admins,
-  params: adminId,
-  answers: { 200: jsonAnswer('the principal (never its token)', AdminAnswer) },
-  errors: ['not_found'],
-});
+const getAdminRoute = onAdmin.read({ id: 'getAdmin', summary: 'Read an admin principal' }, jsonAnswer('the principal (never its token)', AdminAnswer));
 
 adminAdminRoutes.openapi(getAdminRoute, async function readPrincipal(c) {
-  const admin = await getAdmin(c.env.DB, c.req.valid('param').id);
-  if (!admin) throw new ApiError('not_found', 'no such admin principal');
-  return c.json(adminJson(admin), 200);
+  return c.json(adminJson(found(await getAdmin(c.env.DB, c.req.valid('param').id), 'admin principal')), 200);
 });
 
-const revokeAdminRoute = declareRoute({
-  method: 'delete',
-  path: '/admin/admins/{id}',
+const revokeAdminRoute = onAdmin.revoke({
   id: 'revokeAdmin',
   summary: 'Revoke an admin principal',
   description: 'Its token, and a previous token still in its grace period, stop working at once (within 2 s in every isolate).',
-  ...admins,
-  params: adminId,
-  answers: { 204: { description: 'revoked (also when it already was)' } },
-  errors: ['not_found'],
 });
 
 adminAdminRoutes.openapi(revokeAdminRoute, async function revokePrincipal(c) {
-  const admin = await getAdmin(c.env.DB, c.req.valid('param').id);
-  if (!admin) throw new ApiError('not_found', 'no such admin principal');
-  if (!admin.revokedAt) {
-    const now = isoNow(c.var.deps.now());
-    await commitAudited(
-      c.env.DB,
-      revokeAdmin(c.env.DB, admin.id, now),
-      auditOf(c, { action: 'admin.revoke', target: { type: 'admin', id: admin.id }, tenantId: admin.tenantId, before: { revoked_at: null }, after: { revoked_at: now }, at: now }),
-    );
-  }
-  forgetPrincipals();
-  return c.body(null, 204);
+  const admin = found(await getAdmin(c.env.DB, c.req.valid('param').id), 'admin principal');
+  return revokeOnce(
+    c,
+    admin,
+    (now) =>
+      commitAudited(
+        c.env.DB,
+        revokeAdmin(c.env.DB, admin.id, now),
+        auditOf(c, { action: 'admin.revoke', target: { type: 'admin', id: admin.id }, tenantId: admin.tenantId, before: { revoked_at: null }, after: { revoked_at: now }, at: now }),
+      ),
+    forgetPrincipals,
+  );
 });
 
-const rotateAdminRoute = declareRoute({
-  method: 'post',
-  path: '/admin/admins/{id}/rotate',
-  id: 'rotateAdmin',
-  summary: "Rotate an admin principal's token",
-  description:
-    'A new `token`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
-  ...admins,
-  params: adminId,
-  body: optionalJsonBodyOf(RotateSchema),
-  answers: {
-    200: jsonAnswer('the principal with its new token, this once', NewAdminAnswer),
+const rotateAdminRoute = onAdmin.rotate(
+  {
+    id: 'rotateAdmin',
+    summary: "Rotate an admin principal's token",
+    description:
+      'A new `token`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
   },
-  errors: ['not_found'],
-});
+  jsonAnswer('the principal with its new token, this once', NewAdminAnswer),
+);
 
 adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {
-  const admin = await getAdmin(c.env.DB, c.req.valid('param').id);
-  if (!admin || admin.revokedAt) throw new ApiError('not_found', 'no such admin principal');
+  const admin = found(await getAdmin(c.env.DB, c.req.valid('param').id), 'admin principal');
+  if (admin.revokedAt) throw new ApiError('not_found', 'no such admin principal');
   const now = isoNow(c.var.deps.now());
   const write = await rotateAdmin(c.env.DB, admin, c.req.valid('json').grace_seconds ?? 0, now);
   const { applied } = await commitAudited(

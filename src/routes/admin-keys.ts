@@ -6,24 +6,26 @@ import type { ApiKeyRecord } from '../domain/tenants';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { forgetCallers } from '../middleware/tenant-auth';
-import { declareRoute, jsonAnswer, jsonBody, optionalJsonBodyOf } from '../openapi/describe';
+import { adminResource } from '../openapi/admin-resource';
+import { jsonAnswer, jsonBody } from '../openapi/describe';
 import { KeyAnswer, NewKeyAnswer, RotatedKeyAnswer } from '../schemas/answers';
-import { IdParam, KeyCreateSchema, KeyPatchSchema, RotateSchema } from '../schemas/requests';
+import { IdParam, KeyCreateSchema, KeyPatchSchema } from '../schemas/requests';
 import { graceEnd } from '../storage/admins';
 import { commitAudited } from '../storage/audit';
 import { keyEventStatement, type KeyEvent } from '../storage/key-events';
 import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
 import { auditOf, type Change } from './admin-audit';
-import { auditFields, definedFields, isoNow, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
+import { found, isoNow, patchChange, revokeOnce } from './admin-objects';
+import { definedFields, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
 import { routeGroup } from './route-group';
 import { keyPatchOf } from './tenant-patches';
 
 /** The admin API for tenant keys (docs/admin.md): create, read, change, revoke, rotate with a grace period. */
 export const adminKeyRoutes = routeGroup();
 
-const keyId = IdParam('the key id (`key_…`)');
-const keys = { tag: 'admin: keys', auth: 'admin' } as const;
+const keys = adminResource('admin: keys', '/admin/keys');
+const onKey = keys.item(IdParam('the key id (`key_…`)'));
 
 /** 400 when the principal may not give a key this budget: a tenant admin's keys fit the tenant's budget. */
 async function checkKeyBudget(c: Context<AppEnv>, tenantId: string, patch: KeyPatch): Promise<void> {
@@ -57,25 +59,21 @@ async function commitKey(c: Context<AppEnv>, write: PendingWrite<ApiKeyRecord>, 
   return keyJson(key, spend(key.id));
 }
 
-const createKeyRoute = declareRoute({
-  method: 'post',
-  path: '/admin/tenants/{id}/keys',
-  id: 'createKey',
-  summary: 'Create a key for a tenant',
-  description:
-    "The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key. A tenant admin's key may not have a `budget_usd` above its tenant's.",
-  ...keys,
-  params: tenantId,
-  body: jsonBody(KeyCreateSchema),
-  answers: {
-    201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer),
+/** A tenant's keys are created under the tenant: `POST /admin/tenants/{id}/keys`. */
+const createKeyRoute = adminResource('admin: keys', '/admin/tenants').item(tenantId).post(
+  'keys',
+  {
+    id: 'createKey',
+    summary: 'Create a key for a tenant',
+    description:
+      "The plaintext `key` is in this answer only; the gateway keeps a SHA-256 hash. A past `expires_at` is accepted and expires the key. A tenant admin's key may not have a `budget_usd` above its tenant's.",
   },
-  errors: ['not_found'],
-});
+  { 201: jsonAnswer('the key, with its plaintext this once', NewKeyAnswer) },
+  jsonBody(KeyCreateSchema),
+);
 
 adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
-  const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
-  if (!tenant) throw new ApiError('not_found', 'no such tenant');
+  const tenant = found(await getTenant(c.env.DB, c.req.valid('param').id), 'tenant');
   const body = c.req.valid('json');
   const patch = keyPatchOf(body);
   await checkKeyBudget(c, tenant.id, patch);
@@ -91,109 +89,76 @@ adminKeyRoutes.openapi(createKeyRoute, async function createKey(c) {
   return c.json({ ...key, key: plaintext }, 201);
 });
 
-const getKeyRoute = declareRoute({
-  method: 'get',
-  path: '/admin/keys/{id}',
-  id: 'getKey',
-  summary: 'Read a key',
-  ...keys,
-  params: keyId,
-  answers: { 200: jsonAnswer('the key (never its plaintext)', KeyAnswer) },
-  errors: ['not_found'],
-});
+const getKeyRoute = onKey.read({ id: 'getKey', summary: 'Read a key' }, jsonAnswer('the key (never its plaintext)', KeyAnswer));
 
 adminKeyRoutes.openapi(getKeyRoute, async function readKey(c) {
-  const key = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!key) throw new ApiError('not_found', 'no such key');
+  const key = found(await getKey(c.env.DB, c.req.valid('param').id), 'key');
   const spend = await spendOf(c.env.DB, 'api_keys', [key.id], c.var.deps.now());
   return c.json(keyJson(key, spend(key.id)), 200);
 });
 
-const updateKeyRoute = declareRoute({
-  method: 'patch',
-  path: '/admin/keys/{id}',
-  id: 'updateKey',
-  summary: 'Change a key',
-  description: "`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds. A tenant admin's key may not have a `budget_usd` above its tenant's.",
-  ...keys,
-  params: keyId,
-  body: jsonBody(KeyPatchSchema),
-  answers: { 200: jsonAnswer('the key as changed', KeyAnswer) },
-  errors: ['not_found'],
-});
+const updateKeyRoute = onKey.change(
+  {
+    id: 'updateKey',
+    summary: 'Change a key',
+    description: "`disabled`, budgets, limits, `expires_at`. Takes effect for new requests within 5 seconds. A tenant admin's key may not have a `budget_usd` above its tenant's.",
+  },
+  KeyPatchSchema,
+  jsonAnswer('the key as changed', KeyAnswer),
+);
 
 adminKeyRoutes.openapi(updateKeyRoute, async function changeKey(c) {
-  const before = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!before) throw new ApiError('not_found', 'no such key');
+  const before = found(await getKey(c.env.DB, c.req.valid('param').id), 'key');
   const patch = keyPatchOf(c.req.valid('json'));
   await checkKeyBudget(c, before.tenantId, patch);
   const write = updateKeyWrite(c.env.DB, before.id, patch, isoNow(c.var.deps.now()));
   const expected = { ...before, ...definedFields(patch), defaultTags: patch.defaultTags === null ? {} : (patch.defaultTags ?? before.defaultTags) };
-  const change = {
-    action: 'key.update',
-    target: { type: 'key', id: before.id },
-    tenantId: before.tenantId,
-    before: auditFields(keyFields(before)),
-    after: auditFields(keyFields(expected)),
-  } as const;
-  const key = await commitKey(c, write, change, { budgetChanged: patch.budgetNano !== undefined || patch.budgetPeriod !== undefined });
-  if (!key) throw new ApiError('not_found', 'no such key');
+  const change = patchChange({ action: 'key.update', target: { type: 'key', id: before.id }, tenantId: before.tenantId }, keyFields, before, expected);
+  const key = found(await commitKey(c, write, change, { budgetChanged: patch.budgetNano !== undefined || patch.budgetPeriod !== undefined }), 'key');
   return c.json(key, 200);
 });
 
-const revokeKeyRoute = declareRoute({
-  method: 'delete',
-  path: '/admin/keys/{id}',
+const revokeKeyRoute = onKey.revoke({
   id: 'revokeKey',
   summary: 'Revoke a key',
   description: 'The key, and a previous key still in its grace period, stop working at once.',
-  ...keys,
-  params: keyId,
-  answers: { 204: { description: 'revoked (also when it already was)' } },
-  errors: ['not_found'],
 });
 
 adminKeyRoutes.openapi(revokeKeyRoute, async function revokeKey(c) {
-  const existing = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!existing) throw new ApiError('not_found', 'no such key');
-  if (!existing.revokedAt) {
-    const now = isoNow(c.var.deps.now());
-    const target = { type: 'key', id: existing.id };
-    // matches no row (and writes no entry) when another request revoked it meanwhile
-    const change = {
-      action: 'key.revoke',
-      target,
-      tenantId: existing.tenantId,
-      before: { revoked: false, revoked_at: null },
-      after: { revoked: true, revoked_at: now },
-      at: now,
-    } as const;
-    const event = { type: 'key.revoked', tenantId: existing.tenantId, name: existing.name, prefix: existing.prefix } as const;
-    await commitKey(c, revokeKeyWrite(c.env.DB, existing.id, now), change, { key: event });
-  }
-  forgetCallers();
-  return c.body(null, 204);
+  const existing = found(await getKey(c.env.DB, c.req.valid('param').id), 'key');
+  return revokeOnce(
+    c,
+    existing,
+    async (now) => {
+      // matches no row (and writes no entry) when another request revoked it meanwhile
+      const change = {
+        action: 'key.revoke',
+        target: { type: 'key', id: existing.id },
+        tenantId: existing.tenantId,
+        before: { revoked: false, revoked_at: null },
+        after: { revoked: true, revoked_at: now },
+        at: now,
+      } as const;
+      const event = { type: 'key.revoked', tenantId: existing.tenantId, name: existing.name, prefix: existing.prefix } as const;
+      await commitKey(c, revokeKeyWrite(c.env.DB, existing.id, now), change, { key: event });
+    },
+    forgetCallers,
+  );
 });
 
-const rotateKeyRoute = declareRoute({
-  method: 'post',
-  path: '/admin/keys/{id}/rotate',
-  id: 'rotateKey',
-  summary: 'Rotate a key',
-  description:
-    'A new plaintext `key`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
-  ...keys,
-  params: keyId,
-  body: optionalJsonBodyOf(RotateSchema),
-  answers: {
-    200: jsonAnswer('the key with its new plaintext, this once', RotatedKeyAnswer),
+const rotateKeyRoute = onKey.rotate(
+  {
+    id: 'rotateKey',
+    summary: 'Rotate a key',
+    description:
+      'A new plaintext `key`. The old one keeps working for `grace_seconds` (0–604800, default 0: it stops at once); `previous_expires_at` says until when. The body is optional.',
   },
-  errors: ['not_found'],
-});
+  jsonAnswer('the key with its new plaintext, this once', RotatedKeyAnswer),
+);
 
 adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
-  const existing = await getKey(c.env.DB, c.req.valid('param').id);
-  if (!existing || existing.revokedAt) throw new ApiError('not_found', 'no such key');
+  const existing = found(await getKey(c.env.DB, c.req.valid('param').id), 'key');
+  if (existing.revokedAt) throw new ApiError('not_found', 'no such key');
   const now = isoNow(c.var.deps.now());
   const previousExpiresAt = graceEnd(now, c.req.valid('json').grace_seconds ?? 0);
   const plaintext = newTenantKey();
@@ -207,7 +172,6 @@ adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
     at: now,
   } as const;
   const event = { type: 'key.rotated', tenantId: existing.tenantId, name: existing.name, prefix: secret.prefix } as const;
-  const key = await commitKey(c, rotateKeyWrite(c.env.DB, existing.id, secret, previousExpiresAt, now), change, { key: event });
-  if (!key) throw new ApiError('not_found', 'no such key');
+  const key = found(await commitKey(c, rotateKeyWrite(c.env.DB, existing.id, secret, previousExpiresAt, now), change, { key: event }), 'key');
   return c.json({ ...key, key: plaintext, previous_expires_at: previousExpiresAt }, 200);
 });

@@ -1,19 +1,19 @@
 import { DEFAULT_ALERT_THRESHOLDS } from '../domain/alert-thresholds';
 import { currentSpent, periodEnd, remainingOf, type BudgetState } from '../domain/budget-period';
-import type { Fields } from '../domain/audit';
 import { newId } from '../domain/keys';
 import { atLeastZero, formatUsd } from '../domain/money';
 import { tenantScope } from '../domain/roles';
 import type { ApiKeyRecord, TenantRecord } from '../domain/tenants';
-import { ApiError } from '../errors';
 import { forgetCallers } from '../middleware/tenant-auth';
-import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
+import { adminResource } from '../openapi/admin-resource';
+import { jsonAnswer } from '../openapi/describe';
 import { TenantAnswer, TenantListAnswer, TenantWithKeysAnswer } from '../schemas/answers';
 import { IdParam, TenantCreateSchema, TenantPatchSchema } from '../schemas/requests';
 import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { commitAudited } from '../storage/audit';
 import { budgetStates, getTenant, insertTenantWrite, listKeys, listTenants, updateTenantWrite } from '../storage/tenants';
 import { auditOf } from './admin-audit';
+import { found, isoNow, patchChange } from './admin-objects';
 import { routeGroup } from './route-group';
 import { tenantPatchOf } from './tenant-patches';
 
@@ -93,27 +93,15 @@ export function keyJson(k: ApiKeyRecord, usage: SpendJson) {
   return { ...keyFields(k), usage };
 }
 
-/** The fields an audit entry compares: the object's own, without the times every write moves. */
-export function auditFields(fields: { created_at: string; updated_at: string } & Fields): Fields {
-  const { created_at: _created, updated_at: _updated, ...rest } = fields;
-  return rest;
-}
-
-export const isoNow = (now: number) => new Date(now).toISOString();
-
 export const tenantId = IdParam('the tenant id (`ten_…`)');
-const tenants = { tag: 'admin: tenants', auth: 'admin' } as const;
+const tenants = adminResource('admin: tenants', '/admin/tenants');
+const onTenant = tenants.item(tenantId);
 
-const createTenantRoute = declareRoute({
-  method: 'post',
-  path: '/admin/tenants',
-  id: 'createTenant',
-  summary: 'Create a tenant',
-  description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.',
-  ...tenants,
-  body: jsonBody(TenantCreateSchema),
-  answers: { 201: jsonAnswer('the tenant', TenantAnswer) },
-});
+const createTenantRoute = tenants.create(
+  { id: 'createTenant', summary: 'Create a tenant', description: '`allowed_models` null = every model; `budget_usd` null = no budget, "0" = nothing may be spent.' },
+  TenantCreateSchema,
+  jsonAnswer('the tenant', TenantAnswer),
+);
 
 adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   const now = c.var.deps.now();
@@ -131,15 +119,10 @@ adminTenantRoutes.openapi(createTenantRoute, async function createTenant(c) {
   return c.json(tenantJson(tenant, spend(tenant.id)), 201);
 });
 
-const listTenantsRoute = declareRoute({
-  method: 'get',
-  path: '/admin/tenants',
-  id: 'listTenants',
-  summary: 'List tenants',
-  description: 'In creation order. A tenant admin sees its own tenant only.',
-  ...tenants,
-  answers: { 200: jsonAnswer('every tenant the caller may see', TenantListAnswer) },
-});
+const listTenantsRoute = tenants.list(
+  { id: 'listTenants', summary: 'List tenants', description: 'In creation order. A tenant admin sees its own tenant only.' },
+  jsonAnswer('every tenant the caller may see', TenantListAnswer),
+);
 
 adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
   const now = c.var.deps.now();
@@ -149,23 +132,14 @@ adminTenantRoutes.openapi(listTenantsRoute, async function listAllTenants(c) {
   return c.json({ data: all.map((t) => tenantJson(t, spend(t.id))) }, 200);
 });
 
-const getTenantRoute = declareRoute({
-  method: 'get',
-  path: '/admin/tenants/{id}',
-  id: 'getTenant',
-  summary: 'Read a tenant and its keys',
-  ...tenants,
-  params: tenantId,
-  answers: {
-    200: jsonAnswer('the tenant with its keys (never their plaintext)', TenantWithKeysAnswer),
-  },
-  errors: ['not_found'],
-});
+const getTenantRoute = onTenant.read(
+  { id: 'getTenant', summary: 'Read a tenant and its keys' },
+  jsonAnswer('the tenant with its keys (never their plaintext)', TenantWithKeysAnswer),
+);
 
 adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
   const now = c.var.deps.now();
-  const tenant = await getTenant(c.env.DB, c.req.valid('param').id);
-  if (!tenant) throw new ApiError('not_found', 'no such tenant');
+  const tenant = found(await getTenant(c.env.DB, c.req.valid('param').id), 'tenant');
   const tenantKeys = await listKeys(c.env.DB, tenant.id);
   const [tenantSpend, keySpend] = await Promise.all([
     spendOf(c.env.DB, 'tenants', [tenant.id], now),
@@ -174,38 +148,21 @@ adminTenantRoutes.openapi(getTenantRoute, async function readTenant(c) {
   return c.json({ ...tenantJson(tenant, tenantSpend(tenant.id)), keys: tenantKeys.map((k) => keyJson(k, keySpend(k.id))) }, 200);
 });
 
-const updateTenantRoute = declareRoute({
-  method: 'patch',
-  path: '/admin/tenants/{id}',
-  id: 'updateTenant',
-  summary: 'Change a tenant',
-  description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.',
-  ...tenants,
-  params: tenantId,
-  body: jsonBody(TenantPatchSchema),
-  answers: {
-    200: jsonAnswer('the tenant as changed', TenantAnswer),
-  },
-  errors: ['not_found'],
-});
+const updateTenantRoute = onTenant.change(
+  { id: 'updateTenant', summary: 'Change a tenant', description: 'Only the fields sent change. Disabling takes effect for new requests within 5 seconds.' },
+  TenantPatchSchema,
+  jsonAnswer('the tenant as changed', TenantAnswer),
+);
 
 adminTenantRoutes.openapi(updateTenantRoute, async function changeTenant(c) {
   const now = c.var.deps.now();
-  const before = await getTenant(c.env.DB, c.req.valid('param').id);
-  if (!before) throw new ApiError('not_found', 'no such tenant');
+  const before = found(await getTenant(c.env.DB, c.req.valid('param').id), 'tenant');
   const patch = tenantPatchOf(c.req.valid('json'));
   const write = updateTenantWrite(c.env.DB, before.id, patch, isoNow(now));
   const expected = { ...before, ...definedFields(patch) };
-  const change = {
-    action: 'tenant.update',
-    target: { type: 'tenant', id: before.id },
-    tenantId: before.id,
-    before: auditFields(tenantFields(before)),
-    after: auditFields(tenantFields(expected)),
-  } as const;
+  const change = patchChange({ action: 'tenant.update', target: { type: 'tenant', id: before.id }, tenantId: before.id }, tenantFields, before, expected);
   const { applied, results } = await commitAudited(c.env.DB, write.statements, auditOf(c, change));
-  const tenant = write.read(results);
-  if (!tenant) throw new ApiError('not_found', 'no such tenant');
+  const tenant = found(write.read(results), 'tenant');
   forgetCallers();
   // a budget or period change may have crossed or re-armed a budget alert (docs/webhooks.md)
   if (applied && (patch.budgetNano !== undefined || patch.budgetPeriod !== undefined)) sendEventsSoon(c.env, now, (p) => c.executionCtx.waitUntil(p));

@@ -7,7 +7,8 @@ import { newWebhookSecret } from '../domain/webhook-signing';
 import { webhookUrlProblem } from '../domain/webhook-url';
 import { ApiError } from '../errors';
 import { errorText, log } from '../log';
-import { declareRoute, jsonAnswer, jsonBody } from '../openapi/describe';
+import { adminResource } from '../openapi/admin-resource';
+import { jsonAnswer } from '../openapi/describe';
 import { NewWebhookAnswer, WebhookAnswer, WebhookDeliveriesAnswer, WebhookListAnswer, WebhookTestAnswer } from '../schemas/answers';
 import { DeliveriesQuerySchema, IdParam, WebhookCreateSchema, WebhookListQuerySchema } from '../schemas/requests';
 import { sendPendingEvents } from '../services/webhooks/outbox';
@@ -17,7 +18,7 @@ import { listDeliveries, type LoggedDelivery } from '../storage/webhook-deliveri
 import { insertEvent } from '../storage/webhook-events';
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, setWebhookSecret, type WebhookRecord } from '../storage/webhooks';
 import { auditOf } from './admin-audit';
-import { isoNow } from './admin-tenants';
+import { found, isoNow } from './admin-objects';
 import { routeGroup } from './route-group';
 
 /**
@@ -40,27 +41,24 @@ function audited(w: WebhookRecord) {
   return { url: w.url, events: w.events, tenant_id: w.tenantId, description: w.description };
 }
 
-const webhookId = IdParam('the endpoint id (`wh_…`)');
-const webhooks = { tag: 'admin: webhooks', auth: 'admin' } as const;
+const webhooks = adminResource('admin: webhooks', '/admin/webhooks');
+const onWebhook = webhooks.item(IdParam('the endpoint id (`wh_…`)'));
 
 async function liveWebhook(c: Context<AppEnv>, id: string): Promise<WebhookRecord> {
-  const webhook = await getWebhook(c.env.DB, id);
-  if (!webhook) throw new ApiError('not_found', 'no such webhook endpoint');
-  return webhook;
+  return found(await getWebhook(c.env.DB, id), 'webhook endpoint');
 }
 
-const createWebhookRoute = declareRoute({
-  method: 'post',
-  path: '/admin/webhooks',
-  id: 'createWebhook',
-  summary: 'Create a webhook endpoint',
-  description:
-    "Receives the events named in `events` (or every type with `['*']`) of the tenant `tenant_id`, or of every tenant when it is null or left out. A tenant admin's endpoint is its own tenant's. The `secret` (`whsec_…`) that signs each delivery is in this answer only.",
-  ...webhooks,
-  body: jsonBody(WebhookCreateSchema),
-  answers: { 201: jsonAnswer('the endpoint, with its secret this once', NewWebhookAnswer) },
-  errors: ['not_found'],
-});
+const createWebhookRoute = webhooks.create(
+  {
+    id: 'createWebhook',
+    summary: 'Create a webhook endpoint',
+    description:
+      "Receives the events named in `events` (or every type with `['*']`) of the tenant `tenant_id`, or of every tenant when it is null or left out. A tenant admin's endpoint is its own tenant's. The `secret` (`whsec_…`) that signs each delivery is in this answer only.",
+    errors: ['not_found'],
+  },
+  WebhookCreateSchema,
+  jsonAnswer('the endpoint, with its secret this once', NewWebhookAnswer),
+);
 
 adminWebhookRoutes.openapi(createWebhookRoute, async function createEndpoint(c) {
   const body = c.req.valid('json');
@@ -88,49 +86,32 @@ adminWebhookRoutes.openapi(createWebhookRoute, async function createEndpoint(c) 
   return c.json({ ...webhookJson(record), secret }, 201);
 });
 
-const listWebhooksRoute = declareRoute({
-  method: 'get',
-  path: '/admin/webhooks',
-  id: 'listWebhooks',
-  summary: 'List webhook endpoints',
-  description: "Live endpoints in creation order, never a secret. `tenant_id` narrows to one tenant's; a tenant admin sees only its tenant's.",
-  ...webhooks,
-  query: WebhookListQuerySchema,
-  answers: { 200: jsonAnswer('the endpoints', WebhookListAnswer) },
-  errors: ['not_found'],
-});
+const listWebhooksRoute = webhooks.list(
+  {
+    id: 'listWebhooks',
+    summary: 'List webhook endpoints',
+    description: "Live endpoints in creation order, never a secret. `tenant_id` narrows to one tenant's; a tenant admin sees only its tenant's.",
+    errors: ['not_found'],
+  },
+  jsonAnswer('the endpoints', WebhookListAnswer),
+  WebhookListQuerySchema,
+);
 
 adminWebhookRoutes.openapi(listWebhooksRoute, async function listEndpoints(c) {
   const tenantId = tenantScope(c.var.principal) ?? c.req.valid('query').tenant_id ?? null;
   return c.json({ data: (await listWebhooks(c.env.DB, tenantId)).map(webhookJson) }, 200);
 });
 
-const getWebhookRoute = declareRoute({
-  method: 'get',
-  path: '/admin/webhooks/{id}',
-  id: 'getWebhook',
-  summary: 'Read a webhook endpoint',
-  ...webhooks,
-  params: webhookId,
-  answers: { 200: jsonAnswer('the endpoint (never its secret)', WebhookAnswer) },
-  errors: ['not_found'],
-});
+const getWebhookRoute = onWebhook.read({ id: 'getWebhook', summary: 'Read a webhook endpoint' }, jsonAnswer('the endpoint (never its secret)', WebhookAnswer));
 
 adminWebhookRoutes.openapi(getWebhookRoute, async function readEndpoint(c) {
   return c.json(webhookJson(await liveWebhook(c, c.req.valid('param').id)), 200);
 });
 
-const deleteWebhookRoute = declareRoute({
-  method: 'delete',
-  path: '/admin/webhooks/{id}',
-  id: 'deleteWebhook',
-  summary: 'Delete a webhook endpoint',
-  description: 'It receives nothing more: deliveries still queued for it stop. Its delivery log is kept.',
-  ...webhooks,
-  params: webhookId,
-  answers: { 204: { description: 'deleted' } },
-  errors: ['not_found'],
-});
+const deleteWebhookRoute = onWebhook.remove(
+  { id: 'deleteWebhook', summary: 'Delete a webhook endpoint', description: 'It receives nothing more: deliveries still queued for it stop. Its delivery log is kept.' },
+  'deleted',
+);
 
 adminWebhookRoutes.openapi(deleteWebhookRoute, async function deleteEndpoint(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);
@@ -141,17 +122,15 @@ adminWebhookRoutes.openapi(deleteWebhookRoute, async function deleteEndpoint(c) 
   return c.body(null, 204);
 });
 
-const rotateSecretRoute = declareRoute({
-  method: 'post',
-  path: '/admin/webhooks/{id}/rotate-secret',
-  id: 'rotateWebhookSecret',
-  summary: "Rotate a webhook endpoint's secret",
-  description: 'A new `secret`, in this answer only; every delivery from now on is signed with it (the old one at once stops being used).',
-  ...webhooks,
-  params: webhookId,
-  answers: { 200: jsonAnswer('the endpoint with its new secret, this once', NewWebhookAnswer) },
-  errors: ['not_found'],
-});
+const rotateSecretRoute = onWebhook.post(
+  'rotate-secret',
+  {
+    id: 'rotateWebhookSecret',
+    summary: "Rotate a webhook endpoint's secret",
+    description: 'A new `secret`, in this answer only; every delivery from now on is signed with it (the old one at once stops being used).',
+  },
+  { 200: jsonAnswer('the endpoint with its new secret, this once', NewWebhookAnswer) },
+);
 
 adminWebhookRoutes.openapi(rotateSecretRoute, async function rotateEndpointSecret(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);
@@ -164,17 +143,15 @@ adminWebhookRoutes.openapi(rotateSecretRoute, async function rotateEndpointSecre
   return c.json({ ...webhookJson(webhook), secret }, 200);
 });
 
-const testWebhookRoute = declareRoute({
-  method: 'post',
-  path: '/admin/webhooks/{id}/test',
-  id: 'testWebhook',
-  summary: 'Send a test event to a webhook endpoint',
-  description: 'Records a `webhook.test` event for this endpoint alone and queues its delivery; the answer does not wait for it. Its attempts show in the delivery log.',
-  ...webhooks,
-  params: webhookId,
-  answers: { 202: jsonAnswer('the event is on its way', WebhookTestAnswer) },
-  errors: ['not_found'],
-});
+const testWebhookRoute = onWebhook.post(
+  'test',
+  {
+    id: 'testWebhook',
+    summary: 'Send a test event to a webhook endpoint',
+    description: 'Records a `webhook.test` event for this endpoint alone and queues its delivery; the answer does not wait for it. Its attempts show in the delivery log.',
+  },
+  { 202: jsonAnswer('the event is on its way', WebhookTestAnswer) },
+);
 
 adminWebhookRoutes.openapi(testWebhookRoute, async function testEndpoint(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);
@@ -196,19 +173,17 @@ adminWebhookRoutes.openapi(testWebhookRoute, async function testEndpoint(c) {
   return c.json({ event_id: event.id }, 202);
 });
 
-const deliveriesRoute = declareRoute({
-  method: 'get',
-  path: '/admin/webhooks/{id}/deliveries',
-  id: 'listWebhookDeliveries',
-  summary: "A webhook endpoint's delivery log",
-  description:
-    'Every attempt, newest first: `ok` false with a `next_attempt_at` will be tried again; `ok` false with `next_attempt_at` null failed for good after the last attempt.',
-  ...webhooks,
-  params: webhookId,
-  query: DeliveriesQuerySchema,
-  answers: { 200: jsonAnswer('the attempts', WebhookDeliveriesAnswer) },
-  errors: ['not_found'],
-});
+const deliveriesRoute = onWebhook.get(
+  'deliveries',
+  {
+    id: 'listWebhookDeliveries',
+    summary: "A webhook endpoint's delivery log",
+    description:
+      'Every attempt, newest first: `ok` false with a `next_attempt_at` will be tried again; `ok` false with `next_attempt_at` null failed for good after the last attempt.',
+  },
+  DeliveriesQuerySchema,
+  jsonAnswer('the attempts', WebhookDeliveriesAnswer),
+);
 
 adminWebhookRoutes.openapi(deliveriesRoute, async function endpointDeliveries(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);

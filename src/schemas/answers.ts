@@ -10,6 +10,16 @@ function answerSchema<T extends z.ZodType>(id: string, schema: T): T {
   return schema.openapi(id) as T;
 }
 
+/** `base`'s fields and `more`, named `id`: an object's answer with what only some answers carry (a secret shown once, its keys). */
+function answerWith<S extends z.ZodRawShape, M extends z.ZodRawShape>(id: string, base: z.ZodObject<S>, more: M) {
+  return answerSchema(id, z.strictObject({ ...base.shape, ...more }));
+}
+
+/** A list of `item`s under `data`, named `id`. */
+function listAnswer<T extends z.ZodType>(id: string, item: T) {
+  return answerSchema(id, z.strictObject({ data: z.array(item) }));
+}
+
 /**
  * The JSON answers as schemas, for the document. test/openapi checks real answers against them
  * (strictly, so a field added to an answer and not here fails a test) and their types against the
@@ -152,19 +162,12 @@ export const KeyAnswer = answerSchema(
   }),
 );
 
-export const NewKeyAnswer = answerSchema(
-  'KeyWithSecret',
-  z.strictObject({ ...KeyAnswer.shape, key: z.string().describe('the plaintext key (igk_…): shown this once') }),
-);
-export const RotatedKeyAnswer = answerSchema(
-  'RotatedKey',
-  z.strictObject({
-    ...NewKeyAnswer.shape,
-    previous_expires_at: Iso.nullable().describe('until when the previous key keeps working; null: it stopped at once'),
-  }),
-);
-export const TenantWithKeysAnswer = answerSchema('TenantWithKeys', z.strictObject({ ...TenantAnswer.shape, keys: z.array(KeyAnswer) }));
-export const TenantListAnswer = answerSchema('TenantList', z.strictObject({ data: z.array(TenantAnswer) }));
+export const NewKeyAnswer = answerWith('KeyWithSecret', KeyAnswer, { key: z.string().describe('the plaintext key (igk_…): shown this once') });
+export const RotatedKeyAnswer = answerWith('RotatedKey', NewKeyAnswer, {
+  previous_expires_at: Iso.nullable().describe('until when the previous key keeps working; null: it stopped at once'),
+});
+export const TenantWithKeysAnswer = answerWith('TenantWithKeys', TenantAnswer, { keys: z.array(KeyAnswer) });
+export const TenantListAnswer = listAnswer('TenantList', TenantAnswer);
 
 const Side = z.strictObject({ min: z.int(), max: z.int(), multiple_of: z.int() });
 const Range = z.strictObject({ min: z.number(), max: z.number() });
@@ -195,7 +198,7 @@ export const PriceVersionsAnswer = answerSchema(
     ),
   }),
 );
-export const ModelListAnswer = answerSchema('ModelList', z.strictObject({ data: z.array(ModelAnswer) }));
+export const ModelListAnswer = listAnswer('ModelList', ModelAnswer);
 
 const UsageTotals = {
   requests: z.int(),
@@ -228,11 +231,8 @@ export const AdminAnswer = answerSchema(
     previous_expires_at: Iso.nullable().describe('until when the token before the last rotation still works'),
   }),
 );
-export const NewAdminAnswer = answerSchema(
-  'AdminWithToken',
-  z.strictObject({ ...AdminAnswer.shape, token: z.string().describe('the token (iga_…): shown this once') }),
-);
-export const AdminListAnswer = answerSchema('AdminList', z.strictObject({ data: z.array(AdminAnswer) }));
+export const NewAdminAnswer = answerWith('AdminWithToken', AdminAnswer, { token: z.string().describe('the token (iga_…): shown this once') });
+export const AdminListAnswer = listAnswer('AdminList', AdminAnswer);
 
 const Fields = z.record(z.string(), z.unknown()).nullable();
 export const AuditEntryAnswer = answerSchema(
@@ -265,11 +265,8 @@ export const WebhookAnswer = answerSchema(
     created_at: Iso,
   }),
 );
-export const NewWebhookAnswer = answerSchema(
-  'WebhookWithSecret',
-  z.strictObject({ ...WebhookAnswer.shape, secret: z.string().describe('whsec_…: signs every delivery; shown this once') }),
-);
-export const WebhookListAnswer = answerSchema('WebhookList', z.strictObject({ data: z.array(WebhookAnswer) }));
+export const NewWebhookAnswer = answerWith('WebhookWithSecret', WebhookAnswer, { secret: z.string().describe('whsec_…: signs every delivery; shown this once') });
+export const WebhookListAnswer = listAnswer('WebhookList', WebhookAnswer);
 export const WebhookTestAnswer = answerSchema(
   'WebhookTest',
   z.strictObject({ event_id: z.string().describe('the webhook.test event: its `webhook-id` header') }),

@@ -219,51 +219,36 @@ export const QubridBody = QubridBodySchema.openapi('QubridGenerationRequest');
 /** A path's `{id}`, described. */
 export const IdParam = (description: string) => z.object({ id: z.string().openapi({ description }) });
 
+/** A request header the caller may leave out, described in the document. */
+function optionalHeader(description: string, more: { examples?: string[]; maxLength?: number } = {}) {
+  return z.string().optional().openapi({ param: { in: 'header' }, description, ...more });
+}
+
 /** `Cache-Control` on a generation or an estimate (docs/cache.md). */
-const CacheControl = z
-  .string()
-  .optional()
-  .openapi({
-    param: { in: 'header' },
-    description: '`no-cache` skips the cache lookup but stores the result; `no-store` does neither',
-    examples: ['no-cache', 'no-store'],
-  });
+const CacheControl = optionalHeader('`no-cache` skips the cache lookup but stores the result; `no-store` does neither', {
+  examples: ['no-cache', 'no-store'],
+});
 
 /**
  * `Idempotency-Key` (IETF httpapi draft; docs/cache.md). Left a plain string here: the key's own
  * rule (1–255 printable ASCII, or an sf-string) is checked by src/routes/idempotency.ts, whose 400
  * names the header.
  */
-const IdempotencyKey = z
-  .string()
-  .optional()
-  .openapi({
-    param: { in: 'header' },
-    description:
-      'a retry with the same key and body within 24 h gets the stored answer with `Idempotent-Replayed: true` and is not charged again; 409 while the first is running, 422 with a different body',
-    maxLength: 255,
-  });
+const IdempotencyKey = optionalHeader(
+  'a retry with the same key and body within 24 h gets the stored answer with `Idempotent-Replayed: true` and is not charged again; 409 while the first is running, 422 with a different body',
+  { maxLength: 255 },
+);
 
 /** `Imagegate-Tags` (docs/money.md); checked by src/domain/tags.ts, whose 400 names the header. */
-const ImagegateTags = z
-  .string()
-  .optional()
-  .openapi({
-    param: { in: 'header' },
-    description:
-      "up to 8 `name=value` pairs, comma-separated: names [a-z0-9_.-]{1,32}, values 1–64 printable characters without ',' or '='. Stored with the ledger rows; the key's `default_tags` fill names left out",
-    examples: ['project=checkout, feature=thumbnails'],
-  });
+const ImagegateTags = optionalHeader(
+  "up to 8 `name=value` pairs, comma-separated: names [a-z0-9_.-]{1,32}, values 1–64 printable characters without ',' or '='. Stored with the ledger rows; the key's `default_tags` fill names left out",
+  { examples: ['project=checkout, feature=thumbnails'] },
+);
 
 /** `Imagegate-Max-Cost-USD` (docs/money.md); parsed by src/domain/pricing.ts, whose 400 names the header. */
-const MaxCost = z
-  .string()
-  .optional()
-  .openapi({
-    param: { in: 'header' },
-    description: 'the most this request may cost (USD decimal): above it, 402 `max_cost_exceeded` before anything is reserved or sent',
-    examples: ['0.01'],
-  });
+const MaxCost = optionalHeader('the most this request may cost (USD decimal): above it, 402 `max_cost_exceeded` before anything is reserved or sent', {
+  examples: ['0.01'],
+});
 
 const attribution = { 'imagegate-tags': ImagegateTags, 'imagegate-max-cost-usd': MaxCost };
 
@@ -271,10 +256,7 @@ const attribution = { 'imagegate-tags': ImagegateTags, 'imagegate-max-cost-usd':
 export const EstimateHeaders = z.object({ 'cache-control': CacheControl, ...attribution });
 export const OpenAIGenerationHeaders = z.object({ 'cache-control': CacheControl, 'idempotency-key': IdempotencyKey, ...attribution });
 export const QubridGenerationHeaders = OpenAIGenerationHeaders.extend({
-  accept: z
-    .string()
-    .optional()
-    .openapi({ param: { in: 'header' }, description: '`application/json` for the JSON answer instead of the image bytes' }),
+  accept: optionalHeader('`application/json` for the JSON answer instead of the image bytes'),
 });
 
 /** `POST /admin/keys/{id}/rotate` and `POST /admin/admins/{id}/rotate` (docs/admin.md); the body is optional. */
