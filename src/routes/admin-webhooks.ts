@@ -6,18 +6,17 @@ import { eventSelection, newEventId, type WebhookEvent } from '../domain/webhook
 import { newWebhookSecret } from '../domain/webhook-signing';
 import { webhookUrlProblem } from '../domain/webhook-url';
 import { ApiError } from '../errors';
-import { errorText, log } from '../log';
 import { adminResource } from '../openapi/admin-resource';
 import { jsonAnswer } from '../openapi/describe';
 import { NewWebhookAnswer, WebhookAnswer, WebhookDeliveriesAnswer, WebhookListAnswer, WebhookTestAnswer } from '../schemas/answers';
 import { DeliveriesQuerySchema, IdParam, WebhookCreateSchema, WebhookListQuerySchema } from '../schemas/requests';
-import { sendPendingEvents } from '../services/webhooks/outbox';
+import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { commitAudited } from '../storage/audit';
 import { getTenant } from '../storage/tenants';
 import { listDeliveries, type LoggedDelivery } from '../storage/webhook-deliveries';
 import { insertEvent } from '../storage/webhook-events';
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, setWebhookSecret, type WebhookRecord } from '../storage/webhooks';
-import { auditOf } from './admin-audit';
+import { auditOf, type Change } from './admin-audit';
 import { found, isoNow } from './admin-objects';
 import { routeGroup } from './route-group';
 
@@ -46,6 +45,17 @@ const onWebhook = webhooks.item(IdParam('the endpoint id (`wh_…`)'));
 
 async function liveWebhook(c: Context<AppEnv>, id: string): Promise<WebhookRecord> {
   return found(await getWebhook(c.env.DB, id), 'webhook endpoint');
+}
+
+/** The audit change of an action on an endpoint. */
+function endpointChange(webhook: WebhookRecord, action: Change['action'], before: Change['before'], after: Change['after']): Change {
+  return { action, target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before, after };
+}
+
+/** An endpoint's write with its audit entry, in one batch; 404 when the endpoint was deleted meanwhile. */
+async function commitToEndpoint(c: Context<AppEnv>, write: D1PreparedStatement, change: Change): Promise<void> {
+  const { applied } = await commitAudited(c.env.DB, write, auditOf(c, change));
+  if (!applied) throw new ApiError('not_found', 'no such webhook endpoint');
 }
 
 const createWebhookRoute = webhooks.create(
@@ -116,9 +126,7 @@ const deleteWebhookRoute = onWebhook.remove(
 adminWebhookRoutes.openapi(deleteWebhookRoute, async function deleteEndpoint(c) {
   const webhook = await liveWebhook(c, c.req.valid('param').id);
   const now = isoNow(c.var.deps.now());
-  const change = { action: 'webhook.delete', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: audited(webhook), after: null, at: now } as const;
-  const { applied } = await commitAudited(c.env.DB, deleteWebhook(c.env.DB, webhook.id, now), auditOf(c, change));
-  if (!applied) throw new ApiError('not_found', 'no such webhook endpoint');
+  await commitToEndpoint(c, deleteWebhook(c.env.DB, webhook.id, now), { ...endpointChange(webhook, 'webhook.delete', audited(webhook), null), at: now });
   return c.body(null, 204);
 });
 
@@ -137,9 +145,7 @@ adminWebhookRoutes.openapi(rotateSecretRoute, async function rotateEndpointSecre
   const secret = newWebhookSecret();
   // the entry records when the secret changed, never either secret
   const after = { secret_rotated_at: isoNow(c.var.deps.now()) };
-  const change = { action: 'webhook.rotate_secret', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: null, after } as const;
-  const { applied } = await commitAudited(c.env.DB, setWebhookSecret(c.env.DB, webhook.id, secret), auditOf(c, change));
-  if (!applied) throw new ApiError('not_found', 'no such webhook endpoint');
+  await commitToEndpoint(c, setWebhookSecret(c.env.DB, webhook.id, secret), endpointChange(webhook, 'webhook.rotate_secret', null, after));
   return c.json({ ...webhookJson(webhook), secret }, 200);
 });
 
@@ -165,11 +171,8 @@ adminWebhookRoutes.openapi(testWebhookRoute, async function testEndpoint(c) {
     occurredAt: now,
     onceKey: null,
   };
-  const change = { action: 'webhook.test', target: { type: 'webhook', id: webhook.id }, tenantId: webhook.tenantId, before: null, after: { event_id: event.id } } as const;
-  await commitAudited(c.env.DB, insertEvent(c.env.DB, event), auditOf(c, change));
-  c.executionCtx.waitUntil(
-    sendPendingEvents(c.env, now).catch((err: unknown) => log.warn(`webhooks: the test event waits for the cron: ${errorText(err)}`, { event_id: event.id })),
-  );
+  await commitAudited(c.env.DB, insertEvent(c.env.DB, event), auditOf(c, endpointChange(webhook, 'webhook.test', null, { event_id: event.id })));
+  sendEventsSoon(c.env, now, (p) => c.executionCtx.waitUntil(p));
   return c.json({ event_id: event.id }, 202);
 });
 
