@@ -1,4 +1,4 @@
-import { formatUsd, type Nano } from '../domain/money';
+import { formatUsd } from '../domain/money';
 import { declareRoute } from '../openapi/describe';
 import { periodOverview, type PeriodOverview } from '../services/overview';
 import { routeGroup } from './route-group';
@@ -23,8 +23,6 @@ function labels(pairs: Record<string, string>): string {
   return inner === '' ? '' : `{${inner}}`;
 }
 
-/** USD as the format writes a float: the exact decimal string, which a scraper parses as a number. */
-const usd = (nano: Nano) => formatUsd(nano);
 
 interface Family {
   name: string;
@@ -33,7 +31,10 @@ interface Family {
   samples: [Record<string, string>, string][];
 }
 
-/** Every family of the exposition, from the overview the console's first page shows. */
+/**
+ * Every family of the exposition, from the overview the console's first page shows. USD values are
+ * formatUsd's exact decimal strings, which a scraper parses as numbers.
+ */
 export function metricFamilies(o: PeriodOverview): Family[] {
   const perTenant = (pick: (t: PeriodOverview['tenants'][number]) => string | null) =>
     o.tenants.flatMap((t): [Record<string, string>, string][] => {
@@ -42,7 +43,7 @@ export function metricFamilies(o: PeriodOverview): Family[] {
     });
   return [
     { name: 'imagegate_tenant_info', help: "A tenant's name, by id.", type: 'gauge', samples: o.tenants.map((t) => [{ tenant: t.id, name: t.name }, '1']) },
-    { name: 'imagegate_spend_usd_total', help: 'USD charged in the current budget period.', type: 'counter', samples: perTenant((t) => usd(t.spentNano)) },
+    { name: 'imagegate_spend_usd_total', help: 'USD charged in the current budget period.', type: 'counter', samples: perTenant((t) => formatUsd(t.spentNano)) },
     {
       name: 'imagegate_generations_total',
       help: 'Generations in the current budget period, by cache word and status (ok, an error code, or expired).',
@@ -53,14 +54,14 @@ export function metricFamilies(o: PeriodOverview): Family[] {
       name: 'imagegate_budget_remaining_usd',
       help: 'USD left to reserve in the current budget period; absent for a tenant without a budget.',
       type: 'gauge',
-      samples: perTenant((t) => (t.remainingNano === null ? null : usd(t.remainingNano < 0n ? 0n : t.remainingNano))),
+      samples: perTenant((t) => (t.remainingNano === null ? null : formatUsd(t.remainingNano < 0n ? 0n : t.remainingNano))),
     },
     { name: 'imagegate_reservations_open', help: 'Budget reservations of generations still at the origin.', type: 'gauge', samples: [[{}, String(o.reservationsOpen)]] },
     {
       name: 'imagegate_saved_usd_total',
       help: 'What cache hits and merged generations would have cost at the origin, in the current budget period.',
       type: 'counter',
-      samples: perTenant((t) => usd(t.savedNano)),
+      samples: perTenant((t) => formatUsd(t.savedNano)),
     },
   ];
 }

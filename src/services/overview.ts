@@ -1,4 +1,4 @@
-import { currentSpent, remainingOf } from '../domain/budget-period';
+import { currentSpent, periodStart, remainingOf } from '../domain/budget-period';
 import type { Nano } from '../domain/money';
 import { DAY_MS } from '../domain/time';
 import { openReservations } from '../storage/health';
@@ -56,8 +56,7 @@ export interface RecentActivity {
 
 /** The last 30 days (today included): spend per day and failures per origin. */
 export async function recentActivity(db: D1Database, now: number, scope: string | null): Promise<RecentActivity> {
-  const today = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
-  const fromIso = new Date(today - (CHART_DAYS - 1) * DAY_MS).toISOString();
+  const fromIso = new Date(periodStart('day', now) - (CHART_DAYS - 1) * DAY_MS).toISOString();
   const [days, failures] = await Promise.all([
     usageReport(db, { fromIso, ...(scope === null ? {} : { tenantId: scope }) }, 'day'),
     failuresByOrigin(db, fromIso, scope),

@@ -1,6 +1,7 @@
 import { periodStart, type BudgetState } from '../domain/budget-period';
 import { nanoFromDb, type Nano } from '../domain/money';
 import { STATE_COLUMNS, stateFromRow, type StateRow } from './budget-snapshot';
+import { fieldsOf } from './rows';
 
 /**
  * What the console's overview and `GET /admin/metrics` read (docs/console.md): each tenant's
@@ -103,6 +104,20 @@ export interface RecentGeneration {
   createdAt: string;
 }
 
+interface RecentRow {
+  generation_id: string;
+  image_id: string;
+  image_key: string | null;
+  key_id: string;
+  model: string;
+  width: number;
+  height: number;
+  steps: number;
+  cost_nano: number;
+  cache: string;
+  created_at: string;
+}
+
 /** A tenant's latest generations that produced an image, newest first. */
 export async function recentImages(db: D1Database, tenantId: string, limit: number): Promise<RecentGeneration[]> {
   const { results } = await db
@@ -112,32 +127,8 @@ export async function recentImages(db: D1Database, tenantId: string, limit: numb
        ORDER BY created_at DESC, id DESC LIMIT ?`,
     )
     .bind(tenantId, limit)
-    .all<{
-      generation_id: string;
-      image_id: string;
-      image_key: string | null;
-      key_id: string;
-      model: string;
-      width: number;
-      height: number;
-      steps: number;
-      cost_nano: number;
-      cache: string;
-      created_at: string;
-    }>();
-  return results.map((r) => ({
-    generationId: r.generation_id,
-    imageId: r.image_id,
-    imageKey: r.image_key,
-    keyId: r.key_id,
-    model: r.model,
-    width: r.width,
-    height: r.height,
-    steps: r.steps,
-    costNano: nanoFromDb(r.cost_nano) ?? 0n,
-    cache: r.cache,
-    createdAt: r.created_at,
-  }));
+    .all<RecentRow>();
+  return results.map((r) => ({ ...fieldsOf(r), costNano: nanoFromDb(r.cost_nano) ?? 0n }));
 }
 
 export interface ImageFacts {
