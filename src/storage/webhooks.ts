@@ -28,21 +28,13 @@ export function webhookOf(row: WebhookRow): WebhookRecord {
 }
 
 /**
- * The live endpoints an event goes to: the one a `webhook.test` names; otherwise every endpoint
- * that takes the event's type and is global or belongs to the event's tenant.
+ * Whether a live endpoint gets the event: the one a `webhook.test` names does; otherwise every
+ * endpoint that takes the event's type and is global or belongs to the event's tenant.
  */
-export async function endpointsFor(db: D1Database, event: WebhookEvent): Promise<WebhookRecord[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT ${COLUMNS} FROM webhooks
-       WHERE deleted_at IS NULL
-         AND (CASE WHEN ?1 IS NOT NULL THEN id = ?1
-              ELSE (tenant_id IS NULL OR tenant_id = ?2)
-                AND EXISTS (SELECT 1 FROM json_each(webhooks.events) WHERE value IN ('*', ?3)) END)`,
-    )
-    .bind(event.webhookId, event.tenantId, event.type)
-    .all<WebhookRow>();
-  return results.map(webhookOf);
+export function takesEvent(webhook: WebhookRecord, event: WebhookEvent): boolean {
+  if (event.webhookId !== null) return webhook.id === event.webhookId;
+  const ofTenant = webhook.tenantId === null || webhook.tenantId === event.tenantId;
+  return ofTenant && (webhook.events.includes('*') || webhook.events.includes(event.type));
 }
 
 const COLUMNS = 'id, url, events, tenant_id, description, created_at';

@@ -7,7 +7,7 @@ import type { Env } from '../../env';
 import type { WebhookMessage } from '../../domain/webhook-events';
 import { errorText, log } from '../../log';
 import { takePendingEvents, untakeEvents } from '../../storage/webhook-events';
-import { endpointsFor } from '../../storage/webhooks';
+import { listWebhooks, takesEvent } from '../../storage/webhooks';
 
 /** Events taken per round; a queue's sendBatch takes at most 100 messages. */
 const EVENTS_PER_ROUND = 25;
@@ -19,10 +19,11 @@ export async function sendPendingEvents(env: Pick<Env, 'DB' | 'WEBHOOK_QUEUE'>, 
     const events = await takePendingEvents(env.DB, now, EVENTS_PER_ROUND);
     if (events.length === 0) return sent;
     try {
-      const messages: WebhookMessage[] = [];
-      for (const event of events) {
-        for (const webhook of await endpointsFor(env.DB, event)) messages.push({ eventId: event.id, webhookId: webhook.id });
-      }
+      // every live endpoint, read once a round: there are few, and each event picks its own
+      const endpoints = await listWebhooks(env.DB, null);
+      const messages: WebhookMessage[] = events.flatMap((event) =>
+        endpoints.filter((webhook) => takesEvent(webhook, event)).map((webhook) => ({ eventId: event.id, webhookId: webhook.id })),
+      );
       for (let i = 0; i < messages.length; i += 100) {
         await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const })));
       }
