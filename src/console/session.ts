@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { CONSOLE_ACTIONS, actorOf } from '../domain/audit';
 import { BOOTSTRAP_PRINCIPAL, type Principal } from '../domain/roles';
+import { base64FromBytes, base64url } from '../domain/base64';
 import { sha256Hex } from '../domain/sha256';
 import type { AppEnv } from '../env';
 import { principalFor } from '../middleware/admin-auth';
@@ -28,8 +29,7 @@ function secureCookie(url: string): boolean {
 }
 
 function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(base64FromBytes(crypto.getRandomValues(new Uint8Array(32))));
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { Principal, Role } from './roles';
 import type { FieldProblem } from './failure';
+import { base64url } from './base64';
 import { randomBase62 } from './keys';
 
 /** `noun.verb`: `tenant.create`, `key.revoke`, `key.rotate`, `model.price_set`, `console.sign_in`. */
@@ -144,7 +145,7 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Opaque to clients: base64url of `at|id` of the last entry of the page. */
 export function encodeAuditCursor(cursor: AuditCursor): string {
-  return btoa(`${cursor.at}|${cursor.id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(btoa(`${cursor.at}|${cursor.id}`));
 }
 
 /** The cursor, or null when the text is not one this gateway wrote. */

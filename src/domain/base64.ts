@@ -20,6 +20,11 @@ export function base64FromBytes(bytes: Uint8Array): string {
   return typeof bytes.toBase64 === 'function' ? bytes.toBase64() : portableBase64FromBytes(bytes);
 }
 
+/** Base64 text in its URL- and cookie-safe form (RFC 4648 §5: `-` and `_`), without padding. */
+export function base64url(base64: string): string {
+  return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /**
  * Decodes base64 (tolerating a `data:…;base64,` prefix and whitespace, padding optional, as atob
  * does); null when it is not base64.

@@ -11,6 +11,8 @@
  * A link is good while `now < exp` (the expiry instant itself is already too late, as with a JWT's
  * `exp`, RFC 7519 §4.1.4).
  */
+import { base64FromBytes, base64url } from './base64';
+
 export type ImageSignatureCheck = { ok: true } | { ok: false; reason: 'expired' | 'bad_signature' | 'malformed' };
 
 /** SHA-256 gives 32 bytes: 43 base64url characters with no padding. */
@@ -52,7 +54,7 @@ export async function checkImageSignature(
 async function signature(secret: string, imageId: string, exp: string): Promise<string> {
   const text = new TextEncoder().encode(`imagegate-image:${imageId}:${exp}`);
   const mac = await crypto.subtle.sign('HMAC', await keyFor(secret), text);
-  return base64url(new Uint8Array(mac));
+  return base64url(base64FromBytes(new Uint8Array(mac)));
 }
 
 /**
@@ -70,12 +72,6 @@ function keyFor(secret: string): Promise<CryptoKey> {
     key.catch(() => keys.delete(secret));
   }
   return key;
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /**
