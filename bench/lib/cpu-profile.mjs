@@ -27,9 +27,9 @@ function ticks(pid) {
 }
 
 /** The profile Worker bundled by wrangler (the same bundler as the gateway's), in `dir`. */
-function bundleWorker(dir, compatibilityDate) {
+function bundleWorker(dir, compatibilityDate, flags) {
   const config = path.join(dir, 'wrangler.toml');
-  writeFileSync(config, `name = "cpu-profile"\nmain = "${path.join(BENCH, 'cpu-profile-worker.ts')}"\ncompatibility_date = "${compatibilityDate}"\n`);
+  writeFileSync(config, `name = "cpu-profile"\nmain = "${path.join(BENCH, 'cpu-profile-worker.ts')}"\ncompatibility_date = "${compatibilityDate}"\ncompatibility_flags = ${JSON.stringify(flags)}\n`);
   const r = spawnSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--config', config, '--outdir', path.join(dir, 'out')], {
     cwd: ROOT,
     env: { ...process.env, ...QUIET_WRANGLER },
@@ -54,8 +54,10 @@ async function main() {
   const targetMs = Number(process.argv[process.argv.indexOf('--target-ms') + 1]) || 1500;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'imagegate-cpu-profile-'));
   const { config } = await readWranglerConfig();
-  const scriptPath = bundleWorker(dir, config.compatibility_date);
-  const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: path.dirname(scriptPath), compatibilityDate: config.compatibility_date, host: '127.0.0.1', port: 0 });
+  // the gateway's flags: its CRC-32 is node:zlib's, under nodejs_compat
+  const flags = config.compatibility_flags ?? [];
+  const scriptPath = bundleWorker(dir, config.compatibility_date, flags);
+  const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: path.dirname(scriptPath), compatibilityDate: config.compatibility_date, compatibilityFlags: flags, host: '127.0.0.1', port: 0 });
   try {
     const base = (await mf.ready).href.replace(/\/$/, '');
     const sizes = await (await fetch(`${base}/setup`, { method: 'POST', body: new Uint8Array(PNG) })).json();

@@ -3,9 +3,9 @@ import { crc32 } from '../../src/domain/crc32';
 import { seededRandom } from '../helpers/random';
 
 /**
- * The eight-bytes-a-step CRC-32 against the textbook one-byte-a-step loop (W3C PNG, Annex D),
- * written out here on purpose: every length, alignment and tail the fast path splits an input
- * into must give the value the simple definition gives.
+ * The runtime's CRC-32 against the textbook one-byte-a-step loop (W3C PNG, Annex D), written out
+ * here on purpose: every length, alignment and view into a larger buffer must give the value the
+ * simple definition gives.
  */
 function referenceCrc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
   let c = 0xffffffff;
