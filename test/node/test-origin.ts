@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { PNG_SIGNATURE, pngChunk, rgbHeader } from '../../scripts/lib/png.mjs';
 
 export interface RecordedCall {
@@ -227,6 +227,17 @@ export async function startTestOrigin(): Promise<{ port: number; close: () => Pr
         return json(200, { data: [{ b64_json: Buffer.from('not an image at all').toString('base64') }] });
       case mode === 'big':
         return send(200, 'image/png', testPng(rawBody, size, 1_200_000));
+      case mode === 'png-chunked': // no content-length: the gateway counts the bytes as they come
+        res.writeHead(200, { 'content-type': 'image/png' });
+        return res.end(image);
+      case mode === 'big-chunked':
+        res.writeHead(200, { 'content-type': 'image/png' });
+        return res.end(testPng(rawBody, size, 1_200_000));
+      case mode === 'big-gzip': { // a content-length far under the cap, 1.2 MB once decompressed
+        const packed = gzipSync(testPng(rawBody, size, 1_200_000));
+        res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip', 'content-length': packed.length });
+        return res.end(packed);
+      }
       case mode === 'hang':
         hanging.add(res);
         res.on('close', () => hanging.delete(res));

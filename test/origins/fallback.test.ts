@@ -56,6 +56,28 @@ describe('fallback between origins', () => {
     expect(attempts.map((a) => a.outcome)).toEqual(['too_large', 'ok']);
   });
 
+  for (const [mode, how] of [
+    ['big-chunked', 'with no content-length'],
+    ['big-gzip', 'gzipped under a small content-length'],
+  ] as const) {
+    it(`first answers an image over its size cap ${how} → the second answers`, async () => {
+      const t = await createTenantWithKey();
+      const p = pair(mode, 'png', { max_image_bytes: 500_000 });
+      const { r, attempts } = await generateLogged(t, p.a, { seed: 13 }, { env: envWith(p.origins) });
+      expect(r.status, r.text()).toBe(200);
+      expect(attempts.map((a) => a.outcome)).toEqual(['too_large', 'ok']);
+    });
+  }
+
+  it('an image with no content-length is read whole', async () => {
+    const t = await createTenantWithKey();
+    const p = pair('png-chunked', 'png');
+    const { r, attempts } = await generateLogged(t, p.a, { seed: 16 }, { env: envWith(p.origins) });
+    expect(r.status, r.text()).toBe(200);
+    expect(r.headers.get('imagegate-origin')).toBe(p.names[0]);
+    expect(attempts.map((a) => a.outcome)).toEqual(['ok']);
+  });
+
   it('first answers 400 → 400 invalid_request with its message, and the second is never called', async () => {
     const t = await createTenantWithKey();
     const p = pair('400', 'png');
