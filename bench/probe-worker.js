@@ -46,12 +46,13 @@ async function missFloor(request, env, ctx) {
 }
 
 /**
- * A hit: the key's budget row ‖ the whole image read from R2 (the gateway reads it whole to check
- * it). Answers two bytes: sending the image on is the gateway's own work, not storage.
+ * A hit: the whole image read from R2 (the gateway reads it whole to check it), then its ledger
+ * row, one INSERT. Answers two bytes: sending the image on is the gateway's own work, not storage.
  */
 async function hitFloor(env) {
-  const [, object] = await Promise.all([env.DB.prepare('SELECT n FROM probe WHERE id = 1').first(), env.BUCKET.get('fixed')]);
+  const object = await env.BUCKET.get('fixed');
   await object.arrayBuffer();
+  await env.DB.prepare('INSERT INTO probe_log (at) VALUES (?)').bind(Date.now()).run();
   return new Response('ok');
 }
 

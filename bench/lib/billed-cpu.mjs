@@ -46,6 +46,19 @@ function floorStorage(rows, path, connections, noopMs) {
   return floor == null || rest == null ? null : round(floor - rest);
 }
 
+/** One round's { workerd, storage } for a floor path, or null when the round lacks a row. */
+function floorRun(r, path) {
+  const [floorPath, restPath] = FLOORS[path];
+  const [own, floor, rest] = [r[path], r[floorPath], r[restPath]];
+  return own == null || floor == null || rest == null ? null : { workerd: own, storage: floor - rest };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return round(sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2);
+}
+
 /** The probe's cost per kind of call, ms of workerd CPU over a no-op request. */
 function probeCosts(probe) {
   const by = Object.fromEntries(probe.map((p) => [p.path, Math.max(0, p.over_noop_ms ?? 0)]));
@@ -85,8 +98,11 @@ export function storageCost(perRequest, costs, isHit) {
  * @param {object} counts      calls_per_request from counts.mjs
  * @param {object[]} probe     local_storage_cost from probe.mjs
  * @param {number} connections the level whose rows are used
+ * @param {object[]} [rounds]  more runs of the floor paths and their floors at that level, each
+ *                             { path: workerd CPU ms per request } (throughput.mjs, billedRounds):
+ *                             a floor path's figure is the median over the row and these
  */
-export function billedCpu(rows, counts, probe, connections) {
+export function billedCpu(rows, counts, probe, connections, rounds = []) {
   if (!counts || !probe) return null;
   const costs = probeCosts(probe);
   const noopMs = probe.find((p) => p.path === '/noop')?.workerd_cpu_ms;
@@ -99,13 +115,16 @@ export function billedCpu(rows, counts, probe, connections) {
     const workerd = row.cpu_ms_per_request.workerd;
     const byFloor = floorStorage(rows, path, connections, noopMs);
     const byPrices = round(workerd - storage.total);
+    // each run of the path with its floors, in the same few seconds: the row, then the rounds
+    const runs = byFloor == null ? [] : [{ workerd, storage: byFloor }, ...rounds.map((r) => floorRun(r, path)).filter(Boolean)];
     out.push({
       path,
       connections,
-      workerd_cpu_ms: workerd,
+      workerd_cpu_ms: byFloor == null ? workerd : median(runs.map((r) => r.workerd)),
       method: byFloor == null ? 'probe prices' : 'storage floor',
-      local_storage_ms: byFloor ?? storage.total,
-      own_cpu_ms: byFloor == null ? byPrices : round(workerd - byFloor),
+      local_storage_ms: byFloor == null ? storage.total : median(runs.map((r) => r.storage)),
+      own_cpu_ms: byFloor == null ? byPrices : median(runs.map((r) => r.workerd - r.storage)),
+      ...(runs.length ? { own_cpu_ms_each_run: runs.map((r) => round(r.workerd - r.storage)) } : {}),
       by_probe_prices: { local_storage_ms: storage.total, storage_parts: storage.parts, own_cpu_ms: byPrices },
     });
   }

@@ -93,7 +93,8 @@ function billedSection(rows, lines) {
     const parts = Object.entries(p.storage_parts).map(([k, v]) => `${k} ${v}`).join(', ');
     const noise = b.own_cpu_ms < 0 ? '  below zero: within the noise of a busy machine' : '';
     const check = b.method === 'storage floor' ? `; by probe prices ${p.own_cpu_ms}` : '';
-    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req  by ${b.method}${check}  (${parts || 'no storage calls'})${noise}`);
+    const each = b.own_cpu_ms_each_run?.length > 1 ? `, the median of ${b.own_cpu_ms_each_run.join(' / ')}` : '';
+    lines.push(`  ${pad(b.path, 20, true)} @${b.connections}: workerd ${pad(b.workerd_cpu_ms, 6)} − storage ${pad(b.local_storage_ms, 6)} = own ${pad(b.own_cpu_ms, 6)} ms/req  by ${b.method}${each}${check}  (${parts || 'no storage calls'})${noise}`);
   }
 }
 
@@ -122,7 +123,7 @@ export function printReport(r, outFile) {
     lines.push('');
     lines.push('targets:');
     const word = (t) => (t.met === null ? 'noise  ' : t.met ? 'met    ' : 'NOT MET');
-    for (const t of r.targets) lines.push(`  ${word(t)} ${t.what}: ${t.unit ? `${t.seen} ${t.unit}` : x(t.seen)}`);
+    for (const t of r.targets) lines.push(`  ${word(t)} ${t.what}: ${t.unit ? `${t.seen} ${t.unit}` : x(t.seen)}${t.ceiling ? `  (${t.ceiling})` : ''}`);
   }
   if (r.calls_per_request) callsSection(r.calls_per_request, lines);
   if (r.local_storage_cost) {
