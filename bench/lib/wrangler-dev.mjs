@@ -20,8 +20,9 @@ export async function wranglerDevMiss({ dir, origins, connections, seconds, runI
   const state = path.join(dir, 'wrangler-dev-state');
   mkdirSync(state, { recursive: true });
   const envFile = path.join(dir, 'wrangler-dev.env');
-  // --env-file makes wrangler ignore the project's .dev.vars (which may hold a user's own values)
-  writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nORIGINS='${JSON.stringify(origins)}'\n`);
+  // --env-file makes wrangler ignore the project's .dev.vars (which may hold a user's own values);
+  // IMAGE_URL_SECRET too, or /healthz (the readiness check below) answers 503 for unsigned links
+  writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nIMAGE_URL_SECRET=bench-image-url-secret-0123456789abcdef\nORIGINS='${JSON.stringify(origins)}'\n`);
   const env = { ...process.env, ...QUIET_WRANGLER, CI: '1', NO_COLOR: '1' };
   const migrate = spawnSync(WRANGLER_BIN, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], {
     cwd: ROOT,
@@ -55,11 +56,16 @@ export async function wranglerDevMiss({ dir, origins, connections, seconds, runI
   try {
     const base = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 40_000;
+    let lastAnswer = null;
     for (;;) {
       if (child.exitCode !== null) return { error: `wrangler dev exited: ${output.slice(-400)}` };
-      if (Date.now() > deadline) return { error: 'wrangler dev was not ready within 40 s' };
-      const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-      if (ok) break;
+      if (Date.now() > deadline) return { error: `wrangler dev was not ready within 40 s: ${lastAnswer ?? 'no answer'} from /healthz` };
+      const answer = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+        async (r) => ({ ok: r.ok, text: `${r.status} ${(await r.text()).slice(0, 300)}` }),
+        () => null,
+      );
+      if (answer?.ok) break;
+      lastAnswer = answer?.text ?? lastAnswer;
       await sleep(300);
     }
     const gw = client(base);
