@@ -59,8 +59,8 @@ export function busyTime(profile, intervalUs, inDurableObject = () => false) {
     if (ownerOf.has(id)) return ownerOf.get(id);
     const up = parent.get(id);
     const outer = up === undefined ? null : owner(up);
-    const frame = byId.get(id).callFrame;
-    const mine = outer ?? (inDurableObject(frame) === null ? null : inDurableObject(frame) ? 'do' : 'worker');
+    const inObject = inDurableObject(byId.get(id).callFrame);
+    const mine = outer ?? (inObject === null ? null : inObject ? 'do' : 'worker');
     ownerOf.set(id, mine);
     return mine;
   };

@@ -53,7 +53,10 @@ export async function checkConsole({ newContext, base, adminToken, check, screen
     });
 
   const foreign = [];
-  const watch = (page) => page.on('request', (req) => !req.url().startsWith(base) && !req.url().startsWith('data:') && foreign.push(req.url()));
+  const watch = (page) => {
+    trackLoads(page);
+    page.on('request', (req) => !req.url().startsWith(base) && !req.url().startsWith('data:') && foreign.push(req.url()));
+  };
   const pagesSeen = new Map(); // name → url, for the screenshots and axe at the end
 
   // ------------------------------------------------------------ the owner's flow
@@ -259,13 +262,27 @@ async function shootOne(page, name, dir) {
   await page.screenshot({ path: path.join(dir, `${name}.png`) });
 }
 
+/** Each page's requests still loading, so a page that never goes quiet can say what it waits for. */
+const inFlight = new WeakMap();
+
+function trackLoads(page) {
+  const pending = new Set();
+  inFlight.set(page, pending);
+  page.on('request', (req) => pending.add(req.url()));
+  page.on('requestfinished', (req) => pending.delete(req.url()));
+  page.on('requestfailed', (req) => pending.delete(req.url()));
+}
+
 /** Light and dark, desktop and phone: four PNGs per page. */
 async function shootAll(page, name, dir) {
+  const pending = inFlight.get(page) ?? new Set();
   for (const scheme of SCHEMES) {
     await page.emulateMedia({ colorScheme: scheme });
     for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await page.setViewportSize(viewport);
-      await page.waitForLoadState('networkidle');
+      await page.waitForLoadState('networkidle').catch((err) => {
+        throw new Error(`${name} (${scheme}, ${size}) never went quiet: ${err.message.split('\n')[0]}; still loading: ${[...pending].join(', ') || 'nothing the page asked for'}`);
+      });
       // the viewport only: what a person sees first, and small enough to commit
       await page.screenshot({ path: path.join(dir, `${name}-${scheme}-${size}.png`) });
     }
