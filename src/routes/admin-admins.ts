@@ -9,7 +9,7 @@ import { commitAudited } from '../storage/audit';
 import { endPrincipalSessionsStatement } from '../storage/console-sessions';
 import { getTenant } from '../storage/tenants';
 import { auditOf } from './admin-audit';
-import { found, isoNow, revokeOnce } from './admin-objects';
+import { found, foundLive, isoNow, revokeOnce } from './admin-objects';
 import { routeGroup } from './route-group';
 
 /** Admin principals (docs/admin.md): people and systems with their own `iga_` tokens and a role. Owner only. */
@@ -118,8 +118,7 @@ const rotateAdminRoute = onAdmin.rotate(
 );
 
 adminAdminRoutes.openapi(rotateAdminRoute, async function rotatePrincipal(c) {
-  const admin = found(await getAdmin(c.env.DB, c.req.valid('param').id), 'admin principal');
-  if (admin.revokedAt) throw new ApiError('not_found', 'no such admin principal');
+  const admin = foundLive(await getAdmin(c.env.DB, c.req.valid('param').id), 'admin principal');
   const now = isoNow(c.var.deps.now());
   const write = await rotateAdmin(c.env.DB, admin, c.req.valid('json').grace_seconds ?? 0, now);
   const { applied } = await commitAudited(

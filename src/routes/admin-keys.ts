@@ -16,7 +16,7 @@ import { keyEventStatement, type KeyEvent } from '../storage/key-events';
 import { sendEventsSoon } from '../services/webhooks/send-soon';
 import { getKey, getTenant, insertKeyWrite, revokeKeyWrite, rotateKeyWrite, updateKeyWrite, type KeyPatch, type PendingWrite } from '../storage/tenants';
 import { auditOf, type Change } from './admin-audit';
-import { found, isoNow, patchChange, revokeOnce } from './admin-objects';
+import { found, foundLive, isoNow, patchChange, revokeOnce } from './admin-objects';
 import { definedFields, keyFields, keyJson, spendOf, tenantId } from './admin-tenants';
 import { routeGroup } from './route-group';
 import { keyPatchOf } from './tenant-patches';
@@ -157,8 +157,7 @@ const rotateKeyRoute = onKey.rotate(
 );
 
 adminKeyRoutes.openapi(rotateKeyRoute, async function rotateKey(c) {
-  const existing = found(await getKey(c.env.DB, c.req.valid('param').id), 'key');
-  if (existing.revokedAt) throw new ApiError('not_found', 'no such key');
+  const existing = foundLive(await getKey(c.env.DB, c.req.valid('param').id), 'key');
   const now = isoNow(c.var.deps.now());
   const previousExpiresAt = graceEnd(now, c.req.valid('json').grace_seconds ?? 0);
   const plaintext = newTenantKey();

@@ -14,6 +14,11 @@ export function found<T>(record: T | null, kind: string): T {
   return record;
 }
 
+/** The object read if it is not revoked, or the 404 that names its kind: what a rotation may act on. */
+export function foundLive<T extends { revokedAt: string | null }>(record: T | null, kind: string): T {
+  return found(record?.revokedAt ? null : record, kind);
+}
+
 /** The fields an audit entry compares: the object's own, without the times every write moves. */
 function auditFields(fields: { created_at: string; updated_at: string } & Fields): Fields {
   const { created_at: _created, updated_at: _updated, ...rest } = fields;
