@@ -17,6 +17,8 @@
  *   and as a check; it moves with how busy the machine was when each kind was probed.
  */
 
+import { percentile } from './stats.mjs';
+
 const PATH_COUNTS = {
   miss: 'miss',
   hit: 'hit',
@@ -37,27 +39,19 @@ const FLOORS = {
   'openai hit': ['storage floor hit', 'noop'],
 };
 
-/** The storage share of a path by its storage floor, or null when it has none in this run. */
-function floorStorage(rows, path, connections, noopMs) {
+/**
+ * One run of a path beside its floors: its workerd CPU and its storage share by the storage floor
+ * (see the top), `cpu(name)` giving each row's workerd CPU per request; null when the path has no
+ * floor or a row is missing.
+ */
+function floorRun(cpu, path) {
   const [floorPath, restPath] = FLOORS[path] ?? [];
-  const cpu = (p) => rows.find((r) => r.path === p && r.connections === connections && !r.na)?.cpu_ms_per_request?.workerd;
-  const floor = floorPath && cpu(floorPath);
-  const rest = restPath === 'noop' ? noopMs : cpu(restPath);
-  return floor == null || rest == null ? null : round(floor - rest);
+  if (!floorPath) return null;
+  const [own, floor, rest] = [cpu(path), cpu(floorPath), cpu(restPath)];
+  return own == null || floor == null || rest == null ? null : { workerd: own, storage: round(floor - rest) };
 }
 
-/** One round's { workerd, storage } for a floor path, or null when the round lacks a row. */
-function floorRun(r, path) {
-  const [floorPath, restPath] = FLOORS[path];
-  const [own, floor, rest] = [r[path], r[floorPath], r[restPath]];
-  return own == null || floor == null || rest == null ? null : { workerd: own, storage: floor - rest };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return round(sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2);
-}
+const median = (values) => round(percentile(values, 50));
 
 /** The probe's cost per kind of call, ms of workerd CPU over a no-op request. */
 function probeCosts(probe) {
@@ -106,6 +100,7 @@ export function billedCpu(rows, counts, probe, connections, rounds = []) {
   if (!counts || !probe) return null;
   const costs = probeCosts(probe);
   const noopMs = probe.find((p) => p.path === '/noop')?.workerd_cpu_ms;
+  const atLevel = (name) => (name === 'noop' ? noopMs : rows.find((r) => r.path === name && r.connections === connections && !r.na)?.cpu_ms_per_request?.workerd);
   const out = [];
   for (const [path, countName] of Object.entries(PATH_COUNTS)) {
     const row = rows.find((r) => r.path === path && r.connections === connections && !r.na);
@@ -113,17 +108,18 @@ export function billedCpu(rows, counts, probe, connections, rounds = []) {
     if (!row || !c || row.cpu_ms_per_request?.workerd == null) continue;
     const storage = storageCost(c.per_request, costs, /hit/.test(path));
     const workerd = row.cpu_ms_per_request.workerd;
-    const byFloor = floorStorage(rows, path, connections, noopMs);
     const byPrices = round(workerd - storage.total);
     // each run of the path with its floors, in the same few seconds: the row, then the rounds
-    const runs = byFloor == null ? [] : [{ workerd, storage: byFloor }, ...rounds.map((r) => floorRun(r, path)).filter(Boolean)];
+    const first = floorRun(atLevel, path);
+    const runs = first ? [first, ...rounds.map((r) => floorRun((name) => r[name], path)).filter(Boolean)] : [];
+    const byFloor = runs.length > 0;
     out.push({
       path,
       connections,
-      workerd_cpu_ms: byFloor == null ? workerd : median(runs.map((r) => r.workerd)),
-      method: byFloor == null ? 'probe prices' : 'storage floor',
-      local_storage_ms: byFloor == null ? storage.total : median(runs.map((r) => r.storage)),
-      own_cpu_ms: byFloor == null ? byPrices : median(runs.map((r) => r.workerd - r.storage)),
+      workerd_cpu_ms: byFloor ? median(runs.map((r) => r.workerd)) : workerd,
+      method: byFloor ? 'storage floor' : 'probe prices',
+      local_storage_ms: byFloor ? median(runs.map((r) => r.storage)) : storage.total,
+      own_cpu_ms: byFloor ? median(runs.map((r) => r.workerd - r.storage)) : byPrices,
       ...(runs.length ? { own_cpu_ms_each_run: runs.map((r) => round(r.workerd - r.storage)) } : {}),
       by_probe_prices: { local_storage_ms: storage.total, storage_parts: storage.parts, own_cpu_ms: byPrices },
     });

@@ -10,15 +10,10 @@
  */
 import { load } from './load.mjs';
 import { MODEL, client, genBody } from './setup.mjs';
+import { percentile } from './stats.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (x) => Math.round(x * 10) / 10;
-
-function percentile(values, p) {
-  if (!values.length) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 /**
  * The longest chain of calls in which each starts no earlier than the previous one ended: the
